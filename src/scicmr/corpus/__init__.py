@@ -1,0 +1,1 @@
+"""Records, the on-disk library, readers for sources, and splits."""

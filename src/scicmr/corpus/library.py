@@ -1,0 +1,311 @@
+"""The library directory: everything for one collection on disk.
+
+Layout::
+
+    LIB/
+      library.json            name, format version, default encoders, dataset notes
+      records.sqlite          records (JSON per row), their order and split
+      images/                 images copied into the library (paths in records are relative)
+      features/<key>/         cached vectors: vectors.npy (n, d) float32, ids.json, config.json
+      models/<name>/          trained methods and fitted encoders: config.json + weights
+      indexes/<name>/         vector indexes
+      reports/                ingest and evaluation reports
+
+Records live in SQLite (each write is one transaction); every other file is written atomically
+(temporary sibling, then rename), so a crash never leaves a torn library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from scicmr._io import atomic_save_npy, atomic_write_json, read_json
+from scicmr.corpus.record import Record
+from scicmr.corpus.splits import SPLITS, carve_validation, group_split
+from scicmr.errors import InputError, LibraryError
+
+FORMAT_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    position INTEGER NOT NULL,
+    id TEXT PRIMARY KEY,
+    split TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_position ON records(position);
+"""
+
+
+def config_key(prefix: str, config: dict[str, Any]) -> str:
+    """A stable folder name for a configuration: ``prefix-<sha1 of canonical JSON>[:10]``."""
+    digest = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return f"{prefix}-{digest}"
+
+
+class Library:
+    """A collection on disk. Create with :meth:`create`, open with :meth:`open`."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self._db_path = self.root / "records.sqlite"
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def create(cls, root: str | Path, *, name: str | None = None, overwrite: bool = False) -> "Library":
+        """Make a new, empty library at ``root``.
+
+        Raises LibraryError when ``root`` already holds a library and ``overwrite`` is false.
+        """
+        root = Path(root)
+        if (root / "library.json").exists() and not overwrite:
+            raise LibraryError(
+                f"{root} already holds a library",
+                fix="choose another --out folder, or pass --overwrite to replace its records",
+            )
+        if root.exists() and not root.is_dir():
+            raise LibraryError(f"{root} exists and is not a folder", fix="choose another --out path")
+        root.mkdir(parents=True, exist_ok=True)
+        lib = cls(root)
+        with lib._connect() as conn:
+            conn.executescript(_SCHEMA)
+            if overwrite:
+                conn.execute("DELETE FROM records")
+        atomic_write_json(
+            root / "library.json",
+            {"format_version": FORMAT_VERSION, "name": name or root.name, "encoders": {}, "notes": {}},
+        )
+        return lib
+
+    @classmethod
+    def open(cls, root: str | Path) -> "Library":
+        """Open an existing library; LibraryError with the fix when ``root`` is not one."""
+        root = Path(root)
+        if not (root / "library.json").exists() or not (root / "records.sqlite").exists():
+            raise LibraryError(
+                f"{root} is not a scicmr library (no library.json / records.sqlite)",
+                fix=f"create one with `scicmr ingest SOURCE --out {root}`",
+            )
+        lib = cls(root)
+        version = lib.meta.get("format_version")
+        if version != FORMAT_VERSION:
+            raise LibraryError(f"{root} has library format {version}, this scicmr reads {FORMAT_VERSION}")
+        return lib
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._db_path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def meta(self) -> dict[str, Any]:
+        return read_json(self.root / "library.json")
+
+    def update_meta(self, **changes: Any) -> dict[str, Any]:
+        """Merge ``changes`` into library.json (top-level keys; dicts are merged one level)."""
+        meta = self.meta
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(meta.get(key), dict):
+                meta[key] = {**meta[key], **value}
+            else:
+                meta[key] = value
+        atomic_write_json(self.root / "library.json", meta)
+        return meta
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name", self.root.name)
+
+    # ------------------------------------------------------------------ records
+    def add_records(self, records: Iterable[Record], *, replace: bool = False) -> int:
+        """Append records in one transaction; returns how many were added.
+
+        A duplicate id raises InputError (nothing is written) unless ``replace`` is true.
+        """
+        records = list(records)
+        with self._connect() as conn:
+            start = conn.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM records").fetchone()[0]
+            verb = "INSERT OR REPLACE" if replace else "INSERT"
+            try:
+                conn.executemany(
+                    f"{verb} INTO records(position, id, split, body) VALUES (?, ?, ?, ?)",
+                    [
+                        (start + offset, r.id, r.extra.get("split"), json.dumps(r.to_dict(), ensure_ascii=False))
+                        for offset, r in enumerate(records)
+                    ],
+                )
+            except sqlite3.IntegrityError as exc:
+                raise InputError(
+                    f"duplicate record id while adding to {self.root}: {exc}",
+                    fix="record ids must be unique; rename the duplicates in the source",
+                ) from None
+        return len(records)
+
+    def delete_records(self, ids: Sequence[str]) -> int:
+        with self._connect() as conn:
+            cur = conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in ids])
+            return cur.rowcount
+
+    def __len__(self) -> int:
+        with self._connect() as conn:
+            return conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+
+    def _rows(self, split: str | None, columns: str) -> list[tuple]:
+        self._check_split(split)
+        with self._connect() as conn:
+            if split is None:
+                return conn.execute(f"SELECT {columns} FROM records ORDER BY position").fetchall()
+            return conn.execute(
+                f"SELECT {columns} FROM records WHERE split = ? ORDER BY position", (split,)
+            ).fetchall()
+
+    def records(self, split: str | None = None) -> list[Record]:
+        """Records in library order, optionally of one split."""
+        out = []
+        for body, split_name in self._rows(split, "body, split"):
+            record = Record.from_dict(json.loads(body))
+            record.extra["split"] = split_name
+            out.append(record)
+        return out
+
+    def ids(self, split: str | None = None) -> list[str]:
+        return [row[0] for row in self._rows(split, "id")]
+
+    def get(self, record_id: str) -> Record:
+        with self._connect() as conn:
+            row = conn.execute("SELECT body, split FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise InputError(f"no record with id {record_id!r} in {self.root}")
+        record = Record.from_dict(json.loads(row[0]))
+        record.extra["split"] = row[1]
+        return record
+
+    def image_path(self, record: Record) -> Path | None:
+        """Absolute path of the record's first image (None for text-only records)."""
+        return self.root / record.image if record.image else None
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    # ------------------------------------------------------------------ splits
+    @staticmethod
+    def _check_split(split: str | None) -> None:
+        if split is not None and split not in SPLITS:
+            raise InputError(f"unknown split {split!r}", fix=f"use one of {', '.join(SPLITS)}")
+
+    def set_splits(self, assignment: dict[str, str]) -> None:
+        """Store ``{record id: split}`` in one transaction."""
+        for split in set(assignment.values()):
+            self._check_split(split)
+        with self._connect() as conn:
+            conn.executemany("UPDATE records SET split = ? WHERE id = ?", [(s, i) for i, s in assignment.items()])
+
+    def assign_splits(
+        self,
+        fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+        *,
+        seed: int = 0,
+        validation_from_train: float | None = None,
+    ) -> dict[str, int]:
+        """Split the library, keeping groups whole.
+
+        With ``validation_from_train`` set, records that already carry a train/test split (a
+        benchmark's standard split) keep it and validation is carved from train; otherwise all
+        records are split by ``fractions``. Returns the count per split.
+        """
+        records = self.records()
+        keys = [r.group_key for r in records]
+        if validation_from_train is not None:
+            current = [r.extra.get("split") or "train" for r in records]
+            names = carve_validation(keys, current, validation_from_train, seed=seed)
+        else:
+            names = group_split(keys, fractions, seed=seed)
+        self.set_splits({r.id: s for r, s in zip(records, names)})
+        self.update_meta(splits={"fractions": list(fractions), "seed": seed,
+                                 "validation_from_train": validation_from_train})
+        return self.split_counts()
+
+    def split_counts(self) -> dict[str, int]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT COALESCE(split, 'none'), COUNT(*) FROM records GROUP BY split").fetchall()
+        return {name: count for name, count in rows}
+
+    # ------------------------------------------------------------------ labels
+    def label_vocabulary(self) -> list[str]:
+        """Sorted label names over the whole library."""
+        return sorted({label for r in self.records() for label in r.labels})
+
+    def label_matrix(self, records: Sequence[Record], vocabulary: Sequence[str] | None = None) -> np.ndarray:
+        """(n, C) float32 multi-hot label matrix of ``records`` over ``vocabulary``."""
+        vocabulary = list(vocabulary) if vocabulary is not None else self.label_vocabulary()
+        column = {name: j for j, name in enumerate(vocabulary)}
+        matrix = np.zeros((len(records), len(vocabulary)), dtype=np.float32)
+        for i, record in enumerate(records):
+            for label in record.labels:
+                if label in column:
+                    matrix[i, column[label]] = 1.0
+        return matrix
+
+    # ------------------------------------------------------------------ feature cache
+    def features_dir(self, key: str) -> Path:
+        return self.root / "features" / key
+
+    def has_features(self, key: str) -> bool:
+        return (self.features_dir(key) / "vectors.npy").exists()
+
+    def save_features(self, key: str, ids: Sequence[str], vectors: np.ndarray, config: dict[str, Any]) -> Path:
+        """Cache ``vectors`` ((n, d) float32, row i for ``ids[i]``) under ``key``."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(ids):
+            raise ValueError(f"features must be (n, d) with n = len(ids); got {vectors.shape} for {len(ids)} ids")
+        folder = self.features_dir(key)
+        # ids and config first, vectors last: vectors.npy is the marker of a complete entry.
+        atomic_write_json(folder / "ids.json", list(ids))
+        atomic_write_json(folder / "config.json", config)
+        atomic_save_npy(folder / "vectors.npy", vectors)
+        return folder
+
+    def load_features(self, key: str, ids: Sequence[str] | None = None) -> np.ndarray:
+        """Cached vectors under ``key``, rows in the order of ``ids`` (all rows when None)."""
+        folder = self.features_dir(key)
+        if not (folder / "vectors.npy").exists():
+            raise LibraryError(f"no cached features {key!r} in {self.root}", fix=f"run `scicmr encode {self.root}`")
+        vectors = np.load(folder / "vectors.npy")
+        if ids is None:
+            return vectors
+        position = {i: p for p, i in enumerate(read_json(folder / "ids.json"))}
+        missing = [i for i in ids if i not in position]
+        if missing:
+            raise LibraryError(
+                f"cached features {key!r} lack {len(missing)} record(s), e.g. {missing[:3]}",
+                fix=f"re-encode: `scicmr encode {self.root} --force`",
+            )
+        return vectors[[position[i] for i in ids]]
+
+    def feature_config(self, key: str) -> dict[str, Any]:
+        return read_json(self.features_dir(key) / "config.json")
+
+    def feature_keys(self) -> list[str]:
+        base = self.root / "features"
+        return sorted(p.name for p in base.iterdir() if (p / "vectors.npy").exists()) if base.exists() else []
+
+    # ------------------------------------------------------------------ models and indexes
+    def model_dir(self, name: str) -> Path:
+        return self.root / "models" / name
+
+    def models(self) -> list[str]:
+        base = self.root / "models"
+        return sorted(p.name for p in base.iterdir() if (p / "config.json").exists()) if base.exists() else []
+
+    def index_dir(self, name: str) -> Path:
+        return self.root / "indexes" / name
+
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
