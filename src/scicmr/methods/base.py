@@ -57,7 +57,7 @@ def check_features(name: str, features: Any, dim: int | None = None) -> np.ndarr
 
 class CrossModalMethod:
     """Base class. Subclasses set ``name`` and implement ``_fit``, ``_transform_image``,
-    ``_transform_text``, ``_get_state`` / ``_set_state``."""
+    ``_transform_text``, ``_save_state`` / ``_load_state``."""
 
     name: ClassVar[str] = "base"
 
@@ -110,6 +110,8 @@ class CrossModalMethod:
         L = as_label_matrix(labels, len(X))
         if validation is not None:
             Xv, Yv, Lv = validation
+            if len(Xv) != len(Yv):
+                raise InputError(f"validation has {len(Xv)} image rows but {len(Yv)} text rows; rows must pair up")
             validation = (
                 check_features("validation image_features", Xv, X.shape[1]),
                 check_features("validation text_features", Yv, Y.shape[1]),

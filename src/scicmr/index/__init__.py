@@ -1,0 +1,64 @@
+"""Vector indexes: exact search (the oracle) and FAISS-backed flat and HNSW search.
+
+>>> from scicmr.index import create_index, load_index          # doctest: +SKIP
+>>> index = create_index("hnsw", dim=64, metric="cosine", M=32)  # doctest: +SKIP
+>>> index.add(vectors, ids)          # (n, 64) float32, (n,) int64  # doctest: +SKIP
+>>> scores, ids = index.search(queries, k=10)                   # doctest: +SKIP
+>>> index.save("lib/indexes/main"); load_index("lib/indexes/main")  # doctest: +SKIP
+
+Importing this package does not import FAISS; the flat and HNSW classes load it when built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from scicmr.errors import InputError
+from scicmr.index.base import METRICS, VectorIndex, read_index_config, recall_at_k_against
+
+# kind -> "module:Class". Imported on use so that optional back ends load only when needed;
+# a new kind (e.g. a binary Hamming index) is one more line here.
+INDEX_KINDS: dict[str, str] = {
+    "exact": "scicmr.index.exact:ExactIndex",
+    "flat": "scicmr.index.faiss_index:FaissFlatIndex",
+    "hnsw": "scicmr.index.faiss_index:FaissHNSWIndex",
+}
+
+__all__ = [
+    "INDEX_KINDS",
+    "METRICS",
+    "VectorIndex",
+    "create_index",
+    "index_class",
+    "load_index",
+    "recall_at_k_against",
+]
+
+
+def index_class(kind: str) -> type[VectorIndex]:
+    """The class implementing ``kind``; InputError listing the choices when unknown."""
+    if kind not in INDEX_KINDS:
+        raise InputError(f"unknown index kind {kind!r}", fix=f"use one of: {', '.join(INDEX_KINDS)}")
+    module_name, class_name = INDEX_KINDS[kind].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def create_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> VectorIndex:
+    """A new empty index.
+
+    Args:
+        kind: ``"exact"``, ``"flat"`` or ``"hnsw"``.
+        dim: vector dimension d.
+        metric: ``"cosine"`` (normalise, then inner product) or ``"ip"``.
+        params: kind-specific, e.g. HNSW ``M=32, ef_construction=200, ef_search=128``;
+            exact ``block_mb=64``.
+    """
+    return index_class(kind)(dim, metric, **params)
+
+
+def load_index(directory: str | Path) -> VectorIndex:
+    """Open an index saved with ``index.save(directory)``, whatever its kind."""
+    config = read_index_config(directory)
+    return index_class(config["kind"]).load(directory)

@@ -1,0 +1,152 @@
+"""FAISS-backed indexes: ``flat`` (exact inner product, fast) and ``hnsw`` (approximate).
+
+Both wrap the inner index in ``IndexIDMap2`` so the caller's int64 ids round-trip through
+add, search, remove and save/load. FAISS is imported lazily inside these classes: importing
+``scicmr.index`` never loads it, and a missing FAISS raises MissingDependencyError.
+
+Results are reordered by (descending score, ascending id) within the returned k, so equal
+scores come back in the same order as from the exact index; which items tie in at the k-th
+place may still differ (ties are compared as sets in the tests). FAISS pads short results
+with -FLT_MAX; that becomes -inf, the contract's padding score.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scicmr.errors import InputError, LibraryError, MissingDependencyError
+from scicmr.index.base import PAD_ID, VectorIndex, order_by_score_then_id
+
+_DATA_NAME = "index.faiss"
+
+
+def import_faiss():
+    """The ``faiss`` module; MissingDependencyError (with the install fix) when absent."""
+    try:
+        import faiss
+    except ImportError:
+        # faiss-cpu is a core dependency, so reinstalling scicmr with any extra brings it back.
+        raise MissingDependencyError("faiss-cpu", "all") from None
+    return faiss
+
+
+def _check_positive_int(name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}", fix=f"e.g. {name}=32")
+
+
+class _FaissIndex(VectorIndex):
+    """Shared plumbing: the ``IndexIDMap2`` wrapper, search post-processing, save/load."""
+
+    def __init__(self, dim: int, metric: str = "cosine", **params: Any):
+        super().__init__(dim, metric, **params)
+        self._faiss = import_faiss()
+        self._inner = self._make_inner()
+        self._index = self._faiss.IndexIDMap2(self._inner)
+
+    def _make_inner(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _configure_inner(self) -> None:
+        """Apply search-time parameters to the inner index (after creation and load)."""
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def _stored_ids(self) -> np.ndarray:
+        return self._faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
+
+    def _add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        self._index.add_with_ids(vectors, ids)
+
+    def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        self._configure_inner()
+        scores, ids = self._index.search(queries, k)
+        scores = np.where(ids == PAD_ID, -np.inf, scores).astype(np.float32)
+        return order_by_score_then_id(scores, ids.astype(np.int64, copy=False))
+
+    def _remove(self, ids: np.ndarray) -> None:
+        self._index.remove_ids(ids)
+
+    def _save_data(self, directory: Path) -> list[str]:
+        # The whole directory is swapped in atomically by save(), so a plain write is safe here.
+        self._faiss.write_index(self._index, str(directory / _DATA_NAME))
+        return [_DATA_NAME]
+
+    def _load_data(self, directory: Path, config: dict[str, Any]) -> None:
+        path = directory / _DATA_NAME
+        if not path.is_file():
+            raise LibraryError(f"{directory} lacks {_DATA_NAME}", fix="rebuild the index")
+        try:
+            index = self._faiss.read_index(str(path))
+        except RuntimeError as exc:
+            raise LibraryError(f"{path} is not a readable FAISS index ({exc})", fix="rebuild the index") from None
+        if index.d != self.dim:
+            raise LibraryError(f"{path} has dimension {index.d}, config.json says {self.dim}", fix="rebuild the index")
+        self._index = index
+        self._inner = self._faiss.downcast_index(index.index)
+        self._configure_inner()
+
+
+class FaissFlatIndex(_FaissIndex):
+    """Exhaustive inner-product search with FAISS (``IndexFlatIP`` in ``IndexIDMap2``).
+
+    Same results as :class:`~scicmr.index.exact.ExactIndex` up to float rounding; faster on
+    large batches. Supports ``remove``.
+    """
+
+    kind = "flat"
+    param_defaults: dict[str, Any] = {}
+
+    def _make_inner(self):
+        return self._faiss.IndexFlatIP(self.dim)
+
+
+class FaissHNSWIndex(_FaissIndex):
+    """Approximate search on an HNSW graph (``IndexHNSWFlat``, inner product).
+
+    Params:
+        M: graph neighbours per node (memory and recall grow with it), default 32.
+        ef_construction: candidate list size while building, default 200.
+        ef_search: candidate list size while searching (recall vs speed), default 128;
+            settable at any time, including after load: ``index.ef_search = 256``.
+
+    ``remove`` is not supported by HNSW graphs: it raises InputError asking for a rebuild.
+    """
+
+    kind = "hnsw"
+    param_defaults: dict[str, Any] = {"M": 32, "ef_construction": 200, "ef_search": 128}
+
+    def _check_params(self) -> None:
+        _check_positive_int("M", self.params["M"], minimum=2)
+        _check_positive_int("ef_construction", self.params["ef_construction"])
+        _check_positive_int("ef_search", self.params["ef_search"])
+
+    def _make_inner(self):
+        inner = self._faiss.IndexHNSWFlat(self.dim, int(self.params["M"]), self._faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = int(self.params["ef_construction"])
+        inner.hnsw.efSearch = int(self.params["ef_search"])
+        return inner
+
+    def _configure_inner(self) -> None:
+        self._inner.hnsw.efSearch = int(self.params["ef_search"])
+
+    @property
+    def ef_search(self) -> int:
+        return int(self.params["ef_search"])
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        _check_positive_int("ef_search", value)
+        self.params["ef_search"] = int(value)
+        self._configure_inner()
+
+    def remove(self, ids: Any) -> int:
+        raise InputError(
+            "an HNSW index cannot remove items (its graph would lose connections)",
+            fix="rebuild it: create_index('hnsw', dim, ...) and add the vectors you want to keep; "
+            "use kind 'flat' or 'exact' when items change often",
+        )

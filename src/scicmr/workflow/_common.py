@@ -1,0 +1,81 @@
+"""Helpers shared by the workflows: open a library, pick the model, gather split features."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from scicmr._io import read_json
+from scicmr.corpus.library import Library
+from scicmr.corpus.record import Record
+from scicmr.errors import LibraryError
+
+MODALITIES = ("image", "text")
+
+
+def as_library(lib: Library | str | Path) -> Library:
+    return lib if isinstance(lib, Library) else Library.open(lib)
+
+
+def feature_key(lib: Library, modality: str) -> str:
+    """The cached-feature key the library uses for ``modality`` (set by encode or ingest)."""
+    entry = lib.meta.get("encoders", {}).get(modality) or {}
+    key = entry.get("key")
+    if not key or not lib.has_features(key):
+        raise LibraryError(
+            f"{lib.root} has no {modality} features yet",
+            fix=f"run `scicmr encode {lib.root}` (train does this for you)",
+        )
+    return key
+
+
+def resolve_model_name(lib: Library, model: str | None) -> str:
+    """``model`` if given, else the library's default (last trained) model."""
+    trained = lib.models()
+    if model is None:
+        model = lib.meta.get("default_model")
+        if model is None and trained:
+            model = trained[-1]
+    if model is None or model not in trained:
+        what = f"model {model!r}" if model else "trained model"
+        raise LibraryError(
+            f"{lib.root} has no {what}" + (f" (trained: {', '.join(trained)})" if trained else ""),
+            fix=f"train one first: `scicmr train {lib.root} --method cca` (or cardl)",
+        )
+    return model
+
+
+def training_info(lib: Library, model: str) -> dict:
+    return read_json(lib.model_dir(model) / "training.json")
+
+
+@dataclass
+class SplitData:
+    """Paired features of one split: rows of ``image`` and ``text`` pair up."""
+
+    records: list[Record]
+    image: np.ndarray  # (n, d_img) float32
+    text: np.ndarray  # (n, d_txt) float32
+    labels: np.ndarray | None  # (n, C) float32 multi-hot, None when the library has no labels
+
+
+def paired_records(lib: Library, split: str | None) -> list[Record]:
+    return [r for r in lib.records(split) if r.kind == "pair"]
+
+
+def split_data(
+    lib: Library, split: str | None, image_key: str, text_key: str, vocabulary: list[str] | None = None
+) -> SplitData:
+    """Features and labels of the image–text pairs of ``split`` (all pairs when None)."""
+    records = paired_records(lib, split)
+    ids = [r.id for r in records]
+    vocabulary = vocabulary if vocabulary is not None else lib.label_vocabulary()
+    labels = lib.label_matrix(records, vocabulary) if vocabulary else None
+    return SplitData(
+        records=records,
+        image=lib.load_features(image_key, ids),
+        text=lib.load_features(text_key, ids),
+        labels=labels,
+    )

@@ -1,0 +1,64 @@
+"""Evaluate a trained model on a split with the metrics pinned in DESIGN.md."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from scicmr._io import atomic_write_json
+from scicmr.corpus.library import Library
+from scicmr.errors import LibraryError
+from scicmr.methods import load_method
+from scicmr.workflow._common import as_library, resolve_model_name, split_data, training_info
+
+
+def evaluate_model(
+    lib: Library | str | Path,
+    model: str | None = None,
+    *,
+    split: str = "test",
+    ks: tuple[int, ...] = (5, 20, 50),
+    protocol: str = "auto",
+    json_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Retrieval metrics of ``model`` on ``split``, both directions.
+
+    Protocol ``labels``: relevance = shares a label; reports map@k, full map, precision@k and
+    recall@k. Protocol ``pair``: the query's own pair is the only relevant item; reports mrr and
+    hits@k. ``auto`` picks labels when the library has them. Queries and candidates are the
+    split's pairs (image queries vs all text candidates of the split, and the reverse).
+    """
+    from scicmr.evaluation.metrics import cross_modal_metrics
+
+    lib = as_library(lib)
+    model = resolve_model_name(lib, model)
+    info = training_info(lib, model)
+    method = load_method(lib.model_dir(model))
+    vocabulary = info.get("label_vocabulary") or lib.label_vocabulary()
+    data = split_data(lib, split, info["features"]["image"], info["features"]["text"], vocabulary)
+    if not data.records:
+        raise LibraryError(f"{lib.root} has no pairs in split {split!r}", fix="choose --split train, validation or test")
+    if protocol == "auto":
+        protocol = "labels" if data.labels is not None and data.labels.any() else "pair"
+    started = time.perf_counter()
+    image_vectors = method.transform_image(data.image)
+    text_vectors = method.transform_text(data.text)
+    labels = data.labels if protocol == "labels" else None
+    metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, pair=protocol == "pair")
+    document = {
+        "dataset": lib.name,
+        "method": info["method"],
+        "model": model,
+        "split": split,
+        "protocol": protocol,
+        "i2t": metrics["i2t"],
+        "t2i": metrics["t2i"],
+        "pool": {"queries": len(data.records), "candidates": len(data.records)},
+        "config": {"params": method.get_params(), "features": info["features"]},
+        "seconds": time.perf_counter() - started,
+    }
+    atomic_write_json(lib.reports_dir() / f"eval-{model}-{split}.json", document)
+    if json_path is not None:
+        atomic_write_json(json_path, document)
+    return document

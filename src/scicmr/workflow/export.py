@@ -1,0 +1,42 @@
+"""Export a library's records as JSONL for users' own analysis."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scicmr._io import atomic_write_text
+from scicmr.corpus.library import Library
+from scicmr.workflow._common import as_library
+
+
+def export_jsonl(lib: Library | str | Path, out: str | Path) -> int:
+    """Write one JSON object per record (id, kind, split, title, text, labels, authors, date,
+    source file/page/bbox, image path) to ``out`` atomically; returns the record count."""
+    lib = as_library(lib)
+    lines = []
+    for record in lib.records():
+        image = lib.image_path(record)
+        lines.append(
+            json.dumps(
+                {
+                    "id": record.id,
+                    "kind": record.kind,
+                    "split": record.extra.get("split"),
+                    "title": record.title,
+                    "text": record.text,
+                    "keywords": record.keywords,
+                    "labels": record.labels,
+                    "authors": record.authors,
+                    "date": record.date,
+                    "group": record.group_key,
+                    "source_file": record.source.file,
+                    "page": record.source.page,
+                    "bbox": list(record.source.bbox) if record.source.bbox else None,
+                    "image": str(image) if image else None,
+                },
+                ensure_ascii=False,
+            )
+        )
+    atomic_write_text(out, "\n".join(lines) + ("\n" if lines else ""))
+    return len(lines)

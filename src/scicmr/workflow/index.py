@@ -1,0 +1,59 @@
+"""Build search indexes of a trained model's shared-space vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from scicmr._io import atomic_write_json, read_json
+from scicmr.corpus.library import Library
+from scicmr.methods import load_method
+from scicmr.workflow._common import MODALITIES, as_library, paired_records, resolve_model_name, training_info
+
+
+def index_name(model: str, modality: str, kind: str) -> str:
+    return f"{model}-{modality}-{kind}"
+
+
+def shared_vectors(lib: Library, model_name: str, ids: list[str]) -> dict[str, np.ndarray]:
+    """Shared-space vectors of ``ids`` for both modalities: {"image": (n, k), "text": (n, k)}."""
+    method = load_method(lib.model_dir(model_name))
+    features = training_info(lib, model_name)["features"]
+    return {
+        "image": method.transform_image(lib.load_features(features["image"], ids)),
+        "text": method.transform_text(lib.load_features(features["text"], ids)),
+    }
+
+
+def build_index(lib: Library | str | Path, model: str | None = None, kind: str = "flat", **params) -> dict[str, Path]:
+    """Index every pair's image and text vectors under ``indexes/<model>-<modality>-<kind>``.
+
+    Index ids are row positions into ``ids.json`` saved beside each index.
+    """
+    from scicmr.index import create_index
+
+    lib = as_library(lib)
+    model = resolve_model_name(lib, model)
+    ids = [r.id for r in paired_records(lib, None)]
+    vectors = shared_vectors(lib, model, ids)
+    built = {}
+    for modality in MODALITIES:
+        index = create_index(kind, vectors[modality].shape[1], **params)
+        index.add(vectors[modality], np.arange(len(ids), dtype=np.int64))
+        directory = lib.index_dir(index_name(model, modality, kind))
+        index.save(directory)
+        atomic_write_json(directory / "ids.json", ids)
+        built[modality] = directory
+    lib.update_meta(indexes={model: kind})
+    return built
+
+
+def load_built_index(lib: Library, model: str, modality: str, kind: str):
+    """(index, ids) of a built index, or None when it was never built."""
+    from scicmr.index import load_index
+
+    directory = lib.index_dir(index_name(model, modality, kind))
+    if not (directory / "ids.json").exists():
+        return None
+    return load_index(directory), read_json(directory / "ids.json")

@@ -1,0 +1,107 @@
+"""Train a registered method on a library's train split (validation split for selection)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scicmr._io import atomic_write_json
+from scicmr.corpus.library import Library
+from scicmr.errors import LibraryError
+from scicmr.methods import create_method
+from scicmr.workflow._common import as_library, feature_key, split_data
+
+
+@dataclass
+class TrainReport:
+    model: str
+    method: str
+    directory: Path
+    train_pairs: int
+    validation_pairs: int
+    seconds: float
+    best_epoch: int | None = None
+
+
+def _features_ready(lib: Library) -> tuple[str, str]:
+    """Feature keys for both modalities, encoding the library first when needed."""
+    try:
+        return feature_key(lib, "image"), feature_key(lib, "text")
+    except LibraryError:
+        from scicmr.workflow.encode import encode_library
+
+        keys = encode_library(lib)
+        return keys["image"], keys["text"]
+
+
+def train_model(
+    lib: Library | str | Path,
+    method: str = "cca",
+    params: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    use_labels: bool = True,
+) -> TrainReport:
+    """Fit ``method`` on the train split and save it as ``models/<name>`` (name defaults to
+    the method name). The validation split, when present, drives early stopping / selection;
+    the test split is never touched here."""
+    lib = as_library(lib)
+    model = create_method(method, **(params or {}))
+    name = name or method
+    image_key, text_key = _features_ready(lib)
+    vocabulary = lib.label_vocabulary() if use_labels else []
+    train = split_data(lib, "train", image_key, text_key, vocabulary)
+    if len(train.records) < 2:
+        raise LibraryError(
+            f"{lib.root} has {len(train.records)} training pair(s); at least 2 are needed",
+            fix="ingest more data or change the split fractions",
+        )
+    validation = split_data(lib, "validation", image_key, text_key, vocabulary)
+    started = time.perf_counter()
+    model.fit(
+        train.image,
+        train.text,
+        train.labels,
+        validation=(validation.image, validation.text, validation.labels) if validation.records else None,
+    )
+    seconds = time.perf_counter() - started
+    directory = model.save(lib.model_dir(name))
+    atomic_write_json(
+        directory / "training.json",
+        {
+            "model": name,
+            "method": method,
+            "features": {"image": image_key, "text": text_key},
+            "label_vocabulary": vocabulary,
+            "train_pairs": len(train.records),
+            "validation_pairs": len(validation.records),
+            "seconds": seconds,
+            "history": getattr(model, "history_", None),
+            "best_epoch": getattr(model, "best_epoch_", None),
+        },
+    )
+    _plot_history(model, directory / "loss.png", name)
+    lib.update_meta(default_model=name)
+    return TrainReport(
+        model=name,
+        method=method,
+        directory=directory,
+        train_pairs=len(train.records),
+        validation_pairs=len(validation.records),
+        seconds=seconds,
+        best_epoch=getattr(model, "best_epoch_", None),
+    )
+
+
+def _plot_history(model: Any, path: Path, title: str) -> None:
+    """Loss / validation curves as PNG for models that keep a per-epoch history."""
+    history = getattr(model, "history_", None)
+    if not history or not isinstance(history, dict):
+        return
+    from scicmr.evaluation.plots import plot_loss_curves
+
+    series = {k: list(v) for k, v in history.items() if isinstance(v, (list, tuple)) and v}
+    if series:
+        plot_loss_curves(series, path, f"{title}: training history")
