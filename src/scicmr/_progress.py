@@ -15,4 +15,6 @@ def progress(iterable: Iterable[T], *, total: int | None = None, desc: str = "",
         return
     from tqdm.auto import tqdm
 
-    yield from tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True, mininterval=0.5)
+    # disable=None: bars only on a terminal, so logs and pipes stay clean.
+    yield from tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True,
+                    mininterval=0.5, disable=None)

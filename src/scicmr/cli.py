@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from typing import Any, Sequence
 
 from scicmr import __version__
@@ -133,6 +134,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _print_hits(hits, lib) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_lines=False)
@@ -141,8 +143,8 @@ def _print_hits(hits, lib) -> None:
     for hit in hits:
         r = hit.record
         snippet = (r.text or r.title).replace("\n", " ")
-        table.add_row(str(hit.rank), f"{hit.score:.3f}", hit.id, ",".join(r.labels), str(r.year or ""),
-                      snippet[:90] + ("…" if len(snippet) > 90 else ""))
+        cells = (hit.id, ",".join(r.labels), str(r.year or ""), snippet[:90] + ("…" if len(snippet) > 90 else ""))
+        table.add_row(str(hit.rank), f"{hit.score:.3f}", *(escape(c) for c in cells))
     _console().print(table)
 
 
@@ -274,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="generate a scientific corpus, train, index, search and evaluate")
     p.add_argument("--out", default="demo_out")
-    p.add_argument("--papers", type=int, default=120)
+    p.add_argument("--papers", type=int, default=240)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", default="cca,cardl")
     p.set_defaults(func=cmd_demo)
@@ -285,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The compat shim's notice is for library users; on the command line it is noise.
+    warnings.filterwarnings("ignore", message="torchvision's compiled ops")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -18,10 +18,11 @@ SAMPLE_TEXT_QUERIES = (
 )
 
 
-def run_demo(out: str | Path = "demo_out", *, n_papers: int = 120, seed: int = 0,
+def run_demo(out: str | Path = "demo_out", *, n_papers: int = 240, seed: int = 0,
              methods: Sequence[str] = ("cca", "cardl")) -> dict[str, dict]:
     """Run the demo in ``out`` (recreated) and return the metrics documents per model."""
     from rich.console import Console
+    from rich.markup import escape
 
     from scicmr.cli import print_metrics_table
     from scicmr.demo.corpus import generate_corpus
@@ -58,18 +59,29 @@ def run_demo(out: str | Path = "demo_out", *, n_papers: int = 120, seed: int = 0
     for query in SAMPLE_TEXT_QUERIES:
         hits = searcher.search_text(query, k=3)
         console.print(f"[bold]text → figures[/] {query!r}")
-        for hit in hits:
-            console.print(f"   {hit.rank}. {hit.score:.3f} [{','.join(hit.record.labels)}] {hit.record.text[:80]}")
+        _print_hits(console, hits)
     test_records = searcher.lib.records("test")
     if test_records:
         query_record = test_records[0]
         hits = searcher.search_image(searcher.lib.image_path(query_record), k=3)
-        console.print(f"[bold]figure → captions[/] query {query_record.id} [{','.join(query_record.labels)}]")
-        for hit in hits:
-            console.print(f"   {hit.rank}. {hit.score:.3f} [{','.join(hit.record.labels)}] {hit.record.text[:80]}")
+        console.print(f"[bold]figure → captions[/] query {query_record.id} "
+                      f"{escape(_labels(query_record))} {escape(query_record.text[:70])}")
+        _print_hits(console, hits)
 
     console.rule("6. evaluation on the test split (label relevance: same field)")
     first = next(iter(documents.values()))
     print_metrics_table(documents, title=f"{first['pool']['queries']} queries × {first['pool']['candidates']} candidates")
     console.print(f"done in {time.perf_counter() - started:.0f}s; library at {report.library}")
     return documents
+
+
+def _labels(record) -> str:
+    return "[" + ",".join(record.labels) + "]"
+
+
+def _print_hits(console, hits) -> None:
+    from rich.markup import escape
+
+    for hit in hits:
+        line = f"{hit.rank}. {hit.score:.3f} {_labels(hit.record)} {hit.record.text[:80]}"
+        console.print("   " + escape(line))
