@@ -222,8 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("encode", help="compute and cache image and text features")
     p.add_argument("library")
-    p.add_argument("--image-encoder", help="efficientnet-lite0 (default), efficientnet-lite2, checkpoint")
-    p.add_argument("--text-encoder", help="minilm (default for English), tfidf, bow, lda")
+    p.add_argument("--image-encoder", help="a name (efficientnet-lite0 [default], efficientnet-lite2, thumbnail) or a "
+                   'JSON spec, e.g. \'{"name": "checkpoint", "framework": "timm", "arch": "resnet50", "path": "w.pth"}\'')
+    p.add_argument("--text-encoder", help="minilm (default for English), tfidf (default for Chinese), bow, lda, "
+                   "or a JSON spec like '{\"name\": \"lda\", \"n_topics\": 20}'")
     p.add_argument("--force", action="store_true", help="recompute even when cached")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true")

@@ -39,8 +39,19 @@ def encoder_dir(lib: Library, key: str) -> Path:
 
 
 def _normalise_spec(spec: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    """None, a name (``"tfidf"``), a JSON object string or a dict → a spec dict."""
     if spec is None:
         return None
+    if isinstance(spec, str) and spec.lstrip().startswith("{"):
+        import json
+
+        from scicmr.errors import InputError
+
+        try:
+            spec = json.loads(spec)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"cannot read encoder spec {spec!r}: {exc}",
+                             fix='write it as JSON, e.g. \'{"name": "tfidf", "svd_dim": 256}\'') from None
     return {"name": spec} if isinstance(spec, str) else dict(spec)
 
 
