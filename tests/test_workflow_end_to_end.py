@@ -92,3 +92,28 @@ def test_search_results_reload_identically(trained_library):
     second = [h.id for h in Searcher(trained_library).search_text("galaxy redshift spectrum", k=8)]
     assert first == second
     assert np.isfinite([h.score for h in Searcher(trained_library).search_text("galaxy", k=3)]).all()
+
+
+def test_evaluate_writes_curve_plots(trained_library):
+    from PIL import Image
+
+    document = evaluate_model(trained_library, "cca")
+    assert len(document["plots"]) == 2
+    for path in document["plots"]:
+        with Image.open(path) as image:
+            assert image.size[0] > 100
+
+
+def test_curves_match_metrics():
+    from scicmr.evaluation.curves import curve_ks, retrieval_curves
+    from scicmr.evaluation.metrics import cross_modal_metrics
+
+    rng = np.random.default_rng(0)
+    labels = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    image, text = rng.normal(size=(40, 8)), rng.normal(size=(40, 8))
+    curves = retrieval_curves(image, text, labels)
+    metrics = cross_modal_metrics(image, text, labels, ks=(5, 20))
+    ks, values = curves["map_at_k"]["t2i"]
+    assert ks == curve_ks(40) and ks[-1] == 40
+    assert values[ks.index(5)] == pytest.approx(metrics["t2i"]["map@5"])
+    assert values[-1] == pytest.approx(metrics["t2i"]["map"])

@@ -12,6 +12,8 @@ from scicmr.errors import LibraryError
 from scicmr.methods import load_method
 from scicmr.workflow._common import as_library, resolve_model_name, split_data, training_info
 
+_MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
+
 
 def evaluate_model(
     lib: Library | str | Path,
@@ -21,12 +23,14 @@ def evaluate_model(
     ks: tuple[int, ...] = (5, 20, 50),
     protocol: str = "auto",
     json_path: str | Path | None = None,
+    plots: bool = True,
 ) -> dict[str, Any]:
     """Retrieval metrics of ``model`` on ``split``, both directions.
 
     Protocol ``labels``: relevance = shares a label; reports map@k, full map, precision@k and
     recall@k. Protocol ``pair``: the query's own pair is the only relevant item; reports mrr and
-    hits@k. ``auto`` picks labels when the library has them. Queries and candidates are the
+    hits@k. ``auto`` picks labels when the library has them. With ``plots`` (label protocol,
+    pools up to 20,000) PR and map@k curves are written beside the report as PNG. Queries and candidates are the
     split's pairs (image queries vs all text candidates of the split, and the reverse).
     """
     from scicmr.evaluation.metrics import cross_modal_metrics
@@ -58,7 +62,13 @@ def evaluate_model(
         "config": {"params": method.get_params(), "features": info["features"]},
         "seconds": time.perf_counter() - started,
     }
-    atomic_write_json(lib.reports_dir() / f"eval-{model}-{split}.json", document)
+    stem = lib.reports_dir() / f"eval-{model}-{split}"
+    if plots and protocol == "labels" and len(data.records) <= _MAX_PLOT_POOL:
+        from scicmr.evaluation.curves import retrieval_curves, write_curve_plots
+
+        curves = retrieval_curves(image_vectors, text_vectors, labels)
+        document["plots"] = [str(p) for p in write_curve_plots(curves, stem, f"{model} on {lib.name} ({split})")]
+    atomic_write_json(stem.with_suffix(".json"), document)
     if json_path is not None:
         atomic_write_json(json_path, document)
     return document
