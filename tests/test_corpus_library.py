@@ -101,3 +101,12 @@ def test_meta_update_is_merged_and_valid_json(tmp_path):
     lib.update_meta(encoders={"text": {"key": "b"}})
     meta = json.loads((tmp_path / "lib" / "library.json").read_text())
     assert meta["encoders"] == {"image": {"key": "a"}, "text": {"key": "b"}}
+
+
+def test_overwrite_drops_derived_data(tmp_path):
+    lib = Library.create(tmp_path / "lib")
+    lib.add_records(_records(2))
+    lib.save_features("text-x", lib.ids(), np.zeros((2, 3), np.float32), {})
+    (lib.model_dir("cca")).mkdir(parents=True)
+    lib = Library.create(tmp_path / "lib", overwrite=True)
+    assert len(lib) == 0 and lib.feature_keys() == [] and not (tmp_path / "lib" / "models").exists()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -31,6 +32,7 @@ from scicmr.corpus.splits import SPLITS, carve_validation, group_split
 from scicmr.errors import InputError, LibraryError
 
 FORMAT_VERSION = 1
+_DERIVED_FOLDERS = ("features", "encoders", "models", "indexes", "reports")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     position INTEGER NOT NULL,
@@ -66,12 +68,17 @@ class Library:
         if (root / "library.json").exists() and not overwrite:
             raise LibraryError(
                 f"{root} already holds a library",
-                fix="choose another --out folder, or pass --overwrite to replace its records",
+                fix="choose another --out folder, or pass --overwrite to replace its records "
+                "(its features, models and indexes are dropped too)",
             )
         if root.exists() and not root.is_dir():
             raise LibraryError(f"{root} exists and is not a folder", fix="choose another --out path")
         root.mkdir(parents=True, exist_ok=True)
         lib = cls(root)
+        if overwrite:
+            # Derived data would silently describe the old records: drop it with them.
+            for folder in _DERIVED_FOLDERS:
+                shutil.rmtree(root / folder, ignore_errors=True)
         with lib._connect() as conn:
             conn.executescript(_SCHEMA)
             if overwrite:
