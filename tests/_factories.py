@@ -1,4 +1,4 @@
-"""Small data factories shared by the workflow and CLI tests (no ../shared, no network)."""
+"""Small data factories used by the workflow and CLI tests (self-contained, no network)."""
 
 from __future__ import annotations
 
