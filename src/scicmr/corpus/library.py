@@ -193,6 +193,14 @@ class Library:
         record.extra["split"] = row[1]
         return record
 
+    def get_many(self, record_ids: Sequence[str]) -> list[Record]:
+        """Records of ``record_ids`` in that order (one pass over the table)."""
+        by_id = {r.id: r for r in self.records()}
+        missing = [i for i in record_ids if i not in by_id]
+        if missing:
+            raise InputError(f"no records with ids {missing[:3]} in {self.root}")
+        return [by_id[i] for i in record_ids]
+
     def image_path(self, record: Record) -> Path | None:
         """Absolute path of the record's first image (None for text-only records)."""
         return self.root / record.image if record.image else None

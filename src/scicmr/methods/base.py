@@ -7,6 +7,12 @@
   to (n, k) float32 vectors in the shared space.
 - ``save(dir)`` writes ``config.json`` (method name, class, params, versions, dims) beside the
   weights; ``load(dir)`` restores a model that gives bit-identical outputs.
+
+Side features. Some methods use per-item metadata besides the two feature matrices (MFCMR's
+time and author features). A method lists the names it reads in ``side_features``; ``fit`` and
+``transform_*`` accept them as keyword arguments and pass on only those names. The standard
+names are ``years`` ((n,) int64, 0 = unknown) and ``authors`` (list of n lists of str). Items
+whose side features are unknown (a typed query) get 0 / [] and the method must cope.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ class CrossModalMethod:
     ``_transform_text``, ``_save_state`` / ``_load_state``."""
 
     name: ClassVar[str] = "base"
+    side_features: ClassVar[tuple[str, ...]] = ()
 
     # -- sklearn-style parameters
     @classmethod
@@ -89,7 +96,7 @@ class CrossModalMethod:
         text_features: np.ndarray,
         labels: np.ndarray | None = None,
         *,
-        validation: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
+        validation: tuple | None = None,
         **side: Any,
     ) -> "CrossModalMethod":
         """Learn the shared space from paired rows of image and text features.
@@ -98,8 +105,10 @@ class CrossModalMethod:
             image_features: (n, d_img) float32.
             text_features: (n, d_txt) float32, row i paired with image row i.
             labels: None, (n,) int classes or (n, C) multi-hot.
-            validation: optional (X_val, Y_val, labels_val) for model selection / early stopping.
-            side: extra per-item features some methods use (e.g. ``years``, ``authors``).
+            validation: optional (X_val, Y_val, labels_val) or (X_val, Y_val, labels_val,
+                side_val dict) for model selection / early stopping.
+            side: per-item side features (see the module docstring); names the method does not
+                list in ``side_features`` are ignored.
         """
         X = check_features("image_features", image_features)
         Y = check_features("text_features", text_features)
@@ -109,7 +118,8 @@ class CrossModalMethod:
             raise InputError(f"need at least 2 training pairs, got {len(X)}", fix="ingest more data")
         L = as_label_matrix(labels, len(X))
         if validation is not None:
-            Xv, Yv, Lv = validation
+            Xv, Yv, Lv = validation[:3]
+            side_val = validation[3] if len(validation) > 3 else {}
             if len(Xv) != len(Yv):
                 raise InputError(f"validation has {len(Xv)} image rows but {len(Yv)} text rows; rows must pair up")
             validation = (
@@ -117,23 +127,37 @@ class CrossModalMethod:
                 check_features("validation text_features", Yv, Y.shape[1]),
                 as_label_matrix(Lv, len(Xv)) if Lv is not None else None,
             )
+            if self.side_features:
+                validation = (*validation, self._side(side_val, len(Xv)))
         self.image_dim_ = X.shape[1]
         self.text_dim_ = Y.shape[1]
-        self._fit(X, Y, L, validation, **side)
+        self._fit(X, Y, L, validation, **self._side(side, len(X)))
         self.fitted_ = True
         return self
 
-    def transform_image(self, image_features: np.ndarray) -> np.ndarray:
-        """(n, d_img) features → (n, k) float32 shared-space vectors."""
+    def transform_image(self, image_features: np.ndarray, **side: Any) -> np.ndarray:
+        """(n, d_img) features (+ side features) → (n, k) float32 shared-space vectors."""
         self._check_fitted()
         X = check_features("image features", image_features, self.image_dim_)
-        return np.asarray(self._transform_image(X), dtype=np.float32)
+        return np.asarray(self._transform_image(X, **self._side(side, len(X))), dtype=np.float32)
 
-    def transform_text(self, text_features: np.ndarray) -> np.ndarray:
-        """(n, d_txt) features → (n, k) float32 shared-space vectors."""
+    def transform_text(self, text_features: np.ndarray, **side: Any) -> np.ndarray:
+        """(n, d_txt) features (+ side features) → (n, k) float32 shared-space vectors."""
         self._check_fitted()
         Y = check_features("text features", text_features, self.text_dim_)
-        return np.asarray(self._transform_text(Y), dtype=np.float32)
+        return np.asarray(self._transform_text(Y, **self._side(side, len(Y))), dtype=np.float32)
+
+    def _side(self, side: dict[str, Any], n: int) -> dict[str, Any]:
+        """The side features this method reads, with unknown ones filled in (years 0, authors [])."""
+        out = {}
+        for name in self.side_features:
+            value = side.get(name)
+            if value is None:
+                value = np.zeros(n, dtype=np.int64) if name == "years" else [[] for _ in range(n)]
+            if len(value) != n:
+                raise InputError(f"side feature {name!r} has {len(value)} rows for {n} items")
+            out[name] = np.asarray(value, dtype=np.int64) if name == "years" else [list(v) for v in value]
+        return out
 
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):

@@ -51,6 +51,15 @@ def training_info(lib: Library, model: str) -> dict:
     return read_json(lib.model_dir(model) / "training.json")
 
 
+def side_features(records: list[Record]) -> dict:
+    """Per-record side features in the method contract's names: ``years`` ((n,) int64, 0 =
+    unknown) and ``authors`` (n lists of names)."""
+    return {
+        "years": np.asarray([r.year or 0 for r in records], dtype=np.int64),
+        "authors": [list(r.authors) for r in records],
+    }
+
+
 @dataclass
 class SplitData:
     """Paired features of one split: rows of ``image`` and ``text`` pair up."""
@@ -59,6 +68,10 @@ class SplitData:
     image: np.ndarray  # (n, d_img) float32
     text: np.ndarray  # (n, d_txt) float32
     labels: np.ndarray | None  # (n, C) float32 multi-hot, None when the library has no labels
+
+    @property
+    def side(self) -> dict:
+        return side_features(self.records)
 
 
 def paired_records(lib: Library, split: str | None) -> list[Record]:

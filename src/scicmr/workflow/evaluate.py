@@ -46,8 +46,8 @@ def evaluate_model(
     if protocol == "auto":
         protocol = "labels" if data.labels is not None and data.labels.any() else "pair"
     started = time.perf_counter()
-    image_vectors = method.transform_image(data.image)
-    text_vectors = method.transform_text(data.text)
+    image_vectors = method.transform_image(data.image, **data.side)
+    text_vectors = method.transform_text(data.text, **data.side)
     labels = data.labels if protocol == "labels" else None
     metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, pair=protocol == "pair")
     document = {

@@ -9,7 +9,14 @@ import numpy as np
 from scicmr._io import atomic_write_json, read_json
 from scicmr.corpus.library import Library
 from scicmr.methods import load_method
-from scicmr.workflow._common import MODALITIES, as_library, paired_records, resolve_model_name, training_info
+from scicmr.workflow._common import (
+    MODALITIES,
+    as_library,
+    paired_records,
+    resolve_model_name,
+    side_features,
+    training_info,
+)
 
 
 def index_name(model: str, modality: str, kind: str) -> str:
@@ -20,9 +27,10 @@ def shared_vectors(lib: Library, model_name: str, ids: list[str]) -> dict[str, n
     """Shared-space vectors of ``ids`` for both modalities: {"image": (n, k), "text": (n, k)}."""
     method = load_method(lib.model_dir(model_name))
     features = training_info(lib, model_name)["features"]
+    side = side_features(lib.get_many(ids)) if method.side_features else {}
     return {
-        "image": method.transform_image(lib.load_features(features["image"], ids)),
-        "text": method.transform_text(lib.load_features(features["text"], ids)),
+        "image": method.transform_image(lib.load_features(features["image"], ids), **side),
+        "text": method.transform_text(lib.load_features(features["text"], ids), **side),
     }
 
 

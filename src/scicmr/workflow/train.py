@@ -64,7 +64,10 @@ def train_model(
         train.image,
         train.text,
         train.labels,
-        validation=(validation.image, validation.text, validation.labels) if validation.records else None,
+        validation=(validation.image, validation.text, validation.labels, validation.side)
+        if validation.records
+        else None,
+        **train.side,
     )
     seconds = time.perf_counter() - started
     directory = model.save(lib.model_dir(name))
