@@ -14,6 +14,14 @@ from scicmr.errors import InputError, LibraryError
 _METHODS: dict[str, str] = {
     "cca": "scicmr.methods.cca:CCAMethod",
     "cardl": "scicmr.methods.cardl:CARDL",
+    "mfcmr": "scicmr.methods.mfcmr:MFCMR",
+    "smcr": "scicmr.methods.smcr:SMCR",
+    "acmr": "scicmr.methods.acmr:ACMR",
+    "ssacr": "scicmr.methods.ssacr:SSACR",
+    "idcmr": "scicmr.methods.idcmr:IDCMR",
+    "dscmr": "scicmr.methods.dscmr:DSCMR",
+    "corr-ae": "scicmr.methods.corr_ae:CorrAE",
+    "cmdn": "scicmr.methods.cmdn:CMDN",
 }
 
 
