@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, Sequence
 
 from scicmr import __version__
@@ -197,6 +198,19 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from scicmr.evaluation.suites import suite_rows
+    from scicmr.workflow.benchmark import run_benchmark
+
+    methods = [m for m in (args.methods or "").split(",") if m]
+    rows = suite_rows(args.suite, methods)
+    out = args.out or f"{args.library.rstrip('/')}/reports/benchmark-{args.suite or 'custom'}"
+    results = run_benchmark(args.library, rows, out, seed=args.seed)
+    _console().print((Path(out) / "table.md").read_text())
+    _console().print(f"{len(results)} rows; metrics, table and plots in {out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from scicmr.demo.run import run_demo
 
@@ -266,6 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--protocol", default="auto", choices=["auto", "labels", "pair"])
     p.add_argument("--json", metavar="OUT.json", help="write the metrics JSON here")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("benchmark", help="train, select on validation and test several methods side by side")
+    p.add_argument("library")
+    p.add_argument("--suite", help="named suite: seeds-table, core, mfcmr-ablation, smcr-ablation, mfcmr-k, "
+                   "mfcmr-alpha, mfcmr-beta, smcr-alpha, smcr-beta")
+    p.add_argument("--methods", help="comma-separated methods (or rows of the suite) to run")
+    p.add_argument("--out", help="output folder (default LIB/reports/benchmark-SUITE)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_benchmark)
 
     p = sub.add_parser("export", help="write every record as JSONL")
     p.add_argument("library")

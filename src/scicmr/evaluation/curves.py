@@ -38,6 +38,14 @@ def retrieval_curves(image_vectors: np.ndarray, text_vectors: np.ndarray, labels
     }
 
 
+def curves_to_json(curves: dict) -> dict:
+    """The curves as plain lists: {"pr": {d: [recall, precision]}, "map_at_k": {d: [ks, values]}}."""
+    return {
+        kind: {d: [np.asarray(x).tolist(), np.asarray(y).tolist()] for d, (x, y) in per_direction.items()}
+        for kind, per_direction in curves.items()
+    }
+
+
 def write_curve_plots(curves: dict, stem: Path, title: str) -> list[Path]:
     """``<stem>-pr.png`` and ``<stem>-map-at-k.png``; returns the written paths."""
     from scicmr.evaluation.plots import plot_map_at_k, plot_pr_curves

@@ -106,3 +106,24 @@ def plot_loss_curves(
         axes.plot(x, y, marker="." if len(y) < 50 else None, label=str(name))
     axes.legend(loc="best", fontsize="small")
     return _save(figure, path)
+
+
+def plot_sensitivity(
+    param: str,
+    values: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    path: str | os.PathLike,
+    title: str = "Parameter sensitivity",
+) -> Path:
+    """Plot ``{name: [metric at each value]}`` against a swept parameter's ``values``
+    (log-scaled x when the values are positive and span more than a factor of 10)."""
+    _require_curves(series, "metric lists")
+    figure, axes = _new_axes(title, param, "test mAP")
+    x = np.asarray(values, dtype=np.float64)
+    for name, metric in series.items():
+        xs, ys = _xy(name, x, metric)
+        axes.plot(xs, ys, marker="o", label=str(name))
+    if len(x) and (x > 0).all() and x.max() / x.min() > 10:
+        axes.set_xscale("log")
+    axes.legend(loc="best", fontsize="small")
+    return _save(figure, path)

@@ -30,8 +30,9 @@ def evaluate_model(
     Protocol ``labels``: relevance = shares a label; reports map@k, full map, precision@k and
     recall@k. Protocol ``pair``: the query's own pair is the only relevant item; reports mrr and
     hits@k. ``auto`` picks labels when the library has them. With ``plots`` (label protocol,
-    pools up to 20,000) PR and map@k curves are written beside the report as PNG. Queries and candidates are the
-    split's pairs (image queries vs all text candidates of the split, and the reverse).
+    pools up to 20,000) PR and map@k curves are written beside the report as PNG (their points are
+    in the document's ``curves``). Queries and candidates are the split's pairs (image queries vs
+    all text candidates of the split, and the reverse).
     """
     from scicmr.evaluation.metrics import cross_modal_metrics
 
@@ -63,11 +64,13 @@ def evaluate_model(
         "seconds": time.perf_counter() - started,
     }
     stem = lib.reports_dir() / f"eval-{model}-{split}"
-    if plots and protocol == "labels" and len(data.records) <= _MAX_PLOT_POOL:
-        from scicmr.evaluation.curves import retrieval_curves, write_curve_plots
+    if protocol == "labels" and len(data.records) <= _MAX_PLOT_POOL:
+        from scicmr.evaluation.curves import curves_to_json, retrieval_curves, write_curve_plots
 
         curves = retrieval_curves(image_vectors, text_vectors, labels)
-        document["plots"] = [str(p) for p in write_curve_plots(curves, stem, f"{model} on {lib.name} ({split})")]
+        document["curves"] = curves_to_json(curves)
+        if plots:
+            document["plots"] = [str(p) for p in write_curve_plots(curves, stem, f"{model} on {lib.name} ({split})")]
     atomic_write_json(stem.with_suffix(".json"), document)
     if json_path is not None:
         atomic_write_json(json_path, document)

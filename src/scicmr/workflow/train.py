@@ -98,13 +98,24 @@ def train_model(
     )
 
 
+def history_series(history: Any) -> dict[str, list[float]]:
+    """Per-epoch history (a list of {"epoch", "train_loss", "val_score", ...} dicts, as
+    :func:`scicmr.methods.training.train_loop` records it) → {metric: values over epochs}."""
+    if not isinstance(history, list) or not history or not isinstance(history[0], dict):
+        return {}
+    keys = [k for k in history[0] if k not in ("epoch", "seconds")]
+    return {k: [float(e[k]) for e in history if e.get(k) is not None] for k in keys
+            if any(e.get(k) is not None for e in history)}
+
+
 def _plot_history(model: Any, path: Path, title: str) -> None:
     """Loss / validation curves as PNG for models that keep a per-epoch history."""
-    history = getattr(model, "history_", None)
-    if not history or not isinstance(history, dict):
-        return
-    from scicmr.evaluation.plots import plot_loss_curves
+    series = history_series(getattr(model, "history_", None))
+    losses = {k: v for k, v in series.items() if "loss" in k and v}
+    if losses:
+        from scicmr.evaluation.plots import plot_loss_curves
 
-    series = {k: list(v) for k, v in history.items() if isinstance(v, (list, tuple)) and v}
-    if series:
-        plot_loss_curves(series, path, f"{title}: training history")
+        plot_loss_curves(losses, path, f"{title}: training loss")
+        if series.get("val_score"):
+            plot_loss_curves({"validation score": series["val_score"]}, path.with_name("validation.png"),
+                             f"{title}: validation score")
