@@ -156,7 +156,14 @@ class CrossModalMethod:
                 value = np.zeros(n, dtype=np.int64) if name == "years" else [[] for _ in range(n)]
             if len(value) != n:
                 raise InputError(f"side feature {name!r} has {len(value)} rows for {n} items")
-            out[name] = np.asarray(value, dtype=np.int64) if name == "years" else [list(v) for v in value]
+            if name == "years":
+                years = np.asarray(value)
+                if years.dtype.kind not in "iu" and not (years.dtype.kind == "f" and np.all(years == np.round(years))):
+                    raise InputError(f"years must be whole numbers (0 = unknown), got dtype {years.dtype}")
+                out[name] = years.astype(np.int64)
+            else:
+                # A bare string is one author, not a list of letters.
+                out[name] = [[v] if isinstance(v, str) else list(v) for v in value]
         return out
 
     def _check_fitted(self) -> None:
