@@ -1,0 +1,539 @@
+"""Word-vector text encoders trained on the library's own texts: CBOW, skip-gram and GloVe.
+
+IDCMR (seed 004, "Background" and "Results", Fig. 4) compares text vectorisation methods:
+bag-of-words, word2vec's continuous bag-of-words (CBOW) and skip-gram (SG) (Mikolov et al.
+2013, eq. (1)–(12) of the seed), and GloVe (Pennington et al. 2014, eq. (13)–(17)). The seed
+uses vectors pretrained on Google News; nothing may be downloaded here, so these encoders learn
+word vectors from the train split's texts at ``fit`` time (a few seconds on ~2k documents):
+
+- **skip-gram** predicts each context word from the centre word. The full softmax of eq. (3)
+  is replaced by negative sampling (Mikolov et al. 2013b), the standard way to train it:
+  −log σ(u_oᵀv_c) − Σ_{k≤K} log σ(−u_kᵀv_c), negatives drawn from the unigram distribution
+  raised to ¾.
+- **CBOW** predicts the centre word from the mean of its context vectors (eq. (7)–(12)), with
+  the same negative-sampling loss.
+- **GloVe** factorises the global co-occurrence counts X_ij (window-weighted by 1/distance,
+  symmetric): eq. (17) Σ f(X_ij)(w_iᵀw̃_j + b_i + b̃_j − log X_ij)² over the non-zero X_ij,
+  with GloVe's weighting f(x) = min(1, (x/x_max)^¾) (eq. (17) prints it unweighted; f stops rare
+  pairs dominating), AdaGrad, and word vectors w + w̃.
+
+word2vec details kept: a dynamic window (each centre uses a window drawn uniformly from 1 to
+``window``), sub-sampling of frequent words (keep probability (√(f/t) + 1)·t/f, t =
+``sample``), input vectors as the word vectors, SGD with a linearly decaying rate. The updates
+are word2vec's and GloVe's (AdaGrad) hand-written gradients applied to minibatches with torch
+``index_add_`` (tests check them against autograd); all randomness comes from one numpy
+generator seeded by ``seed`` and training runs on one thread, so a fit is deterministic.
+
+Document vector: the mean of the vectors of its in-vocabulary tokens, each token weighted by
+its word's IDF when ``weighting="tfidf"`` (a term seen tf times weighs tf·idf), then
+L2-normalised; a text with no known word maps to zeros. Tokens come from
+:func:`scicmr.encoders.tokenize.tokenize` (jieba for Chinese, stopwords removed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scicmr._io import atomic_save_npy, atomic_write_json, read_json
+from scicmr.encoders.base import Encoder, fingerprint
+from scicmr.encoders.tokenize import Tokenizer, tokenize
+from scicmr.errors import InputError
+
+WEIGHTINGS = ("tfidf", "mean")
+
+
+# ----------------------------------------------------------------------------- corpus
+def build_vocabulary(token_lists: list[list[str]], min_count: int, max_vocab: int | None) -> tuple[list[str], np.ndarray]:
+    """Words seen at least ``min_count`` times, most frequent first (ties alphabetical).
+
+    Returns:
+        (words, counts): the V words and their (V,) int64 corpus counts.
+    """
+    counts = Counter(token for tokens in token_lists for token in tokens)
+    kept = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+    if max_vocab is not None:
+        kept = kept[:max_vocab]
+    return kept, np.asarray([counts[w] for w in kept], dtype=np.int64)
+
+
+def to_ids(token_lists: list[list[str]], index: dict[str, int]) -> list[np.ndarray]:
+    """Each text as an (L,) int64 array of vocabulary ids (out-of-vocabulary tokens dropped)."""
+    return [np.asarray([index[t] for t in tokens if t in index], dtype=np.int64) for tokens in token_lists]
+
+
+def subsample(sequences: list[np.ndarray], counts: np.ndarray, sample: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """word2vec's sub-sampling: keep each occurrence of word w with probability
+    min(1, (√(f_w/t) + 1)·t/f_w), f_w = count_w / total, t = ``sample`` (0 keeps everything)."""
+    if sample <= 0:
+        return sequences
+    freq = counts / max(counts.sum(), 1)
+    keep = np.minimum(1.0, (np.sqrt(freq / sample) + 1.0) * sample / freq)
+    return [s[rng.random(len(s)) < keep[s]] for s in sequences]
+
+
+def context_windows(sequences: list[np.ndarray], window: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Centre words and their dynamic-window contexts, never crossing a text boundary.
+
+    Every centre draws its own window b uniformly from 1..``window`` (word2vec's dynamic
+    window, which weights near words more); the contexts are the words at offsets
+    −b..−1, 1..b that lie inside the same text.
+
+    Returns:
+        centres (m,) int64 and contexts (m, 2·window) int64 padded with −1; centres without any
+        context are dropped. Column j holds offset −window + j (j < window), else j − window + 1.
+    """
+    lengths = np.asarray([len(s) for s in sequences], dtype=np.int64)
+    flat = np.concatenate(sequences) if len(sequences) else np.zeros(0, dtype=np.int64)
+    doc = np.repeat(np.arange(len(sequences)), lengths)
+    pos = np.arange(len(flat))
+    reach = rng.integers(1, window + 1, size=len(flat))
+    offsets = [o for o in range(-window, window + 1) if o != 0]
+    contexts = np.full((len(flat), len(offsets)), -1, dtype=np.int64)
+    for j, offset in enumerate(offsets):
+        target = pos + offset
+        inside = (target >= 0) & (target < len(flat))
+        ok = inside & (np.abs(offset) <= reach)
+        ok[inside] &= doc[target[inside]] == doc[inside]
+        contexts[ok, j] = flat[target[ok]]
+    has_context = (contexts >= 0).any(axis=1)
+    return flat[has_context], contexts[has_context]
+
+
+def cooccurrence(sequences: list[np.ndarray], window: int, vocab_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GloVe's symmetric co-occurrence counts: each pair at distance d ≤ ``window`` inside one
+    text adds 1/d to X_ij and to X_ji.
+
+    Returns:
+        rows, cols (nnz,) int64 and values (nnz,) float64 of the non-zero X_ij, sorted by (i, j).
+    """
+    import scipy.sparse as sp
+
+    rows, cols, vals = [], [], []
+    for seq in sequences:
+        for d in range(1, window + 1):
+            if len(seq) <= d:
+                break
+            left, right = seq[:-d], seq[d:]
+            rows += [left, right]
+            cols += [right, left]
+            vals += [np.full(len(left), 1.0 / d)] * 2
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+    matrix = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=(vocab_size, vocab_size)).tocsr()
+    matrix.sum_duplicates()
+    coo = matrix.tocoo()
+    return coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float64)
+
+
+def idf_weights(sequences: list[np.ndarray], vocab_size: int) -> np.ndarray:
+    """Smoothed IDF (sklearn's): log((1 + N)/(1 + df)) + 1, (V,) float64."""
+    df = np.zeros(vocab_size, dtype=np.float64)
+    for seq in sequences:
+        df[np.unique(seq)] += 1
+    return np.log((1.0 + len(sequences)) / (1.0 + df)) + 1.0
+
+
+# ----------------------------------------------------------------------------- training
+def negative_sampler(counts: np.ndarray, power: float = 0.75):
+    """A function (rng, shape) -> int64 ids drawn from the unigram distribution ^ ``power``."""
+    weights = counts.astype(np.float64) ** power
+    cumulative = np.cumsum(weights / weights.sum())
+    cumulative[-1] = 1.0  # guard against round-off leaving the last bucket unreachable
+
+    def draw(rng: np.random.Generator, shape) -> np.ndarray:
+        return np.searchsorted(cumulative, rng.random(shape), side="right").astype(np.int64)
+
+    return draw
+
+
+def negative_sampling_loss(hidden, out_vectors, targets, negatives):
+    """Σ over the batch of −log σ(u_tᵀh) − Σ_k log σ(−u_kᵀh): the word2vec objective that
+    :func:`sgns_step` descends (kept as the autograd reference of its hand-written gradient).
+
+    Args:
+        hidden: (B, d) centre vectors (skip-gram) or mean context vectors (CBOW).
+        out_vectors: (V, d) output ("context") vectors; targets (B,), negatives (B, K) int64.
+    """
+    import torch.nn.functional as F
+
+    positive = F.logsigmoid((hidden * out_vectors[targets]).sum(dim=1))
+    negative = F.logsigmoid(-(out_vectors[negatives] @ hidden.unsqueeze(2)).squeeze(2)).sum(dim=1)
+    return -(positive + negative).sum()
+
+
+def hidden_vectors(in_vectors, inputs, mode: str):
+    """Skip-gram: the centre vectors in_vectors[inputs] (B, d). CBOW: for (B, 2w) context ids
+    padded with −1, the mean of each row's valid context vectors (B, d)."""
+    if mode == "skipgram":
+        return in_vectors[inputs]
+    mask = (inputs >= 0).unsqueeze(2).to(in_vectors.dtype)
+    return (in_vectors[inputs.clamp(min=0)] * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+def sgns_step(in_vectors, out_vectors, inputs, targets, negatives, lr: float, mode: str) -> None:
+    """One SGD step of lr on :func:`negative_sampling_loss`, in place, gradients by hand.
+
+    word2vec's update, batched: with g = lr·(label − σ(uᵀh)) per (target or negative) word,
+    u += g·h and h's words += Σ g·u (CBOW: divided among the context words as the mean's
+    gradient), all computed from the vectors before the step.
+    """
+    import torch
+
+    hidden = hidden_vectors(in_vectors, inputs, mode)
+    ids = torch.cat([targets.unsqueeze(1), negatives], dim=1)  # (B, 1 + K)
+    u = out_vectors[ids]  # (B, 1 + K, d)
+    labels = torch.zeros(ids.shape, dtype=u.dtype)
+    labels[:, 0] = 1.0
+    g = lr * (labels - torch.sigmoid((u @ hidden.unsqueeze(2)).squeeze(2)))
+    step_hidden = (g.unsqueeze(2) * u).sum(dim=1)  # (B, d)
+    dim = u.shape[2]
+    out_vectors.index_add_(0, ids.reshape(-1), (g.unsqueeze(2) * hidden.unsqueeze(1)).reshape(-1, dim))
+    if mode == "skipgram":
+        in_vectors.index_add_(0, inputs, step_hidden)
+    else:
+        valid = inputs >= 0
+        share = step_hidden / valid.sum(dim=1, keepdim=True).clamp(min=1)
+        rows = valid.nonzero()[:, 0]
+        in_vectors.index_add_(0, inputs[valid], share[rows])
+
+
+def train_word2vec(
+    sequences: list[np.ndarray], counts: np.ndarray, *, mode: str, dim: int, window: int, negative: int,
+    sample: float, epochs: int, lr: float, batch_size: int, seed: int,
+) -> np.ndarray:
+    """Skip-gram (``mode="skipgram"``) or CBOW (``mode="cbow"``) with negative sampling.
+
+    word2vec's schedule: input vectors uniform in ±0.5/d, output vectors 0, the learning rate
+    decaying linearly from ``lr`` to lr·1e-4. Each epoch re-draws the sub-sampling, the dynamic
+    windows, the order and the negatives from one numpy generator. Returns (V, dim) float32
+    input vectors.
+    """
+    import torch
+
+    rng = np.random.default_rng(seed)
+    in_vectors = torch.from_numpy(rng.uniform(-0.5 / dim, 0.5 / dim, size=(len(counts), dim)).astype(np.float32))
+    out_vectors = torch.zeros((len(counts), dim), dtype=torch.float32)
+    draw = negative_sampler(counts)
+    for epoch in range(epochs):
+        centres, contexts = context_windows(subsample(sequences, counts, sample, rng), window, rng)
+        if mode == "skipgram":
+            keep = contexts >= 0  # one (centre, context) example per valid context slot
+            inputs, targets = np.repeat(centres, keep.sum(axis=1)), contexts[keep]
+        else:
+            inputs, targets = contexts, centres
+        order = rng.permutation(len(targets))
+        starts = range(0, len(order), batch_size)
+        for b, start in enumerate(starts):
+            rows = order[start : start + batch_size]
+            rate = lr * max(1e-4, 1.0 - (epoch + b / len(starts)) / epochs)
+            sgns_step(in_vectors, out_vectors, torch.from_numpy(inputs[rows]), torch.from_numpy(targets[rows]),
+                      torch.from_numpy(draw(rng, (len(rows), negative))), rate, mode)
+    return in_vectors.numpy()
+
+
+def glove_loss(w_i, c_j, b_i, b_j, log_x, weight):
+    """Σ over the batch of ½ f(X_ij)(w_iᵀw̃_j + b_i + b̃_j − log X_ij)² (GloVe; seed eq. (17))."""
+    residual = (w_i * c_j).sum(dim=1) + b_i + b_j - log_x
+    return 0.5 * (weight * residual**2).sum()
+
+
+def adagrad_rows(param, accumulator, index, grad, lr: float) -> None:
+    """Sparse AdaGrad on the rows ``index`` (repeats summed), in place, as torch.optim.Adagrad:
+    accumulator += g², param −= lr·g/(√accumulator + 1e-10)."""
+    import torch
+
+    rows, inverse = torch.unique(index, return_inverse=True)
+    total = torch.zeros((len(rows),) + tuple(grad.shape[1:]), dtype=grad.dtype).index_add_(0, inverse, grad)
+    accumulator[rows] += total**2
+    param[rows] -= lr * total / (accumulator[rows].sqrt() + 1e-10)
+
+
+def glove_step(state: dict, i, j, log_x, weight, lr: float) -> None:
+    """One AdaGrad step on :func:`glove_loss` over the co-occurrences (i, j), gradients by hand.
+
+    ``state`` holds "w", "c" ((V, d) main and context vectors), "bw", "bc" ((V,) biases) and
+    their accumulators "gw", "gc", "gbw", "gbc"."""
+    w_i, c_j = state["w"][i], state["c"][j]
+    residual = (w_i * c_j).sum(dim=1) + state["bw"][i] + state["bc"][j] - log_x
+    fdiff = weight * residual
+    adagrad_rows(state["w"], state["gw"], i, fdiff.unsqueeze(1) * c_j, lr)
+    adagrad_rows(state["c"], state["gc"], j, fdiff.unsqueeze(1) * w_i, lr)
+    adagrad_rows(state["bw"], state["gbw"], i, fdiff, lr)
+    adagrad_rows(state["bc"], state["gbc"], j, fdiff, lr)
+
+
+def train_glove(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, vocab_size: int, *, dim: int, x_max: float,
+    alpha: float, epochs: int, lr: float, batch_size: int, seed: int,
+) -> np.ndarray:
+    """Weighted least-squares factorisation of log X by AdaGrad (GloVe). Returns w + w̃, (V, dim).
+
+    Vectors start uniform in ±0.5/d, biases at 0 and the AdaGrad accumulators at 1 (as in the
+    reference GloVe code, so the first steps are not huge)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    scale = 0.5 / dim
+
+    def uniform():
+        return torch.from_numpy(rng.uniform(-scale, scale, size=(vocab_size, dim)).astype(np.float32))
+
+    state = {"w": uniform(), "c": uniform(), "bw": torch.zeros(vocab_size), "bc": torch.zeros(vocab_size)}
+    state.update({f"g{k}": torch.ones_like(state[k]) for k in ("w", "c", "bw", "bc")})
+    log_x = torch.from_numpy(np.log(values).astype(np.float32))
+    weight = torch.from_numpy(np.minimum(1.0, (values / x_max) ** alpha).astype(np.float32))
+    rows_t, cols_t = torch.from_numpy(rows), torch.from_numpy(cols)
+    for _ in range(epochs):
+        order = torch.from_numpy(rng.permutation(len(values)))
+        for index in torch.split(order, batch_size):
+            glove_step(state, rows_t[index], cols_t[index], log_x[index], weight[index], lr)
+    return (state["w"] + state["c"]).numpy()
+
+
+# ----------------------------------------------------------------------------- encoders
+def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}")
+
+
+def _check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    if not ok or not (value >= 0 if allow_zero else value > 0):
+        raise InputError(f"{name} must be a number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+
+class _WordVectorEncoder(Encoder):
+    """Shared machinery: vocabulary, training call, document pooling, persistence.
+
+    Subclasses store their parameters (``vector_size``, ``window``, ``min_count``,
+    ``max_vocab``, ``epochs``, ``lr``, ``batch_size``, ``weighting``, ``seed`` and their own),
+    call ``self._validate()`` and implement ``_train(sequences, counts) -> (V, d) float32``.
+    Learned state: ``vocabulary_`` (V words), ``vectors_`` ((V, d) float32 word vectors),
+    ``idf_`` ((V,) float64).
+    """
+
+    modality = "text"
+    fittable = True
+
+    def _validate(self) -> None:
+        _check_int("vector_size", self.vector_size, 1)
+        _check_int("window", self.window, 1)
+        _check_int("min_count", self.min_count, 1)
+        _check_int("max_vocab", self.max_vocab, 1, allow_none=True)
+        _check_int("epochs", self.epochs, 1)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("seed", self.seed, 0)
+        _check_positive("lr", self.lr)
+        if self.weighting not in WEIGHTINGS:
+            raise InputError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
+
+    def _identity(self) -> dict[str, Any]:
+        return {"tokenizer": Tokenizer().config()}
+
+    def _set_vocabulary(self, words: list[str]) -> None:
+        self.vocabulary_ = list(words)
+        self._index = {word: i for i, word in enumerate(self.vocabulary_)}
+
+    def _fit(self, items: list[str]) -> None:
+        import torch
+
+        token_lists = [tokenize(text) for text in items]
+        words, counts = build_vocabulary(token_lists, int(self.min_count), self.max_vocab)
+        if len(words) < 2:
+            raise InputError(
+                f"the {self.name} encoder found {len(words)} word(s) seen >= {self.min_count} times "
+                f"in {len(items)} training texts; word vectors need a vocabulary",
+                fix="fit on more text, or lower min_count (e.g. min_count=1)",
+            )
+        self._set_vocabulary(words)
+        sequences = to_ids(token_lists, self._index)
+        self.idf_ = idf_weights(sequences, len(words))
+        # One thread: the result of a fit must not depend on the caller's thread count.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            self.vectors_ = np.ascontiguousarray(self._train(sequences, counts), dtype=np.float32)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _train(self, sequences: list[np.ndarray], counts: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def _dim(self) -> int:
+        return int(self.vector_size)
+
+    def _encode_batch(self, batch: list[str]) -> np.ndarray:
+        """(n,) texts -> (n, d): (tf·idf- or tf-) weighted mean of word vectors, L2-normalised.
+
+        The mean's denominator cancels in the normalisation, so the weighted sum is used."""
+        import scipy.sparse as sp
+
+        sequences = to_ids([tokenize(text) for text in batch], self._index)
+        lengths = np.asarray([len(s) for s in sequences], dtype=np.int64)
+        columns = np.concatenate(sequences) if len(sequences) else np.zeros(0, np.int64)
+        weights = self.idf_[columns] if self.weighting == "tfidf" else np.ones(len(columns))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        matrix = sp.csr_matrix((weights, columns, indptr), shape=(len(batch), len(self.vocabulary_)))
+        docs = np.asarray(matrix @ self.vectors_.astype(np.float64))
+        norms = np.linalg.norm(docs, axis=1, keepdims=True)
+        return docs / np.where(norms > 0, norms, 1.0)
+
+    # -- inspection
+    def word_vector(self, word: str) -> np.ndarray:
+        """The (d,) float32 vector of ``word`` (tokenised like the texts, e.g. lowercased)."""
+        self._check_fitted()
+        if word not in self._index:
+            raise InputError(f"{word!r} is not in the {self.name} vocabulary", fix="pick a word seen in training")
+        return self.vectors_[self._index[word]]
+
+    def most_similar(self, word: str, n: int = 10) -> list[tuple[str, float]]:
+        """The ``n`` words with the highest cosine to ``word`` (itself excluded)."""
+        query = self.word_vector(word).astype(np.float64)
+        vectors = self.vectors_.astype(np.float64)
+        cosine = vectors @ query / np.maximum(np.linalg.norm(vectors, axis=1) * np.linalg.norm(query), 1e-12)
+        cosine[self._index[word]] = -np.inf
+        order = np.argsort(-cosine, kind="stable")[:n]
+        return [(self.vocabulary_[i], float(cosine[i])) for i in order]
+
+    # -- persistence
+    def _save_state(self, directory: Path) -> list[str]:
+        atomic_write_json(directory / "vocabulary.json", self.vocabulary_)
+        atomic_save_npy(directory / "vectors.npy", self.vectors_)
+        atomic_save_npy(directory / "idf.npy", self.idf_)
+        return ["vocabulary.json", "vectors.npy", "idf.npy"]
+
+    def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
+        self._set_vocabulary(read_json(directory / "vocabulary.json"))
+        self.vectors_ = np.load(directory / "vectors.npy", allow_pickle=False)
+        self.idf_ = np.load(directory / "idf.npy", allow_pickle=False)
+
+    def _state_fingerprint(self) -> str:
+        return fingerprint(self.vocabulary_, self.vectors_, self.idf_)
+
+
+class _Word2VecEncoder(_WordVectorEncoder):
+    mode = "skipgram"
+
+    def __init__(
+        self,
+        vector_size: int = 100,
+        window: int = 5,
+        min_count: int = 2,
+        max_vocab: int | None = 50000,
+        negative: int = 5,
+        sample: float = 1e-3,
+        epochs: int = 5,
+        lr: float = 0.025,
+        batch_size: int = 256,
+        weighting: str = "tfidf",
+        seed: int = 0,
+    ):
+        self.vector_size = vector_size
+        self.window = window
+        self.min_count = min_count
+        self.max_vocab = max_vocab
+        self.negative = negative
+        self.sample = sample
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weighting = weighting
+        self.seed = seed
+        self._validate()
+        _check_int("negative", negative, 1)
+        _check_positive("sample", sample, allow_zero=True)
+
+    def _train(self, sequences: list[np.ndarray], counts: np.ndarray) -> np.ndarray:
+        return train_word2vec(
+            sequences, counts, mode=self.mode, dim=int(self.vector_size), window=int(self.window),
+            negative=int(self.negative), sample=float(self.sample), epochs=int(self.epochs), lr=float(self.lr),
+            batch_size=int(self.batch_size), seed=int(self.seed),
+        )
+
+
+class SkipGramEncoder(_Word2VecEncoder):
+    """word2vec skip-gram with negative sampling, trained on the fit texts (see module doc).
+
+    Args:
+        vector_size: word (and document) vector size.
+        window: largest context distance (dynamic window 1..window).
+        min_count: ignore words seen fewer times; max_vocab: keep the most frequent words.
+        negative: negative samples per example; sample: sub-sampling threshold t (0: off).
+        epochs, lr, batch_size: SGD, the rate decaying linearly from lr.
+        weighting: "tfidf" (IDF-weighted mean of word vectors) or "mean".
+        seed: seeds initialisation, sub-sampling, windows, order and negatives.
+    """
+
+    name = "skipgram"
+    mode = "skipgram"
+
+
+class CbowEncoder(_Word2VecEncoder):
+    """word2vec continuous bag-of-words with negative sampling (parameters as SkipGramEncoder)."""
+
+    name = "cbow"
+    mode = "cbow"
+
+
+class GloveEncoder(_WordVectorEncoder):
+    """GloVe word vectors from the fit texts' co-occurrence counts (see module doc).
+
+    Args:
+        vector_size: word (and document) vector size.
+        window: co-occurrence window (pairs at distance d count 1/d).
+        min_count, max_vocab: vocabulary as for word2vec.
+        x_max, alpha: weighting f(x) = min(1, (x/x_max)^alpha); x_max is 10 rather than GloVe's
+            100 because counts in a corpus of a few thousand texts are small.
+        epochs, lr, batch_size: AdaGrad over the non-zero co-occurrences.
+        weighting: "tfidf" or "mean" document pooling.
+        seed: seeds initialisation and order.
+    """
+
+    name = "glove"
+
+    def __init__(
+        self,
+        vector_size: int = 100,
+        window: int = 10,
+        min_count: int = 2,
+        max_vocab: int | None = 50000,
+        x_max: float = 10.0,
+        alpha: float = 0.75,
+        epochs: int = 25,
+        lr: float = 0.05,
+        batch_size: int = 512,
+        weighting: str = "tfidf",
+        seed: int = 0,
+    ):
+        self.vector_size = vector_size
+        self.window = window
+        self.min_count = min_count
+        self.max_vocab = max_vocab
+        self.x_max = x_max
+        self.alpha = alpha
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weighting = weighting
+        self.seed = seed
+        self._validate()
+        _check_positive("x_max", x_max)
+        _check_positive("alpha", alpha)
+
+    def _train(self, sequences: list[np.ndarray], counts: np.ndarray) -> np.ndarray:
+        rows, cols, values = cooccurrence(sequences, int(self.window), len(counts))
+        if not len(values):
+            raise InputError("the glove encoder found no co-occurring words in its training texts",
+                             fix="fit on longer texts, or lower min_count")
+        return train_glove(
+            rows, cols, values, len(counts), dim=int(self.vector_size), x_max=float(self.x_max),
+            alpha=float(self.alpha), epochs=int(self.epochs), lr=float(self.lr),
+            batch_size=int(self.batch_size), seed=int(self.seed),
+        )

@@ -1,0 +1,408 @@
+"""Shared machinery of the adversarial family (SMCR, ACMR, SSACR; usable by MFCMR).
+
+The three methods share one shape (ACMR, Wang et al. 2017; SMCR seed 002 §4): per-medium
+feature projectors into a common space, a label classifier on that space, and a *media
+discriminator* that tries to tell image embeddings from text embeddings while the projectors
+try to fool it. This module holds the pieces:
+
+- :func:`grad_reverse` — the gradient reversal layer (Ganin & Lempitsky 2015): identity forward,
+  −scale·gradient backward, so one backward pass trains the discriminator to *minimise* L_adv
+  and the projectors to *maximise* it (ACMR's implementation). :func:`dann_schedule` is its
+  usual ramp of the scale from 0 to 1.
+- :func:`alternating_step` — the explicit min–max of SMCR's Algorithm 1 (and MFCMR's): the
+  projectors descend L_emb − γ·L_adv with the discriminator frozen; every k-th minibatch the
+  discriminator descends L_adv (= ascends L_emb − L_adv) with a learning rate scaled by λ.
+- :func:`projector`, :class:`MediaDiscriminator` — the networks (the discriminator is the
+  papers' three-layer fully connected network).
+- :class:`AdversarialMethod` — the fit / transform / save / load plumbing common to the three:
+  standardised inputs, labels required, seeded and RNG-isolated training through
+  :func:`scicmr.methods.training.train_loop` (validation early stopping, best weights
+  restored), L2-normalised outputs of the image / text projectors (cosine retrieval), weights
+  saved as a torch state_dict beside an npz normaliser, bit-identical reload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from scicmr._io import atomic_write_bytes
+from scicmr.errors import InputError, MissingDependencyError
+from scicmr.methods.base import CrossModalMethod
+
+try:
+    import torch
+    from torch import nn
+except ImportError as exc:  # pragma: no cover - torch is an extra
+    raise MissingDependencyError("torch", "torch") from exc
+
+_NORMALISER_KEYS = ("image_mean_", "image_std_", "text_mean_", "text_std_")
+_CHUNK = 4096  # rows per forward pass at transform time (bounds memory, not results)
+
+
+# -- gradient reversal
+
+
+class _GradientReversal(torch.autograd.Function):
+    """Identity forward; backward multiplies the incoming gradient by −scale."""
+
+    @staticmethod
+    def forward(ctx, inputs, scale):
+        ctx.scale = float(scale)
+        return inputs.view_as(inputs)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return -ctx.scale * grad_output, None
+
+
+def grad_reverse(inputs: "torch.Tensor", scale: float = 1.0) -> "torch.Tensor":
+    """Gradient reversal layer: returns ``inputs`` unchanged; gradients flowing back through it
+    are multiplied by ``-scale``. inputs: any shape."""
+    return _GradientReversal.apply(inputs, scale)
+
+
+def dann_schedule(progress: float, gamma: float = 10.0) -> float:
+    """Ganin & Lempitsky's reversal-scale ramp 2/(1 + exp(−γ·p)) − 1 for training progress
+    p ∈ [0, 1]: 0 at the start (the discriminator is still noise), → 1 at the end."""
+    return 2.0 / (1.0 + math.exp(-gamma * float(progress))) - 1.0
+
+
+# -- networks
+
+
+def projector(
+    in_dim: int, hidden_dims: Sequence[int], out_dim: int, dropout: float, out_activation: str | None = None
+) -> nn.Sequential:
+    """Linear → ReLU → Dropout per hidden width, a Linear to ``out_dim``, then optionally tanh
+    (ACMR's bounded projector output). Maps (n, in_dim) → (n, out_dim)."""
+    layers: list[nn.Module] = []
+    width = int(in_dim)
+    for hidden in hidden_dims:
+        layers += [nn.Linear(width, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout))]
+        width = int(hidden)
+    layers.append(nn.Linear(width, int(out_dim)))
+    if out_activation == "tanh":
+        layers.append(nn.Tanh())
+    elif out_activation is not None:
+        raise InputError(f"unknown projector activation {out_activation!r}", fix='use None or "tanh"')
+    return nn.Sequential(*layers)
+
+
+class MediaDiscriminator(nn.Module):
+    """Three fully connected layers (SMCR §4.2, ACMR §3.3): (n, k) embeddings → (n,) logits of
+    "this embedding came from the text projector"."""
+
+    def __init__(self, in_dim: int, hidden_dims: Sequence[int] = (64, 32)):
+        super().__init__()
+        if len(hidden_dims) != 2:
+            raise InputError(
+                f"the media discriminator has three layers, so two hidden widths; got {tuple(hidden_dims)}",
+                fix="pass disc_hidden=(h1, h2)",
+            )
+        h1, h2 = (int(h) for h in hidden_dims)
+        self.layers = nn.Sequential(nn.Linear(int(in_dim), h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU(), nn.Linear(h2, 1))
+
+    def forward(self, embeddings: "torch.Tensor") -> "torch.Tensor":
+        return self.layers(embeddings).squeeze(-1)
+
+
+# -- the min–max step
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Within the block ``module``'s parameters take no gradient (gradients still flow through
+    it to its inputs); their previous ``requires_grad`` flags are restored afterwards."""
+    params = list(module.parameters())
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+
+
+def alternating_step(
+    generator_loss: Callable[["torch.Tensor"], dict],
+    discriminator_loss: Callable[["torch.Tensor"], "torch.Tensor"],
+    generator_opt: "torch.optim.Optimizer",
+    discriminator_opt: "torch.optim.Optimizer",
+    *,
+    discriminator: nn.Module,
+    k: int = 1,
+    clip_grad_norm: float | None = None,
+) -> Callable[["torch.Tensor"], dict]:
+    """A :func:`~scicmr.methods.training.train_loop` step running Algorithm 1's min–max.
+
+    Each call (one minibatch ``index``, (b,) int64) does one generator update: zero grads,
+    ``generator_loss(index)`` with ``discriminator`` frozen, backward of its first value (the
+    quantity to minimise, e.g. L_emb − γ·L_adv), optional clipping, ``generator_opt.step()``.
+    After every k-th call it does one discriminator update on ``discriminator_loss(index)``
+    (L_adv on detached embeddings). Returns the generator's losses as floats (same keys every
+    call, as train_loop's per-epoch means need).
+    """
+    if int(k) < 1:
+        raise InputError(f"k (generator steps per discriminator step) must be >= 1, got {k}")
+    calls = [0]
+
+    def step(index: "torch.Tensor") -> dict:
+        generator_opt.zero_grad(set_to_none=True)
+        with frozen(discriminator):
+            losses = generator_loss(index)
+            objective = next(iter(losses.values()))
+            objective.backward()
+        if clip_grad_norm is not None:
+            params = [p for group in generator_opt.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+        generator_opt.step()
+        calls[0] += 1
+        if calls[0] % int(k) == 0:
+            discriminator_opt.zero_grad(set_to_none=True)
+            discriminator_loss(index).backward()
+            discriminator_opt.step()
+        return {key: float(value.detach()) for key, value in losses.items()}
+
+    return step
+
+
+def joint_step(
+    loss_fn: Callable[["torch.Tensor"], dict], optimizer: "torch.optim.Optimizer", clip_grad_norm: float | None = None
+) -> Callable[["torch.Tensor"], dict]:
+    """A train_loop step for gradient-reversal training: one optimiser over every network,
+    one backward of the first value of ``loss_fn(index)`` (e.g. L_emb + L_adv computed through
+    :func:`grad_reverse`), one step. Returns the losses as floats."""
+
+    def step(index: "torch.Tensor") -> dict:
+        optimizer.zero_grad(set_to_none=True)
+        losses = loss_fn(index)
+        next(iter(losses.values())).backward()
+        if clip_grad_norm is not None:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+        optimizer.step()
+        return {key: float(value.detach()) for key, value in losses.items()}
+
+    return step
+
+
+# -- shared fit / transform / persistence
+
+
+def standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(d,) float32 mean and std of (n, d) features; constant columns get std 1 (stay at 0)."""
+    mean = features.mean(axis=0, dtype=np.float64)
+    std = features.std(axis=0, dtype=np.float64)
+    std[std < 1e-8] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def _steps_per_epoch(n: int, batch_size: int) -> int:
+    """Minibatches train_loop runs per epoch: ceil(n / b), less a last batch of one row, which
+    it drops (min_batch=2) unless it is the only one."""
+    steps = -(-n // batch_size)
+    if steps > 1 and n % batch_size == 1:
+        steps -= 1
+    return steps
+
+
+class AdversarialMethod(CrossModalMethod):
+    """Base of SMCR, ACMR and SSACR (see the module docstring).
+
+    Subclasses store their parameters in ``__init__`` (the common ones: embed_dim, hidden_dims,
+    dropout, disc_hidden, epochs, batch_size, lr, weight_decay, patience, seed, device) and
+    implement ``_check_method_params() -> list[str]`` (problems), ``_build_net(image_dim,
+    text_dim, n_classes) -> nn.ModuleDict`` (with at least ``image``, ``text`` and
+    ``discriminator``) and ``_make_step(net, Xt, Yt, Lt, steps_per_epoch) -> step``.
+    Learned state: ``net_``, ``n_classes_``, the normaliser ``image_mean_`` … ``text_std_``
+    ((d,) float32), ``history_``, ``best_epoch_``.
+    """
+
+    _weights_file = "weights.pt"
+    _normaliser_file = "normaliser.npz"
+
+    # -- hooks
+    def _check_method_params(self) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> nn.ModuleDict:  # pragma: no cover
+        raise NotImplementedError
+
+    def _make_step(self, net, Xt, Yt, Lt, steps_per_epoch: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- helpers
+    def _torch_device(self) -> "torch.device":
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise InputError(f"unknown torch device {self.device!r}", fix='use "cpu" or "cuda"') from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"device {self.device!r} requested but CUDA is not available", fix='use device="cpu"')
+        return device
+
+    def _check_params(self) -> None:
+        problems = []
+        if int(self.embed_dim) < 1:
+            problems.append(f"embed_dim must be >= 1 (got {self.embed_dim})")
+        if any(int(h) < 1 for h in self.hidden_dims):
+            problems.append(f"hidden_dims must be positive widths (got {self.hidden_dims})")
+        if len(tuple(self.disc_hidden)) != 2 or any(int(h) < 1 for h in self.disc_hidden):
+            problems.append(f"disc_hidden must be two positive widths (got {self.disc_hidden})")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
+        if int(self.batch_size) < 2:
+            problems.append(f"batch_size must be >= 2 for the in-batch losses (got {self.batch_size})")
+        if int(self.epochs) < 1:
+            problems.append(f"epochs must be >= 1 (got {self.epochs})")
+        if not float(self.lr) > 0:
+            problems.append(f"lr must be > 0 (got {self.lr})")
+        if float(self.weight_decay) < 0:
+            problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
+        problems += self._check_method_params()
+        if problems:
+            cls = type(self)
+            raise InputError(
+                f"bad {cls.__name__} parameters: " + "; ".join(problems),
+                fix=f"see help({cls.__module__}.{cls.__name__})",
+            )
+
+    def _standardise(self, features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> "torch.Tensor":
+        scaled = ((features - mean) / std).astype(np.float32, copy=False)
+        return torch.from_numpy(np.ascontiguousarray(scaled)).to(self._torch_device())
+
+    def _embed(self, tower: nn.Module, inputs: "torch.Tensor") -> np.ndarray:
+        """(n, d) standardised tensor → (n, k) float32 unit rows (the tower in eval mode)."""
+        tower.eval()
+        with torch.no_grad():
+            parts = [
+                torch.nn.functional.normalize(tower(inputs[i : i + _CHUNK]), dim=1)
+                for i in range(0, len(inputs), _CHUNK)
+            ]
+        if not parts:
+            return np.zeros((0, int(self.embed_dim)), dtype=np.float32)
+        return torch.cat(parts).cpu().numpy().astype(np.float32, copy=False)
+
+    def _media_view(self, embeddings: "torch.Tensor") -> "torch.Tensor":
+        """What the media discriminator sees of (b, k) projector outputs (they themselves by
+        default; a subclass may normalise them)."""
+        return embeddings
+
+    def _minmax_step(self, net: nn.ModuleDict, Xt, Yt, Lt, losses: Callable):
+        """Algorithm 1's step for ``net`` (with ``image``, ``text``, ``discriminator``).
+
+        ``losses(x, y, labels)`` returns the mapping networks' terms on a minibatch, the
+        objective first. The mapping networks and classifier use Adam with weight decay; the
+        discriminator its own Adam at lr·disc_lr_scale, updated once per ``k`` minibatches on
+        L_adv of the detached embeddings.
+        """
+        from scicmr.methods.adversarial_losses import media_adversarial_loss
+
+        discriminator = net["discriminator"]
+        mapping = [p for name, p in net.named_parameters() if not name.startswith("discriminator.")]
+        generator_opt = torch.optim.Adam(mapping, lr=float(self.lr), weight_decay=float(self.weight_decay))
+        discriminator_opt = torch.optim.Adam(discriminator.parameters(), lr=float(self.lr) * float(self.disc_lr_scale))
+
+        def discriminator_loss(index):
+            with torch.no_grad():  # the embeddings are the discriminator's fixed input here
+                s_v = self._media_view(net["image"](Xt[index]))
+                s_t = self._media_view(net["text"](Yt[index]))
+            return media_adversarial_loss(discriminator(s_v), discriminator(s_t))
+
+        return alternating_step(
+            lambda index: losses(Xt[index], Yt[index], Lt[index]),
+            discriminator_loss, generator_opt, discriminator_opt,
+            discriminator=discriminator, k=int(self.k),
+        )
+
+    def _require_labels(self, L: np.ndarray | None) -> np.ndarray:
+        name = type(self).__name__
+        if L is None or not L.any():
+            raise InputError(
+                f"{name} is supervised: it needs class labels (its label-prediction loss and media "
+                "adversary are defined through them), but the training pairs have none",
+                fix="ingest a library whose records carry labels, or train an unsupervised method (cca, cardl)",
+            )
+        return L
+
+    # -- the contract
+    def _fit(self, X, Y, L, validation, **side) -> None:
+        from scicmr.methods.training import retrieval_score, train_loop
+
+        self._check_params()
+        L = self._require_labels(L)
+        device = self._torch_device()
+        self.n_classes_ = int(L.shape[1])
+        self.image_mean_, self.image_std_ = standardiser(X)
+        self.text_mean_, self.text_std_ = standardiser(Y)
+        Xt = self._standardise(X, self.image_mean_, self.image_std_)
+        Yt = self._standardise(Y, self.text_mean_, self.text_std_)
+        Lt = torch.from_numpy(np.ascontiguousarray(L, dtype=np.float32)).to(device)
+        validate = self._validator(validation, retrieval_score)
+        batch = int(self.batch_size)
+        steps_per_epoch = _steps_per_epoch(len(X), batch)
+        devices = [device.index or 0] if device.type == "cuda" else []
+        # fork_rng: seed initialisation and dropout without disturbing the caller's RNG.
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(int(self.seed))
+            net = self._build_net(X.shape[1], Y.shape[1], self.n_classes_).to(device)
+            self.net_ = net
+            result = train_loop(
+                net, len(X), self._make_step(net, Xt, Yt, Lt, steps_per_epoch),
+                epochs=int(self.epochs), batch_size=batch, seed=int(self.seed),
+                validate=validate, patience=None if self.patience is None else int(self.patience),
+                min_batch=2, desc=self.name,
+            )
+        self.net_ = net.eval()
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+
+    def _validator(self, validation, score_fn):
+        if validation is None:
+            return None
+        Xv, Yv, Lv = validation[:3]
+        if len(Xv) == 0:
+            raise InputError("validation has no rows", fix="pass validation=None or at least one paired row")
+        Xv = self._standardise(Xv, self.image_mean_, self.image_std_)
+        Yv = self._standardise(Yv, self.text_mean_, self.text_std_)
+        # self.net_ is read at call time: it is the network being trained.
+        return lambda: score_fn(self._embed(self.net_["image"], Xv), self._embed(self.net_["text"], Yv), Lv)
+
+    def _transform_image(self, X: np.ndarray) -> np.ndarray:
+        return self._embed(self.net_["image"], self._standardise(X, self.image_mean_, self.image_std_))
+
+    def _transform_text(self, Y: np.ndarray) -> np.ndarray:
+        return self._embed(self.net_["text"], self._standardise(Y, self.text_mean_, self.text_std_))
+
+    # -- persistence
+    def _save_state(self, directory: Path) -> list[str]:
+        weights = io.BytesIO()
+        torch.save({k: v.detach().cpu() for k, v in self.net_.state_dict().items()}, weights)
+        atomic_write_bytes(directory / self._weights_file, weights.getvalue())
+        arrays = io.BytesIO()
+        np.savez(arrays, **{key: getattr(self, key) for key in _NORMALISER_KEYS})
+        atomic_write_bytes(directory / self._normaliser_file, arrays.getvalue())
+        return [self._weights_file, self._normaliser_file]
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {"history": self.history_, "best_epoch": self.best_epoch_, "n_classes": self.n_classes_}
+
+    def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
+        with np.load(directory / self._normaliser_file, allow_pickle=False) as arrays:
+            for key in _NORMALISER_KEYS:
+                setattr(self, key, arrays[key])
+        extra = config.get("extra") or {}
+        self.n_classes_ = int(extra["n_classes"])
+        net = self._build_net(int(config["image_dim"]), int(config["text_dim"]), self.n_classes_)
+        state = torch.load(directory / self._weights_file, map_location=self._torch_device(), weights_only=True)
+        net.load_state_dict(state)
+        self.net_ = net.to(self._torch_device()).eval()
+        self.history_ = extra.get("history", [])
+        self.best_epoch_ = extra.get("best_epoch")

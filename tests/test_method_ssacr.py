@@ -1,0 +1,116 @@
+"""SSACR: the semantic-similarity loss by hand, learning, variants, persistence, errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from scicmr.errors import InputError, NotFittedError  # noqa: E402
+from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods.adversarial_losses import cosine_matrix, label_similarity, ssacr_similarity_loss  # noqa: E402
+from scicmr.methods.ssacr import SSACR  # noqa: E402
+from scicmr.methods.training import full_map  # noqa: E402
+
+torch.set_num_threads(1)
+
+SMALL = dict(hidden_dims=(32,), embed_dim=16, disc_hidden=(16, 8), epochs=6, batch_size=64, lr=3e-3, seed=0)
+
+
+def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
+    """Image/text pairs whose features are class-dependent Gaussians in both views.
+
+    Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids.
+    """
+    rng = np.random.default_rng(1000)  # class centres are shared by every split
+    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 5.0
+    Y = 10.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))
+    return X.astype(np.float32), Y.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
+
+
+def t(rows):
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def test_label_similarity_by_hand():
+    # [1,0]·[1,1] / (1 * sqrt 2) = 0.707107; the unlabelled row 2 matches only itself
+    sim = label_similarity(t([[1, 0], [1, 1], [0, 0]])).numpy()
+    s = 1 / math.sqrt(2)
+    np.testing.assert_allclose(sim, [[1, s, 0], [s, 1, 0], [0, 0, 1]], atol=1e-6)
+
+
+def test_similarity_loss_by_hand():
+    # images v0 = [1,0], v1 = [0,1]; texts t0 = t1 = [1,0]; labels: two classes -> Sim_L = I
+    # cross cos(v_i, t_j) = [[1, 1], [0, 0]]; minus I = [[0, 1], [0, -1]] -> squares mean (0+1+0+1)/4 = 0.5
+    # image-image cos = I -> 0;  text-text cos = [[1,1],[1,1]] minus I = [[0,1],[1,0]] -> mean 0.5
+    # L_sim = 0.5 + gamma * (0 + 0.5)
+    img, txt, labels = t([[1, 0], [0, 1]]), t([[1, 0], [1, 0]]), t([[1, 0], [0, 1]])
+    assert float(ssacr_similarity_loss(img, txt, labels, intra_weight=0.0)) == pytest.approx(0.5)
+    assert float(ssacr_similarity_loss(img, txt, labels, intra_weight=1.0)) == pytest.approx(1.0)
+    assert float(ssacr_similarity_loss(img, txt, labels, intra_weight=2.0)) == pytest.approx(1.5)
+    # scale does not matter: similarities are cosines
+    assert float(ssacr_similarity_loss(3 * img, 0.5 * txt, labels)) == pytest.approx(1.0)
+
+
+def test_cosine_matrix_against_loop():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
+    expected = [[x @ y / np.linalg.norm(x) / np.linalg.norm(y) for y in b] for x in a]
+    np.testing.assert_allclose(cosine_matrix(t(a), t(b)).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_learns_separable_classes_far_above_chance(data):
+    X, Y, y = data["train"]
+    model = SSACR(**SMALL).fit(X, Y, y)
+    Xt, Yt, yt = data["test"]
+    onehot = np.eye(4)[yt]
+    img, txt = model.transform_image(Xt), model.transform_text(Yt)
+    assert full_map(img, txt, onehot, onehot) > 0.8 and full_map(txt, img, onehot, onehot) > 0.8  # chance ~0.25
+    history = model.history_
+    assert {"imd", "sim", "adv"} <= set(history[0]) and history[-1]["emb"] < history[0]["emb"]
+
+
+@pytest.mark.parametrize("variant", [dict(intra_weight=0.0), dict(alpha=10.0, k=4), dict(adv_weight=0.0)])
+def test_variants_run(data, variant):
+    X, Y, y = data["train"]
+    model = SSACR(**{**SMALL, "epochs": 3}, **variant).fit(X, Y, y)
+    Xt, Yt, yt = data["test"]
+    onehot = np.eye(4)[yt]
+    assert full_map(model.transform_image(Xt), model.transform_text(Yt), onehot, onehot) > 0.6
+
+
+def test_save_load_bit_identical(tmp_path, data):
+    X, Y, y = data["train"]
+    model = SSACR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
+    model.save(tmp_path / "ssacr")
+    loaded = load_method(tmp_path / "ssacr")
+    assert isinstance(loaded, SSACR)
+    Xt, Yt, _ = data["test"]
+    assert np.array_equal(loaded.transform_image(Xt), model.transform_image(Xt))
+    assert np.array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
+    assert loaded.history_ == model.history_ and loaded.best_epoch_ == model.best_epoch_
+
+
+def test_registry_and_errors(data):
+    assert isinstance(create_method("ssacr", intra_weight=0.5), SSACR)
+    X, Y, y = data["train"]
+    with pytest.raises(NotFittedError):
+        SSACR().transform_image(X)
+    with pytest.raises(InputError, match="labels"):
+        SSACR(**SMALL).fit(X, Y, None)
+    for bad, word in [({"alpha": -1}, "alpha"), ({"intra_weight": -1}, "intra_weight"), ({"k": 0}, "k must"),
+                      ({"disc_lr_scale": 0}, "disc_lr_scale"), ({"epochs": 0}, "epochs")]:
+        with pytest.raises(InputError, match=word):
+            SSACR(**{**SMALL, **bad}).fit(X, Y, y)
+    model = SSACR(**{**SMALL, "epochs": 1}).fit(X[:80], Y[:80], y[:80])
+    with pytest.raises(InputError, match="columns"):
+        model.transform_image(Y)
