@@ -61,6 +61,13 @@ _ENCODERS: dict[str, tuple[str, dict[str, Any], str, str]] = {
         "image",
         "grey thumbnail + colour histograms: torch-free, weight-free baseline",
     ),
+    "cbow": ("scicmr.encoders.wordvec:CbowEncoder", {}, "text", "CBOW word vectors trained on the corpus, mean-pooled"),
+    "skipgram": ("scicmr.encoders.wordvec:SkipGramEncoder", {}, "text",
+                 "skip-gram (negative sampling) word vectors trained on the corpus, mean-pooled"),
+    "glove": ("scicmr.encoders.wordvec:GloveEncoder", {}, "text",
+              "GloVe-style co-occurrence factorisation trained on the corpus, mean-pooled"),
+    "minilm-finetuned": ("scicmr.encoders.finetune:FinetunedSentenceEncoder", {}, "text",
+                         "MiniLM with its last two layers fine-tuned on title/body pairs (CARDL, seed 000)"),
     "checkpoint": (
         "scicmr.encoders.checkpoints:CheckpointEncoder",
         {},

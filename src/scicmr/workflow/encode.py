@@ -69,7 +69,13 @@ def encode_modality(
     records = paired_records(lib, None)
     train = paired_records(lib, "train") or records
     encoder = create_encoder(spec)
-    if modality == "text":
+    if modality == "text" and hasattr(encoder, "fit_pairs"):
+        # Pair-trained encoders (CARDL's fine-tuned MiniLM) learn from title ↔ abstract pairs.
+        from scicmr.encoders.finetune import pairs_from_records
+
+        encoder.fit_pairs(*pairs_from_records(train))
+        items = [record_text(r) for r in records]
+    elif modality == "text":
         encoder.fit([record_text(r) for r in train])
         items = [record_text(r) for r in records]
     else:
