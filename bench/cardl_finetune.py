@@ -68,13 +68,14 @@ def finetune(lib, params: dict) -> tuple[object, float]:
 
     titles, bodies, labels, groups = pairs_from_records(paired_records(lib, "train"))
     encoder = FinetunedSentenceEncoder(**params)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     encoder.fit_pairs(titles, bodies, labels, groups)
     seconds = time.perf_counter() - started
     history = encoder.history_
+    history["cpu_seconds"] = time.process_time() - cpu  # all threads; wall time depends on machine load
     print(f"  fine-tune {params}: {len(titles)} anchors, {history['pairs']} positives, "
           f"loss {['%.3f' % x for x in history['loss']]}, acc {['%.3f' % x for x in history['accuracy']]}, "
-          f"{seconds:.0f}s", flush=True)
+          f"{seconds:.0f}s wall, {history['cpu_seconds']:.0f}s CPU", flush=True)
     return encoder, seconds
 
 

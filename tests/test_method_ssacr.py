@@ -114,3 +114,10 @@ def test_registry_and_errors(data):
     model = SSACR(**{**SMALL, "epochs": 1}).fit(X[:80], Y[:80], y[:80])
     with pytest.raises(InputError, match="columns"):
         model.transform_image(Y)
+
+
+@pytest.mark.parametrize("bad", [{"hidden_dims": 64}, {"hidden_dims": (0,)}, {"disc_hidden": (8, 8, 8)}, {"hidden_dims": ("x",)}])
+def test_bad_widths_are_input_errors(data, bad):
+    X, Y, y = data["train"]
+    with pytest.raises(InputError, match="hidden"):
+        SSACR(**{**SMALL, **bad}).fit(X, Y, y)

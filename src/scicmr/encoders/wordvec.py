@@ -4,7 +4,7 @@ IDCMR (seed 004, "Background" and "Results", Fig. 4) compares text vectorisation
 bag-of-words, word2vec's continuous bag-of-words (CBOW) and skip-gram (SG) (Mikolov et al.
 2013, eq. (1)–(12) of the seed), and GloVe (Pennington et al. 2014, eq. (13)–(17)). The seed
 uses vectors pretrained on Google News; nothing may be downloaded here, so these encoders learn
-word vectors from the train split's texts at ``fit`` time (a few seconds on ~2k documents):
+word vectors from the train split's texts at ``fit`` time (well under a minute for ~2k texts):
 
 - **skip-gram** predicts each context word from the centre word. The full softmax of eq. (3)
   is replaced by negative sampling (Mikolov et al. 2013b), the standard way to train it:
@@ -296,17 +296,16 @@ def train_glove(
 
 
 # ----------------------------------------------------------------------------- encoders
-def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
+def _check(name: str, value: Any, minimum: float, *, integer: bool = True, strict: bool = False,
+           allow_none: bool = False) -> None:
+    """InputError unless ``value`` is a number (an int when ``integer``) >= / > ``minimum``."""
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}")
-
-
-def _check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not ok or not (value >= 0 if allow_zero else value > 0):
-        raise InputError(f"{name} must be a number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+    kinds = (int, np.integer) if integer else (int, float, np.number)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not (value > minimum if strict else value >= minimum):
+        what = "an integer" if integer else "a number"
+        raise InputError(f"{name} must be {what} {'>' if strict else '>='} {minimum}"
+                         f"{' or None' if allow_none else ''}, got {value!r}")
 
 
 class _WordVectorEncoder(Encoder):
@@ -322,15 +321,18 @@ class _WordVectorEncoder(Encoder):
     modality = "text"
     fittable = True
 
+    def _store(self, params: dict[str, Any]) -> None:
+        """Keep the constructor arguments (``locals()`` of ``__init__``) and validate them."""
+        for name in self._param_names():
+            setattr(self, name, params[name])
+        self._validate()
+
     def _validate(self) -> None:
-        _check_int("vector_size", self.vector_size, 1)
-        _check_int("window", self.window, 1)
-        _check_int("min_count", self.min_count, 1)
-        _check_int("max_vocab", self.max_vocab, 1, allow_none=True)
-        _check_int("epochs", self.epochs, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("seed", self.seed, 0)
-        _check_positive("lr", self.lr)
+        for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
+            _check(name, getattr(self, name), 1)
+        _check("max_vocab", self.max_vocab, 1, allow_none=True)
+        _check("seed", self.seed, 0)
+        _check("lr", self.lr, 0, integer=False, strict=True)
         if self.weighting not in WEIGHTINGS:
             raise InputError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
 
@@ -419,7 +421,7 @@ class _WordVectorEncoder(Encoder):
 
 
 class _Word2VecEncoder(_WordVectorEncoder):
-    mode = "skipgram"
+    mode: str  # "skipgram" or "cbow"
 
     def __init__(
         self,
@@ -429,26 +431,15 @@ class _Word2VecEncoder(_WordVectorEncoder):
         max_vocab: int | None = 50000,
         negative: int = 5,
         sample: float = 1e-3,
-        epochs: int = 5,
-        lr: float = 0.025,
-        batch_size: int = 256,
+        epochs: int = 20,
+        lr: float = 0.1,
+        batch_size: int = 4096,
         weighting: str = "tfidf",
         seed: int = 0,
     ):
-        self.vector_size = vector_size
-        self.window = window
-        self.min_count = min_count
-        self.max_vocab = max_vocab
-        self.negative = negative
-        self.sample = sample
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.weighting = weighting
-        self.seed = seed
-        self._validate()
-        _check_int("negative", negative, 1)
-        _check_positive("sample", sample, allow_zero=True)
+        self._store(locals())
+        _check("negative", negative, 1)
+        _check("sample", sample, 0, integer=False)
 
     def _train(self, sequences: list[np.ndarray], counts: np.ndarray) -> np.ndarray:
         return train_word2vec(
@@ -506,26 +497,15 @@ class GloveEncoder(_WordVectorEncoder):
         max_vocab: int | None = 50000,
         x_max: float = 10.0,
         alpha: float = 0.75,
-        epochs: int = 25,
+        epochs: int = 20,
         lr: float = 0.05,
-        batch_size: int = 512,
+        batch_size: int = 8192,
         weighting: str = "tfidf",
         seed: int = 0,
     ):
-        self.vector_size = vector_size
-        self.window = window
-        self.min_count = min_count
-        self.max_vocab = max_vocab
-        self.x_max = x_max
-        self.alpha = alpha
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.weighting = weighting
-        self.seed = seed
-        self._validate()
-        _check_positive("x_max", x_max)
-        _check_positive("alpha", alpha)
+        self._store(locals())
+        _check("x_max", x_max, 0, integer=False, strict=True)
+        _check("alpha", alpha, 0, integer=False, strict=True)
 
     def _train(self, sequences: list[np.ndarray], counts: np.ndarray) -> np.ndarray:
         rows, cols, values = cooccurrence(sequences, int(self.window), len(counts))

@@ -6,7 +6,10 @@ The model and how each part is read here:
 
 - Feature projectors f_V, f_T (§3.2): one MLP per modality (Linear → ReLU → Dropout per hidden
   width, then Linear to ``embed_dim`` and tanh, ACMR's bounded projection) over standardised
-  features. Retrieval uses their L2-normalised outputs (cosine similarity).
+  features. Retrieval uses their L2-normalised outputs (cosine similarity). Two hidden layers
+  (1024, 512) by default: the paper's projectors are three-layer networks, and (1024, 512)
+  beat (512,) on the validation splits of all three libraries measured (mean i2t+t2i full mAP,
+  2–3 seeds: Wikipedia 0.284 vs 0.266, web_news_zh 0.409 vs 0.380, demo corpus 0.598 vs 0.583).
 - Label prediction, intra-modal discrimination L_imd (eq. 2): a linear + softmax classifier
   shared by both modalities, cross-entropy on the images and the texts (multi-label rows
   normalised to a distribution).
@@ -20,7 +23,7 @@ The model and how each part is read here:
 - Modality classifier (§3.3): a three-layer feed-forward network on the projected features
   (image = 0, text = 1) with loss L_adv (eq. 7).
 - Min–max (eq. 8–9): trained jointly through a gradient reversal layer between the projectors
-  and the modality classifier, as the authors' implementation does: one backward of
+  and the modality classifier, as the authors' released code does: one backward of
   L_emb + L_adv per minibatch makes the classifier descend L_adv while the projectors receive
   −γ·∂L_adv (γ = ``adv_weight``, ramped from 0 to γ over training by Ganin & Lempitsky's
   2/(1 + e^{−10p}) − 1 schedule when ``adv_ramp``). SMCR instead runs the explicit alternating
@@ -75,7 +78,7 @@ class ACMR(AdversarialMethod):
     def __init__(
         self,
         embed_dim: int = 64,
-        hidden_dims: Sequence[int] = (512,),
+        hidden_dims: Sequence[int] = (1024, 512),
         dropout: float = 0.1,
         alpha: float = 1.0,
         beta: float = 1.0,

@@ -204,6 +204,14 @@ def standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def _widths_ok(widths: Any) -> bool:
+    """True for a sequence of positive integer layer widths (() included)."""
+    try:
+        return all(int(w) == w and int(w) >= 1 for w in widths)
+    except (TypeError, ValueError):
+        return False
+
+
 def _steps_per_epoch(n: int, batch_size: int) -> int:
     """Minibatches train_loop runs per epoch: ceil(n / b), less a last batch of one row, which
     it drops (min_batch=2) unless it is the only one."""
@@ -252,10 +260,10 @@ class AdversarialMethod(CrossModalMethod):
         problems = []
         if int(self.embed_dim) < 1:
             problems.append(f"embed_dim must be >= 1 (got {self.embed_dim})")
-        if any(int(h) < 1 for h in self.hidden_dims):
-            problems.append(f"hidden_dims must be positive widths (got {self.hidden_dims})")
-        if len(tuple(self.disc_hidden)) != 2 or any(int(h) < 1 for h in self.disc_hidden):
-            problems.append(f"disc_hidden must be two positive widths (got {self.disc_hidden})")
+        if not _widths_ok(self.hidden_dims):
+            problems.append(f"hidden_dims must be a sequence of positive widths (got {self.hidden_dims!r})")
+        if not _widths_ok(self.disc_hidden) or len(tuple(self.disc_hidden)) != 2:
+            problems.append(f"disc_hidden must be two positive widths (got {self.disc_hidden!r})")
         if not 0.0 <= float(self.dropout) < 1.0:
             problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
         if int(self.batch_size) < 2:

@@ -127,8 +127,6 @@ class CMDNNet(nn.Module):
         return {"loss": total, "rec": torch.stack(rec).sum(), "corr": corr, "label": label}
 
 
-
-
 class CMDN(CrossModalMethod):
     """Cross-media multiple deep networks (see the module docstring).
 
@@ -285,7 +283,8 @@ class CMDN(CrossModalMethod):
         validate = None if val_inputs is None else (
             lambda: -float(ae.bimodal_loss(net.inter, val_inputs["image"], val_inputs["text"])))
         optimizer = adam(net.inter, float(self.lr), float(self.weight_decay))
-        histories["inter"] = self._loop(net.inter, n, ae.dict_step(optimizer, inter_loss), validate, 2, "cmdn inter").history
+        step = ae.dict_step(optimizer, inter_loss)
+        histories["inter"] = self._loop(net.inter, n, step, validate, 2, "cmdn inter").history
         return histories
 
     def _stage_two(self, net: CMDNNet, inputs: dict, labels, val_inputs: dict | None, val_labels):

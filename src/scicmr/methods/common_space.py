@@ -183,7 +183,7 @@ class CommonSpaceNet(nn.Module):
     def __init__(self, image_dim, text_dim, hidden_dims, shared_dims, embed_dim, activation, dropout, n_classes):
         super().__init__()
         image_layers, width = _stack(image_dim, hidden_dims, activation, dropout)
-        text_layers, text_width = _stack(text_dim, hidden_dims, activation, dropout)
+        text_layers, _ = _stack(text_dim, hidden_dims, activation, dropout)  # same widths as the image tower
         self.image_tower = nn.Sequential(*image_layers)
         self.text_tower = nn.Sequential(*text_layers)
         shared_layers, width = _stack(width, shared_dims, activation, dropout)
@@ -225,7 +225,8 @@ class CommonSpaceMethod(CrossModalMethod):
         raise NotImplementedError
 
     def _classifier_mode(self) -> str:
-        """"learned" (a trained bias-free Linear) or "closed_form" (least squares per batch)."""
+        """How P is obtained: "learned" (a trained bias-free Linear) or "closed_form" (least
+        squares on each minibatch, :func:`closed_form_classifier`)."""
         return "learned"
 
     def _ridge(self) -> float:

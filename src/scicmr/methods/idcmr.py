@@ -40,6 +40,13 @@ image and text terms, S_ii = 1). IDCMR's own choices:
   library's own train texts), so the towers are MLPs over those feature vectors.
 
 Retrieval: cosine of the L2-normalised common-space vectors.
+
+Defaults. The paper fixes the batch size (128) and lists η = 0.1 among its initial values but
+gives no λ; λ = 0.1, η = 0.01 and lr = 1e-3 were picked on the validation split carved from
+the Wikipedia benchmark's training set (SIFT / LDA features; mean i2t/t2i mAP, grid λ ∈ {0.01,
+0.1, 1}, η ∈ {0.01, 0.1}: 0.2745 for λ = 0.1, η = 0.01 against 0.2260 for η = 0.1). There a
+learned classifier validated slightly higher (0.2832); the closed form stays the default because
+it is the paper's algorithm.
 """
 
 from __future__ import annotations
@@ -82,12 +89,12 @@ class IDCMR(CommonSpaceMethod):
         activation: str = "relu",
         dropout: float = 0.0,
         lam: float = 0.1,
-        eta: float = 0.1,
+        eta: float = 0.01,
         classifier: str = "closed_form",
         ridge: float = 1e-3,
         epochs: int = 200,
         batch_size: int = 128,
-        lr: float = 1e-4,
+        lr: float = 1e-3,
         weight_decay: float = 0.0,
         patience: int = 20,
         seed: int = 0,
