@@ -208,8 +208,9 @@ def test_deterministic_with_seed_and_rng_untouched(tiny_base):
 
 def test_fit_on_title_body_texts(tiny_base):
     titles, bodies, _ = planted_papers()
-    enc = encoder(tiny_base).fit([f"{t}\n{b}" for t, b in zip(titles, bodies)])
+    enc = encoder(tiny_base, max_seq_length=8).fit([f"{t}\n{b}" for t, b in zip(titles, bodies)])
     assert enc.is_fitted and enc.history_["pairs"] == 40
+    assert enc._model.preprocess(["w1 " * 50])["input_ids"].shape == (1, 8)  # max_seq_length truncates
     with pytest.raises(InputError, match="title line"):
         encoder(tiny_base).fit(["only one line", "another"])
 

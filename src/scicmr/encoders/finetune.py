@@ -33,9 +33,9 @@ Readings chosen where the paper is silent:
   gradients carry little signal. Hence ``probe_head`` (default on), LP-FT (Kumar et al., ICLR
   2022): the unique texts are embedded once with the frozen model and the classifier is fitted
   on those features (full-batch AdamW, 200 steps) before the joint fine-tuning, where it keeps
-  its own ``classifier_lr`` (1e-3) and the pretrained blocks the small ``lr``. Seeded: pair sampling and shuffling
-  use numpy ``default_rng(seed)``; classifier init and dropout use torch's RNG seeded inside a
-  ``fork_rng`` so fitting does not disturb the caller's RNG state.
+  its own ``classifier_lr`` (1e-3) and the pretrained blocks the small ``lr``.
+- Seeding. Pair sampling and shuffling use numpy ``default_rng(seed)``; classifier init and
+  dropout use torch's RNG seeded inside ``fork_rng``, so fitting leaves the caller's RNG alone.
 
 How callers provide the pairs:
 
@@ -308,7 +308,7 @@ class FinetunedSentenceEncoder(Encoder):
         model = load_sentence_transformer(self.path or minilm_path())
         limit = model.max_seq_length
         model.max_seq_length = min(self.max_seq_length, limit) if limit else self.max_seq_length
-        blocks = transformer_blocks(model[0].auto_model)
+        blocks = transformer_blocks(getattr(model[0], "auto_model", None) or model[0].model)
         if self.trainable_layers > len(blocks):
             raise InputError(
                 f"trainable_layers={self.trainable_layers} but the model has {len(blocks)} transformer blocks",

@@ -32,7 +32,7 @@ The model (§4.1–4.2) and how each part is read here:
   ablations of §6.2 (SMCR without L_imi / without L_con); α, β ∈ {0.1, 1, 10, 100} is the §6.3
   sensitivity grid. The paper gives no default; α = 1, β = 0.1 scored best among (α, β) ∈
   {(1, 1), (1, 0.1), (0.1, 0.1)} on the validation splits of all three libraries measured
-  (Wikipedia 2 seeds: 0.2829 / 0.2828 / 0.2689 mean i2t+t2i full mAP in the 16-point grid;
+  (Wikipedia 2 seeds: 0.2828 / 0.2829 / 0.2689 mean i2t+t2i full mAP in the 16-point grid;
   web_news_zh 0.411 / 0.418 / 0.405; the generated demo corpus 0.578 / 0.601 / 0.592). In the
   raw geometry α ≥ 10 collapses the embeddings on Wikipedia (validation mAP ≈ chance, 0.145),
   as does α = 1 with two hidden layers: the pull of eq. 3 is cheapest to satisfy by shrinking
