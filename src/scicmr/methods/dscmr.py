@@ -17,7 +17,10 @@ i and j share a label. The losses and the network live in :mod:`scicmr.methods.c
 - J2 uses half cosines (``similarity = "cosine"``, scale ½), as the paper and its code do;
 - P is a bias-free Linear trained jointly with the towers by Adam;
 - defaults from the authors' code: one 1024-wide modality-specific ReLU layer per tower, a
-  shared Linear to a 1024-d space, α = 1e-3, β = 0.1, lr = 1e-4, batch 100.
+  shared Linear to a 1024-d space, α = 1e-3, β = 0.1, batch 100; except the learning rate,
+  1e-3 instead of the code's 1e-4, which validated better on all three libraries we measured
+  (Wikipedia SIFT/LDA, web_news_zh, the demo corpus: mean i2t/t2i validation mAP 0.254 vs
+  0.227, 0.409 vs 0.318, 0.502 vs 0.441 with α = 1e-3) and converges in far fewer epochs.
 
 Readings (see common_space for the shared ones): J1 and J3 use squared Frobenius norms per item
 (the authors' code takes the mean row norm unsquared); the image CNN (VGG-19) and the text
@@ -66,7 +69,7 @@ class DSCMR(CommonSpaceMethod):
         beta: float = 0.1,
         epochs: int = 200,
         batch_size: int = 100,
-        lr: float = 1e-4,
+        lr: float = 1e-3,
         weight_decay: float = 0.0,
         patience: int = 20,
         seed: int = 0,
