@@ -68,6 +68,8 @@ _ENCODERS: dict[str, tuple[str, dict[str, Any], str, str]] = {
               "GloVe-style co-occurrence factorisation trained on the corpus, mean-pooled"),
     "minilm-finetuned": ("scicmr.encoders.finetune:FinetunedSentenceEncoder", {}, "text",
                          "MiniLM with its last two layers fine-tuned on title/body pairs (CARDL, seed 000)"),
+    "sentence-transformer-finetuned": ("scicmr.encoders.finetune:FinetunedSentenceEncoder", {}, "text",
+                                       "a local sentence-transformers folder (path=...) fine-tuned like minilm-finetuned"),
     "checkpoint": (
         "scicmr.encoders.checkpoints:CheckpointEncoder",
         {},
