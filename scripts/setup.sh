@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-DEBIAN_PACKAGES="tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim"
+DEBIAN_PACKAGES="tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim chromium fonts-dejavu-core"
 
 need_apt=()
 for pkg in $DEBIAN_PACKAGES; do
@@ -15,10 +15,10 @@ done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
-    # OCR is optional for most of scicmr: a failed apt run warns instead of stopping set-up.
+    # OCR and the browser tests are optional for most of scicmr: a failed apt run warns, not stops.
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
           --no-install-recommends "${need_apt[@]}" >/dev/null; }; then
-      echo "setup: warning: could not install ${need_apt[*]}; OCR features will be unavailable." >&2
+      echo "setup: warning: could not install ${need_apt[*]}; OCR and browser tests will be unavailable." >&2
     fi
   else
     echo "setup: warning: missing Debian packages (${need_apt[*]}); install them as root for OCR." >&2
