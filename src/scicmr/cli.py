@@ -8,6 +8,7 @@ from :class:`~scicmr.errors.ScicmrError` print the problem and the fix and exit 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -305,7 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", default="cca,cardl")
     p.set_defaults(func=cmd_demo)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
     return parser
+
+
+# Subcommands that live in their own modules (each exposes ``register(subparsers)``); their
+# imports must stay light: heavy libraries load inside the command functions.
+COMMAND_MODULES: tuple[str, ...] = (
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
