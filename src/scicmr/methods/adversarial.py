@@ -24,14 +24,12 @@ try to fool it. This module holds the pieces:
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from scicmr._io import atomic_write_bytes
 from scicmr.errors import InputError, MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
@@ -41,8 +39,13 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
-_NORMALISER_KEYS = ("image_mean_", "image_std_", "text_mean_", "text_std_")
-_CHUNK = 4096  # rows per forward pass at transform time (bounds memory, not results)
+from scicmr.methods._torch_state import (  # noqa: E402
+    StandardisedTowers,
+    seeded,
+    standardiser,  # noqa: F401  (re-exported: it was defined here)
+    unit_rows,
+    validation_arrays,
+)
 
 
 # -- gradient reversal
@@ -196,14 +199,6 @@ def joint_step(
 # -- shared fit / transform / persistence
 
 
-def standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(d,) float32 mean and std of (n, d) features; constant columns get std 1 (stay at 0)."""
-    mean = features.mean(axis=0, dtype=np.float64)
-    std = features.std(axis=0, dtype=np.float64)
-    std[std < 1e-8] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
 def _widths_ok(widths: Any) -> bool:
     """True for a sequence of positive integer layer widths (() included)."""
     try:
@@ -221,7 +216,7 @@ def _steps_per_epoch(n: int, batch_size: int) -> int:
     return steps
 
 
-class AdversarialMethod(CrossModalMethod):
+class AdversarialMethod(StandardisedTowers, CrossModalMethod):
     """Base of SMCR, ACMR and SSACR (see the module docstring).
 
     Subclasses store their parameters in ``__init__`` (the common ones: embed_dim, hidden_dims,
@@ -247,15 +242,6 @@ class AdversarialMethod(CrossModalMethod):
         raise NotImplementedError
 
     # -- helpers
-    def _torch_device(self) -> "torch.device":
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise InputError(f"unknown torch device {self.device!r}", fix='use "cpu" or "cuda"') from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} requested but CUDA is not available", fix='use device="cpu"')
-        return device
-
     def _check_params(self) -> None:
         problems = []
         if int(self.embed_dim) < 1:
@@ -282,21 +268,10 @@ class AdversarialMethod(CrossModalMethod):
                 fix=f"see help({cls.__module__}.{cls.__name__})",
             )
 
-    def _standardise(self, features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> "torch.Tensor":
-        scaled = ((features - mean) / std).astype(np.float32, copy=False)
-        return torch.from_numpy(np.ascontiguousarray(scaled)).to(self._torch_device())
-
     def _embed(self, tower: nn.Module, inputs: "torch.Tensor") -> np.ndarray:
         """(n, d) standardised tensor → (n, k) float32 unit rows (the tower in eval mode)."""
         tower.eval()
-        with torch.no_grad():
-            parts = [
-                torch.nn.functional.normalize(tower(inputs[i : i + _CHUNK]), dim=1)
-                for i in range(0, len(inputs), _CHUNK)
-            ]
-        if not parts:
-            return np.zeros((0, int(self.embed_dim)), dtype=np.float32)
-        return torch.cat(parts).cpu().numpy().astype(np.float32, copy=False)
+        return unit_rows(tower, inputs, int(self.embed_dim))
 
     def _media_view(self, embeddings: "torch.Tensor") -> "torch.Tensor":
         """What the media discriminator sees of (b, k) projector outputs (they themselves by
@@ -348,18 +323,13 @@ class AdversarialMethod(CrossModalMethod):
         L = self._require_labels(L)
         device = self._torch_device()
         self.n_classes_ = int(L.shape[1])
-        self.image_mean_, self.image_std_ = standardiser(X)
-        self.text_mean_, self.text_std_ = standardiser(Y)
-        Xt = self._standardise(X, self.image_mean_, self.image_std_)
-        Yt = self._standardise(Y, self.text_mean_, self.text_std_)
+        self._fit_normaliser(X, Y)
+        Xt, Yt = self._standardise_image(X), self._standardise_text(Y)
         Lt = torch.from_numpy(np.ascontiguousarray(L, dtype=np.float32)).to(device)
         validate = self._validator(validation, retrieval_score)
         batch = int(self.batch_size)
         steps_per_epoch = _steps_per_epoch(len(X), batch)
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seed initialisation and dropout without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
+        with seeded(device, self.seed):
             net = self._build_net(X.shape[1], Y.shape[1], self.n_classes_).to(device)
             self.net_ = net
             result = train_loop(
@@ -375,42 +345,29 @@ class AdversarialMethod(CrossModalMethod):
     def _validator(self, validation, score_fn):
         if validation is None:
             return None
-        Xv, Yv, Lv = validation[:3]
-        if len(Xv) == 0:
-            raise InputError("validation has no rows", fix="pass validation=None or at least one paired row")
-        Xv = self._standardise(Xv, self.image_mean_, self.image_std_)
-        Yv = self._standardise(Yv, self.text_mean_, self.text_std_)
+        Xv, Yv, Lv = validation_arrays(validation)
+        Xv, Yv = self._standardise_image(Xv), self._standardise_text(Yv)
         # self.net_ is read at call time: it is the network being trained.
         return lambda: score_fn(self._embed(self.net_["image"], Xv), self._embed(self.net_["text"], Yv), Lv)
 
     def _transform_image(self, X: np.ndarray) -> np.ndarray:
-        return self._embed(self.net_["image"], self._standardise(X, self.image_mean_, self.image_std_))
+        return self._embed(self.net_["image"], self._standardise_image(X))
 
     def _transform_text(self, Y: np.ndarray) -> np.ndarray:
-        return self._embed(self.net_["text"], self._standardise(Y, self.text_mean_, self.text_std_))
+        return self._embed(self.net_["text"], self._standardise_text(Y))
 
     # -- persistence
     def _save_state(self, directory: Path) -> list[str]:
-        weights = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in self.net_.state_dict().items()}, weights)
-        atomic_write_bytes(directory / self._weights_file, weights.getvalue())
-        arrays = io.BytesIO()
-        np.savez(arrays, **{key: getattr(self, key) for key in _NORMALISER_KEYS})
-        atomic_write_bytes(directory / self._normaliser_file, arrays.getvalue())
-        return [self._weights_file, self._normaliser_file]
+        return self._save_towers(directory, self._weights_file, self._normaliser_file)
 
     def _extra_config(self) -> dict[str, Any]:
         return {"history": self.history_, "best_epoch": self.best_epoch_, "n_classes": self.n_classes_}
 
     def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
-        with np.load(directory / self._normaliser_file, allow_pickle=False) as arrays:
-            for key in _NORMALISER_KEYS:
-                setattr(self, key, arrays[key])
+        self._load_normaliser(directory, self._normaliser_file)
         extra = config.get("extra") or {}
         self.n_classes_ = int(extra["n_classes"])
         net = self._build_net(int(config["image_dim"]), int(config["text_dim"]), self.n_classes_)
-        state = torch.load(directory / self._weights_file, map_location=self._torch_device(), weights_only=True)
-        net.load_state_dict(state)
-        self.net_ = net.to(self._torch_device()).eval()
+        self.net_ = self._load_net(directory, self._weights_file, net)
         self.history_ = extra.get("history", [])
         self.best_epoch_ = extra.get("best_epoch")

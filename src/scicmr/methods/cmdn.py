@@ -75,6 +75,7 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
 from scicmr.methods import autoencoders as ae
+from scicmr.methods._torch_state import seeded, validation_arrays
 
 _WEIGHTS_FILE = "cmdn_weights.pt"
 _ARRAYS_FILE = "cmdn_arrays.npz"
@@ -216,7 +217,7 @@ class CMDN(CrossModalMethod):
     def _fit(self, X, Y, L, validation, **side) -> None:
         self._check_params()
         device = ae.torch_device(self.device)
-        val = self._check_validation(validation)
+        val = validation_arrays(validation)
         self.image_norm_, self.text_norm_ = ae.Standardiser.fit(X), ae.Standardiser.fit(Y)
         inputs = {"image": self.image_norm_.tensor(X, device), "text": self.text_norm_.tensor(Y, device)}
         val_inputs = None if val is None else {
@@ -224,10 +225,8 @@ class CMDN(CrossModalMethod):
         use_labels = L is not None and float(self.label_weight) > 0
         self.n_classes_ = int(L.shape[1]) if use_labels else 0
         labels = torch.from_numpy(L).to(device) if use_labels else None
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seeded initialisation and noise without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
+        # seeded: initialisation and noise without disturbing the caller's RNG.
+        with seeded(device, self.seed):
             net = self._build_net(X.shape[1], Y.shape[1], self.n_classes_)
             histories = self._stage_one(net, inputs, val_inputs)
             top = self._stage_two(net, inputs, labels, val_inputs, None if val is None else val[2])
@@ -237,16 +236,6 @@ class CMDN(CrossModalMethod):
         self.stage_histories_ = histories
         self.history_ = top.history
         self.best_epoch_ = top.best_epoch
-
-    @staticmethod
-    def _check_validation(validation):
-        if validation is None:
-            return None
-        Xv, Yv, Lv = validation[:3]
-        if len(Xv) != len(Yv) or len(Xv) == 0:
-            raise InputError(f"validation has {len(Xv)} image rows and {len(Yv)} text rows",
-                             fix="pass validation=(X_val, Y_val, labels_val) with the same, non-zero number of rows")
-        return Xv, Yv, Lv
 
     def _loop(self, module, n, step, validate, stage: int, desc: str):
         from scicmr.methods.training import train_loop

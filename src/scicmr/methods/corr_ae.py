@@ -67,6 +67,7 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
 from scicmr.methods import autoencoders as ae
+from scicmr.methods._torch_state import seeded, validation_arrays
 
 _WEIGHTS_FILE = "corr_ae_weights.pt"
 _ARRAYS_FILE = "corr_ae_arrays.npz"
@@ -189,10 +190,7 @@ class CorrAE(CrossModalMethod):
         device = ae.torch_device(self.device)
         self.image_norm_, self.text_norm_ = ae.Standardiser.fit(X), ae.Standardiser.fit(Y)
         Xt, Yt = self.image_norm_.tensor(X, device), self.text_norm_.tensor(Y, device)
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seeded initialisation without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
+        with seeded(device, self.seed):
             net = self._build_net(X.shape[1], Y.shape[1])
             alpha = float(self.alpha)
             optimizer = adam(net, float(self.lr), float(self.weight_decay))
@@ -219,10 +217,7 @@ class CorrAE(CrossModalMethod):
     def _validator(self, net, Xt, Yt, validation, score_fn):
         if validation is None:
             return None
-        Xv, Yv, Lv = validation[:3]
-        if len(Xv) != len(Yv) or len(Xv) == 0:
-            raise InputError(f"validation has {len(Xv)} image rows and {len(Yv)} text rows",
-                             fix="pass validation=(X_val, Y_val, labels_val) with the same, non-zero number of rows")
+        Xv, Yv, Lv = validation_arrays(validation)
         device = Xt.device
         Xv, Yv = self.image_norm_.tensor(Xv, device), self.text_norm_.tensor(Yv, device)
 

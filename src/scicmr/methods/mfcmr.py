@@ -61,13 +61,11 @@ Learned state: ``net_`` (mappers, classifier, discriminator), ``side_encoder_``
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from scicmr._io import atomic_write_bytes
 from scicmr.errors import InputError, MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 from scicmr.methods.side_encoding import SideEncoder, as_author_lists, as_years
@@ -78,14 +76,13 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
+from scicmr.methods._torch_state import StandardisedTowers, seeded, unit_rows  # noqa: E402
 from scicmr.methods.cardl import mlp  # noqa: E402  (the same tower shape as CARDL)
 
 VARIANTS = {"full": (True, True), "N": (False, False), "T": (True, False), "A": (False, True)}
 _WEIGHTS_FILE = "mfcmr_weights.pt"
 _NORMALISER_FILE = "mfcmr_normaliser.npz"
 _SIDE_FILE = "mfcmr_side_encoder.json"
-_NORMALISER_KEYS = ("image_mean_", "image_std_", "text_mean_", "text_std_")
-_CHUNK = 4096  # rows per forward pass at transform time (bounds memory, not results)
 
 
 class MFCMRNet(nn.Module):
@@ -115,14 +112,7 @@ class MFCMRNet(nn.Module):
         return [p for module in modules for p in module.parameters()]
 
 
-def _standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = features.mean(axis=0, dtype=np.float64)
-    std = features.std(axis=0, dtype=np.float64)
-    std[std < 1e-8] = 1.0  # a constant column stays 0 instead of becoming NaN
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
-class MFCMR(CrossModalMethod):
+class MFCMR(StandardisedTowers, CrossModalMethod):
     """MFCMR: feature + time + author fusion, L_emb and a modality discriminator (module doc).
 
     Args:
@@ -228,15 +218,6 @@ class MFCMR(CrossModalMethod):
         if problems:
             raise InputError("bad MFCMR parameters: " + "; ".join(problems), fix="see help(scicmr.methods.mfcmr.MFCMR)")
 
-    def _torch_device(self) -> "torch.device":
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise InputError(f"unknown torch device {self.device!r}", fix='use "cpu" or "cuda"') from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} requested but CUDA is not available", fix='use device="cpu"')
-        return device
-
     def _build_net(self, image_dim: int, text_dim: int, side_dim: int, n_classes: int) -> MFCMRNet:
         net = MFCMRNet(
             image_dim, text_dim, side_dim, int(self.embed_dim), tuple(int(h) for h in self.hidden_dims),
@@ -249,19 +230,12 @@ class MFCMR(CrossModalMethod):
 
     def _inputs(self, features: np.ndarray, mean: np.ndarray, std: np.ndarray, side: dict) -> tuple:
         """Standardised (n, d) features and the (n, d_side) side block as tensors."""
-        scaled = (features - mean) / std
         block = self.side_encoder_.transform(side["years"], side["authors"])
-        return self._tensor(scaled), self._tensor(block)
+        return self._standardise(features, mean, std), self._tensor(block)
 
     def _embed(self, mapper, features: "torch.Tensor", side: "torch.Tensor") -> np.ndarray:
         """Unit (n, p) float32 rows of ``mapper`` (eval mode, chunked)."""
-        with torch.no_grad():
-            parts = [
-                nn.functional.normalize(mapper(features[i : i + _CHUNK], side[i : i + _CHUNK]), dim=1)
-                for i in range(0, len(features), _CHUNK)
-            ]
-        out = torch.cat(parts) if parts else features.new_zeros((0, int(self.embed_dim)))
-        return out.cpu().numpy().astype(np.float32, copy=False)
+        return unit_rows(mapper, (features, side), int(self.embed_dim))
 
     # -- the contract
     def _side(self, side: dict[str, Any], n: int) -> dict[str, Any]:
@@ -280,18 +254,13 @@ class MFCMR(CrossModalMethod):
         use_years, use_authors = VARIANTS[self.variant]
         self.side_encoder_ = SideEncoder(use_years, use_authors, int(self.year_bin), int(self.max_authors),
                                          int(self.min_author_count)).fit(side["years"], side["authors"])
-        self.image_mean_, self.image_std_ = _standardiser(X)
-        self.text_mean_, self.text_std_ = _standardiser(Y)
+        self._fit_normaliser(X, Y)
         labels = L if (L is not None and self.use_labels) else None
         self.n_classes_ = 0 if labels is None else int(labels.shape[1])
         Xt, side_t = self._inputs(X, self.image_mean_, self.image_std_, side)
-        Yt = self._tensor((Y - self.text_mean_) / self.text_std_)  # image and text share one side block
+        Yt = self._standardise_text(Y)  # image and text share one side block
         data = (Xt, side_t, Yt, None if labels is None else self._tensor(labels))
-        device = self._torch_device()
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seed initialisation and dropout without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
+        with seeded(self._torch_device(), self.seed):
             net = self._build_net(X.shape[1], Y.shape[1], self.side_encoder_.dim, self.n_classes_)
             gen_opt = torch.optim.Adam(
                 net.generator_parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay)
@@ -364,7 +333,7 @@ class MFCMR(CrossModalMethod):
             raise InputError("validation data has no rows", fix="pass validation=None or at least one pair")
         Lv = Lv if self.use_labels else None
         Xv, side_block = self._inputs(Xv, self.image_mean_, self.image_std_, side_v)
-        Yv = self._tensor((Yv - self.text_mean_) / self.text_std_)
+        Yv = self._standardise_text(Yv)
         return lambda: score_fn(
             self._embed(net.map_image, Xv, side_block), self._embed(net.map_text, Yv, side_block), Lv
         )
@@ -379,14 +348,9 @@ class MFCMR(CrossModalMethod):
 
     # -- persistence
     def _save_state(self, directory: Path) -> list[str]:
-        weights = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in self.net_.state_dict().items()}, weights)
-        atomic_write_bytes(directory / _WEIGHTS_FILE, weights.getvalue())
-        arrays = io.BytesIO()
-        np.savez(arrays, **{key: getattr(self, key) for key in _NORMALISER_KEYS})
-        atomic_write_bytes(directory / _NORMALISER_FILE, arrays.getvalue())
+        files = self._save_towers(directory, _WEIGHTS_FILE, _NORMALISER_FILE)
         self.side_encoder_.save(directory / _SIDE_FILE)
-        return [_WEIGHTS_FILE, _NORMALISER_FILE, _SIDE_FILE]
+        return [*files, _SIDE_FILE]
 
     def _extra_config(self) -> dict[str, Any]:
         return {"history": self.history_, "best_epoch": self.best_epoch_, "n_classes": self.n_classes_,
@@ -394,18 +358,14 @@ class MFCMR(CrossModalMethod):
                 "discriminator_steps": self.discriminator_steps_}
 
     def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
-        with np.load(directory / _NORMALISER_FILE, allow_pickle=False) as arrays:
-            for key in _NORMALISER_KEYS:
-                setattr(self, key, arrays[key])
+        self._load_normaliser(directory, _NORMALISER_FILE)
         self.side_encoder_ = SideEncoder.load(directory / _SIDE_FILE)
         extra = config.get("extra") or {}
         self.n_classes_ = int(extra.get("n_classes", 0))
         net = self._build_net(
             int(config["image_dim"]), int(config["text_dim"]), self.side_encoder_.dim, self.n_classes_
         )
-        state = torch.load(directory / _WEIGHTS_FILE, map_location=self._torch_device(), weights_only=True)
-        net.load_state_dict(state)
-        self.net_ = net.eval()
+        self.net_ = self._load_net(directory, _WEIGHTS_FILE, net)
         self.history_ = extra.get("history", [])
         self.best_epoch_ = extra.get("best_epoch")
         self.generator_steps_ = extra.get("generator_steps")
