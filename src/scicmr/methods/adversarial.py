@@ -39,6 +39,7 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
+from scicmr.methods.training import dict_step  # noqa: E402
 from scicmr.methods._torch_state import (  # noqa: E402
     StandardisedTowers,
     seeded,
@@ -176,24 +177,10 @@ def alternating_step(
     return step
 
 
-def joint_step(
-    loss_fn: Callable[["torch.Tensor"], dict], optimizer: "torch.optim.Optimizer", clip_grad_norm: float | None = None
-) -> Callable[["torch.Tensor"], dict]:
-    """A train_loop step for gradient-reversal training: one optimiser over every network,
-    one backward of the first value of ``loss_fn(index)`` (e.g. L_emb + L_adv computed through
-    :func:`grad_reverse`), one step. Returns the losses as floats."""
-
-    def step(index: "torch.Tensor") -> dict:
-        optimizer.zero_grad(set_to_none=True)
-        losses = loss_fn(index)
-        next(iter(losses.values())).backward()
-        if clip_grad_norm is not None:
-            params = [p for group in optimizer.param_groups for p in group["params"]]
-            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
-        optimizer.step()
-        return {key: float(value.detach()) for key, value in losses.items()}
-
-    return step
+# The train_loop step for gradient-reversal training: one optimiser over every network, one
+# backward of the first value of ``loss_fn(index)`` (e.g. L_emb + L_adv computed through
+# grad_reverse), one step; returns the losses as floats. It is training.dict_step.
+joint_step = dict_step
 
 
 # -- shared fit / transform / persistence

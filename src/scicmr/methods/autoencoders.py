@@ -278,23 +278,6 @@ def centred_unit_rows(codes: torch.Tensor, centre: np.ndarray) -> np.ndarray:
     return (shifted / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def dict_step(optimizer: torch.optim.Optimizer, loss_fn):
-    """A ``train_loop`` step that logs every named loss.
-
-    ``loss_fn(index) -> dict[str, tensor]`` with the key ``"loss"`` first (the one minimised,
-    and the one train_loop reports as ``train_loss``); the step returns their float values.
-    """
-
-    def step(index: torch.Tensor) -> dict[str, float]:
-        optimizer.zero_grad(set_to_none=True)
-        parts = loss_fn(index)
-        parts["loss"].backward()
-        optimizer.step()
-        return {key: float(value.detach()) for key, value in parts.items()}
-
-    return step
-
-
 # -- parameter checks shared by the methods (they collect problems, then raise one InputError)
 
 

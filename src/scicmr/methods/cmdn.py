@@ -248,7 +248,7 @@ class CMDN(CrossModalMethod):
 
     def _stage_one(self, net: CMDNNet, inputs: dict, val_inputs: dict | None) -> dict[str, list]:
         """Train the two denoising autoencoders, then the bimodal one; their per-epoch histories."""
-        from scicmr.methods.training import adam
+        from scicmr.methods.training import adam, dict_step
 
         histories, n = {}, len(inputs["image"])
         for m in MODALITIES:
@@ -262,7 +262,7 @@ class CMDN(CrossModalMethod):
                 lambda model=model, xv=val_inputs[m]: -float(ae.reconstruction_loss(model(xv)[1], xv)))
             optimizer = adam(model, float(self.lr), float(self.weight_decay))
             stage = MODALITIES.index(m)  # 0, 1: their own minibatch orders
-            histories[f"intra_{m}"] = self._loop(model, n, ae.dict_step(optimizer, intra_loss), validate, stage,
+            histories[f"intra_{m}"] = self._loop(model, n, dict_step(intra_loss, optimizer), validate, stage,
                                                  f"cmdn intra {m}").history
         image, text = inputs["image"], inputs["text"]
 
@@ -272,13 +272,13 @@ class CMDN(CrossModalMethod):
         validate = None if val_inputs is None else (
             lambda: -float(ae.bimodal_loss(net.inter, val_inputs["image"], val_inputs["text"])))
         optimizer = adam(net.inter, float(self.lr), float(self.weight_decay))
-        step = ae.dict_step(optimizer, inter_loss)
+        step = dict_step(inter_loss, optimizer)
         histories["inter"] = self._loop(net.inter, n, step, validate, 2, "cmdn inter").history
         return histories
 
     def _stage_two(self, net: CMDNNet, inputs: dict, labels, val_inputs: dict | None, val_labels):
         """Fit the stage-2 standardisers on the frozen stage-1 reps, then train the top networks."""
-        from scicmr.methods.training import adam, retrieval_score
+        from scicmr.methods.training import adam, dict_step, retrieval_score
 
         reps = {m: ae.run_in_chunks(lambda x, m=m: net.separate(m, x), inputs[m], self._rep_dim()) for m in MODALITIES}
         self.image_rep_norm_ = ae.Standardiser.fit(reps["image"].cpu().numpy())
@@ -303,7 +303,7 @@ class CMDN(CrossModalMethod):
                 return retrieval_score(img, txt, val_labels)
 
         optimizer = adam(top, float(self.lr), float(self.weight_decay))
-        return self._loop(top, len(inputs["image"]), ae.dict_step(optimizer, top_loss), validate, 3, "cmdn top")
+        return self._loop(top, len(inputs["image"]), dict_step(top_loss, optimizer), validate, 3, "cmdn top")
 
     def _rep_dim(self) -> int:
         return int(list(self.intra_dims)[-1]) + int(list(self.inter_dims)[-1])

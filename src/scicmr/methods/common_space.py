@@ -287,16 +287,14 @@ class CommonSpaceMethod(StandardisedTowers, CrossModalMethod):
         return {"loss": j1 + w2 * j2 + w3 * j3, "j1": j1, "j2": j2, "j3": j3}
 
     def _step(self, net: CommonSpaceNet, optimizer, Xt, Yt, Lt):
-        def step(index: torch.Tensor) -> dict[str, float]:
-            optimizer.zero_grad(set_to_none=True)
-            P = net.classifier.weight.T if net.classifier is not None else None
-            terms = self.objective(net.embed_image(Xt[index]), net.embed_text(Yt[index]),
-                                   None if Lt is None else Lt[index], P)
-            terms["loss"].backward()
-            optimizer.step()
-            return {key: float(value.detach()) for key, value in terms.items()}
+        from scicmr.methods.training import dict_step
 
-        return step
+        def terms(index: torch.Tensor) -> dict[str, torch.Tensor]:
+            P = net.classifier.weight.T if net.classifier is not None else None
+            return self.objective(net.embed_image(Xt[index]), net.embed_text(Yt[index]),
+                                  None if Lt is None else Lt[index], P)
+
+        return dict_step(terms, optimizer)
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:

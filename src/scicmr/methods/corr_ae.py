@@ -184,7 +184,7 @@ class CorrAE(CrossModalMethod):
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import adam, retrieval_score, train_loop
+        from scicmr.methods.training import adam, dict_step, retrieval_score, train_loop
 
         self._check_params()
         device = ae.torch_device(self.device)
@@ -195,7 +195,7 @@ class CorrAE(CrossModalMethod):
             alpha = float(self.alpha)
             optimizer = adam(net, float(self.lr), float(self.weight_decay))
 
-            step = ae.dict_step(optimizer, lambda index: net.losses(Xt[index], Yt[index], alpha))
+            step = dict_step(lambda index: net.losses(Xt[index], Yt[index], alpha), optimizer)
             result = train_loop(
                 net, len(X), step, epochs=int(self.epochs), batch_size=int(self.batch_size),
                 seed=int(self.seed), validate=self._validator(net, Xt, Yt, validation, retrieval_score),
