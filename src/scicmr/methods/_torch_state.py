@@ -9,6 +9,8 @@ families, Corr-AE, CMDN): one place for what they all repeat.
   (cosine retrieval).
 - :func:`seeded` — seed torch's global RNG for initialisation and dropout inside
   ``torch.random.fork_rng``, so the caller's RNG stream is left as it was.
+- :func:`train_seeded` — build a method's network and run the seeded, validated training
+  loop every deep method here runs, setting ``net_``, ``history_`` and ``best_epoch_``.
 - :func:`validation_arrays` — the (X_val, Y_val, labels_val) of a ``validation`` tuple, or an
   InputError when it holds no rows.
 - :func:`save_module` / :func:`load_module`, :func:`save_arrays` / :func:`load_arrays` —
@@ -177,5 +179,39 @@ class StandardisedTowers:
     def _load_net(self, directory: Path, weights_file: str, net: nn.Module) -> nn.Module:
         return load_module(directory / weights_file, net, self._torch_device())
 
-    def _extra_history(self) -> dict[str, Any]:
-        return {"history": self.history_, "best_epoch": self.best_epoch_}
+
+def train_seeded(
+    method: Any,
+    n: int,
+    build_net: Callable[[], nn.Module],
+    make_step: Callable[[nn.Module], Callable],
+    make_validate: Callable[[nn.Module], Callable | None] | None = None,
+    *,
+    min_batch: int = 2,
+) -> Any:
+    """Build ``method``'s network and train it the way every deep method here does.
+
+    Inside :func:`seeded` (``method.seed``): ``build_net()``, then
+    :func:`~scicmr.methods.training.train_loop` over ``n`` rows with ``make_step(net)``, the
+    validator ``make_validate(net)`` (None: no validation) and the method's ``epochs``,
+    ``batch_size``, ``seed`` and ``patience``. ``method.net_`` is the network being trained
+    from the moment it is built (validators may read it) and, at the end, the best epoch's
+    network in eval mode; ``method.history_`` and ``method.best_epoch_`` are set from the
+    run. ``min_batch``: the in-batch losses need two rows. Returns the TrainResult.
+    """
+    from scicmr.methods.training import train_loop
+
+    with seeded(torch_device(method.device), method.seed):
+        net = build_net()
+        method.net_ = net
+        result = train_loop(
+            net, n, make_step(net),
+            epochs=int(method.epochs), batch_size=int(method.batch_size), seed=int(method.seed),
+            validate=None if make_validate is None else make_validate(net),
+            patience=None if method.patience is None else int(method.patience),
+            min_batch=min_batch, desc=method.name,
+        )
+    method.net_ = net.eval()
+    method.history_ = result.history
+    method.best_epoch_ = result.best_epoch
+    return result

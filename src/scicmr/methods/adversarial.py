@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
 from scicmr.methods.training import dict_step  # noqa: E402
 from scicmr.methods._torch_state import (  # noqa: E402
     StandardisedTowers,
-    seeded,
+    train_seeded,
     standardiser,  # noqa: F401  (re-exported: it was defined here)
     unit_rows,
     validation_arrays,
@@ -207,26 +207,47 @@ class AdversarialMethod(StandardisedTowers, CrossModalMethod):
     """Base of SMCR, ACMR and SSACR (see the module docstring).
 
     Subclasses store their parameters in ``__init__`` (the common ones: embed_dim, hidden_dims,
-    dropout, disc_hidden, epochs, batch_size, lr, weight_decay, patience, seed, device) and
-    implement ``_check_method_params() -> list[str]`` (problems), ``_build_net(image_dim,
-    text_dim, n_classes) -> nn.ModuleDict`` (with at least ``image``, ``text`` and
-    ``discriminator``) and ``_make_step(net, Xt, Yt, Lt, steps_per_epoch) -> step``.
-    Learned state: ``net_``, ``n_classes_``, the normaliser ``image_mean_`` … ``text_std_``
-    ((d,) float32), ``history_``, ``best_epoch_``.
+    dropout, disc_hidden, epochs, batch_size, lr, weight_decay, patience, seed, device; with
+    ``alternating`` also k and disc_lr_scale), list their loss weights in
+    ``nonnegative_params`` and implement ``_build_net(image_dim, text_dim, n_classes) ->
+    nn.ModuleDict`` (usually :meth:`_core_net` plus extras) and ``_losses(net, x, y, labels)``
+    (the objective first). ``alternating`` methods train by Algorithm 1's min–max
+    (:meth:`_minmax_step`); the others override ``_make_step(net, Xt, Yt, Lt,
+    steps_per_epoch) -> step``. Learned state: ``net_``, ``n_classes_``, the normaliser
+    ``image_mean_`` … ``text_std_`` ((d,) float32), ``history_``, ``best_epoch_``.
     """
 
     _weights_file = "weights.pt"
     _normaliser_file = "normaliser.npz"
+    alternating: ClassVar[bool] = True  # Algorithm 1 (k, disc_lr_scale); False: gradient reversal
+    nonnegative_params: ClassVar[tuple[str, ...]] = ()  # the loss weights
 
     # -- hooks
-    def _check_method_params(self) -> list[str]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _check_method_params(self) -> list[str]:
+        """Problems with parameters only this method has (none by default)."""
+        return []
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> nn.ModuleDict:  # pragma: no cover
         raise NotImplementedError
 
-    def _make_step(self, net, Xt, Yt, Lt, steps_per_epoch: int):  # pragma: no cover - abstract
+    def _losses(self, net: nn.ModuleDict, x, y, labels) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _make_step(self, net, Xt, Yt, Lt, steps_per_epoch: int):
+        """Algorithm 1's alternating step over :meth:`_losses` (see :meth:`_minmax_step`)."""
+        return self._minmax_step(net, Xt, Yt, Lt, lambda x, y, labels: self._losses(net, x, y, labels))
+
+    def _core_net(self, image_dim: int, text_dim: int, n_classes: int, out_activation: str | None = None) -> dict:
+        """The parts every method of the family has, in this order (it fixes the seeded
+        initialisation): ``image`` and ``text`` projectors to ``embed_dim``, the shared linear
+        label ``classifier`` and the three-layer media ``discriminator``."""
+        size, hidden, drop = int(self.embed_dim), tuple(self.hidden_dims), float(self.dropout)
+        return {
+            "image": projector(image_dim, hidden, size, drop, out_activation=out_activation),
+            "text": projector(text_dim, hidden, size, drop, out_activation=out_activation),
+            "classifier": nn.Linear(size, int(n_classes)),
+            "discriminator": MediaDiscriminator(size, tuple(self.disc_hidden)),
+        }
 
     # -- helpers
     def _check_params(self) -> None:
@@ -247,6 +268,16 @@ class AdversarialMethod(StandardisedTowers, CrossModalMethod):
             problems.append(f"lr must be > 0 (got {self.lr})")
         if float(self.weight_decay) < 0:
             problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
+        problems += [
+            f"{key} must be >= 0 (got {getattr(self, key)})"
+            for key in self.nonnegative_params
+            if not float(getattr(self, key)) >= 0
+        ]
+        if self.alternating:
+            if int(self.k) < 1:
+                problems.append(f"k must be >= 1 generator steps per discriminator step (got {self.k})")
+            if not float(self.disc_lr_scale) > 0:
+                problems.append(f"disc_lr_scale must be > 0 (got {self.disc_lr_scale})")
         problems += self._check_method_params()
         if problems:
             cls = type(self)
@@ -304,7 +335,7 @@ class AdversarialMethod(StandardisedTowers, CrossModalMethod):
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import retrieval_score, train_loop
+        from scicmr.methods.training import retrieval_score
 
         self._check_params()
         L = self._require_labels(L)
@@ -314,20 +345,11 @@ class AdversarialMethod(StandardisedTowers, CrossModalMethod):
         Xt, Yt = self._standardise_image(X), self._standardise_text(Y)
         Lt = torch.from_numpy(np.ascontiguousarray(L, dtype=np.float32)).to(device)
         validate = self._validator(validation, retrieval_score)
-        batch = int(self.batch_size)
-        steps_per_epoch = _steps_per_epoch(len(X), batch)
-        with seeded(device, self.seed):
-            net = self._build_net(X.shape[1], Y.shape[1], self.n_classes_).to(device)
-            self.net_ = net
-            result = train_loop(
-                net, len(X), self._make_step(net, Xt, Yt, Lt, steps_per_epoch),
-                epochs=int(self.epochs), batch_size=batch, seed=int(self.seed),
-                validate=validate, patience=None if self.patience is None else int(self.patience),
-                min_batch=2, desc=self.name,
-            )
-        self.net_ = net.eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
+        steps_per_epoch = _steps_per_epoch(len(X), int(self.batch_size))
+        train_seeded(
+            self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.n_classes_).to(device),
+            lambda net: self._make_step(net, Xt, Yt, Lt, steps_per_epoch), lambda net: validate,
+        )
 
     def _validator(self, validation, score_fn):
         if validation is None:

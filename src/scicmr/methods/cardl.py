@@ -46,7 +46,12 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
-from scicmr.methods._torch_state import StandardisedTowers, seeded, unit_rows, validation_arrays  # noqa: E402
+from scicmr.methods._torch_state import (  # noqa: E402
+    StandardisedTowers,
+    train_seeded,
+    unit_rows,
+    validation_arrays,
+)
 
 _WEIGHTS_FILE = "cardl_weights.pt"
 _NORMALISER_FILE = "cardl_normaliser.npz"
@@ -119,19 +124,7 @@ class CARDL(StandardisedTowers, CrossModalMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.dropout = dropout
-        self.temperature = temperature
-        self.learn_temperature = learn_temperature
-        self.use_labels = use_labels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     # -- helpers
     def _check_params(self) -> None:
@@ -166,32 +159,24 @@ class CARDL(StandardisedTowers, CrossModalMethod):
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
         from scicmr.methods.losses import cardl_loss
-        from scicmr.methods.training import adam, loss_step, retrieval_score, train_loop
+        from scicmr.methods.training import adam, loss_step, retrieval_score
 
         self._check_params()
-        device = self._torch_device()
         self._fit_normaliser(X, Y)
         Xt, Yt = self._standardise_image(X), self._standardise_text(Y)
-        Lt = torch.from_numpy(L).to(device) if (L is not None and self.use_labels) else None
-        with seeded(device, self.seed):
-            net = self._build_net(X.shape[1], Y.shape[1])
+        Lt = torch.from_numpy(L).to(self._torch_device()) if (L is not None and self.use_labels) else None
 
+        def make_step(net: CARDLNet):
             def loss_of(index):
                 labels = None if Lt is None else Lt[index]
                 return cardl_loss(net.image_tower(Xt[index]), net.text_tower(Yt[index]), net.temperature(), labels)
 
             optimizer = adam(net, float(self.lr), float(self.weight_decay), no_decay=("log_temperature",))
-            result = train_loop(
-                net, len(X), loss_step(loss_of, optimizer),
-                epochs=int(self.epochs), batch_size=int(self.batch_size), seed=int(self.seed),
-                validate=self._validator(net, validation, retrieval_score),
-                patience=None if self.patience is None else int(self.patience),
-                min_batch=2, desc="cardl",
-            )
-        self.net_ = net.eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.temperature_ = float(net.temperature().detach())
+            return loss_step(loss_of, optimizer)
+
+        train_seeded(self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1]), make_step,
+                     lambda net: self._validator(net, validation, retrieval_score))
+        self.temperature_ = float(self.net_.temperature().detach())
 
     def _validator(self, net: CARDLNet, validation, score_fn):
         if validation is None:

@@ -169,22 +169,7 @@ class CMDN(CrossModalMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.intra_dims = intra_dims
-        self.inter_dims = inter_dims
-        self.shared_dims = shared_dims
-        self.activation = activation
-        self.noise = noise
-        self.alpha = alpha
-        self.label_weight = label_weight
-        self.pretrain_epochs = pretrain_epochs
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     def _check_params(self) -> None:
         try:

@@ -62,7 +62,7 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
 
 from scicmr.methods._torch_state import (  # noqa: E402
     StandardisedTowers,
-    seeded,
+    train_seeded,
     standardiser,  # noqa: F401  (re-exported: it was defined here)
     unit_rows,
     validation_arrays,
@@ -298,27 +298,18 @@ class CommonSpaceMethod(StandardisedTowers, CrossModalMethod):
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import adam, retrieval_score, train_loop
+        from scicmr.methods.training import adam, retrieval_score
 
         self._check_params()
-        device = self._torch_device()
         self._fit_normaliser(X, Y)
         Xt, Yt = self._standardise_image(X), self._standardise_text(Y)
-        Lt = torch.from_numpy(L).to(device) if L is not None else None
+        Lt = torch.from_numpy(L).to(self._torch_device()) if L is not None else None
         self.n_classes_ = L.shape[1] if (L is not None and self._classifier_mode() == "learned") else 0
-        with seeded(device, self.seed):
-            net = self._build_net(X.shape[1], Y.shape[1], self.n_classes_)
-            optimizer = adam(net, float(self.lr), float(self.weight_decay))
-            result = train_loop(
-                net, len(X), self._step(net, optimizer, Xt, Yt, Lt),
-                epochs=int(self.epochs), batch_size=int(self.batch_size), seed=int(self.seed),
-                validate=self._validator(net, validation, retrieval_score),
-                patience=None if self.patience is None else int(self.patience),
-                min_batch=2, desc=self.name,
-            )
-        self.net_ = net.eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
+        train_seeded(
+            self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.n_classes_),
+            lambda net: self._step(net, adam(net, float(self.lr), float(self.weight_decay)), Xt, Yt, Lt),
+            lambda net: self._validator(net, validation, retrieval_score),
+        )
 
     def _validator(self, net: CommonSpaceNet, validation, score_fn):
         if validation is None:

@@ -76,7 +76,7 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
-from scicmr.methods._torch_state import StandardisedTowers, seeded, unit_rows  # noqa: E402
+from scicmr.methods._torch_state import StandardisedTowers, train_seeded, unit_rows  # noqa: E402
 from scicmr.methods.cardl import mlp  # noqa: E402  (the same tower shape as CARDL)
 
 VARIANTS = {"full": (True, True), "N": (False, False), "T": (True, False), "A": (False, True)}
@@ -165,28 +165,7 @@ class MFCMR(StandardisedTowers, CrossModalMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.variant = variant
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.disc_hidden_dims = disc_hidden_dims
-        self.dropout = dropout
-        self.alpha = alpha
-        self.beta = beta
-        self.adv_weight = adv_weight
-        self.k = k
-        self.disc_lr_scale = disc_lr_scale
-        self.year_bin = year_bin
-        self.max_authors = max_authors
-        self.min_author_count = min_author_count
-        self.side_dropout = side_dropout
-        self.use_labels = use_labels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     # -- checks and building blocks
     def _check_params(self) -> None:
@@ -248,7 +227,7 @@ class MFCMR(StandardisedTowers, CrossModalMethod):
         return super()._side(side, n)
 
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import adam, retrieval_score, train_loop
+        from scicmr.methods.training import retrieval_score
 
         self._check_params()
         use_years, use_authors = VARIANTS[self.variant]
@@ -260,23 +239,11 @@ class MFCMR(StandardisedTowers, CrossModalMethod):
         Xt, side_t = self._inputs(X, self.image_mean_, self.image_std_, side)
         Yt = self._standardise_text(Y)  # image and text share one side block
         data = (Xt, side_t, Yt, None if labels is None else self._tensor(labels))
-        with seeded(self._torch_device(), self.seed):
-            net = self._build_net(X.shape[1], Y.shape[1], self.side_encoder_.dim, self.n_classes_)
-            gen_opt = torch.optim.Adam(
-                net.generator_parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay)
-            )
-            disc_opt = adam(net.discriminator, float(self.lr) * float(self.disc_lr_scale), float(self.weight_decay))
-            counts = {"generator": 0, "discriminator": 0}
-            result = train_loop(
-                net, len(X), self._step(net, data, gen_opt, disc_opt, counts),
-                epochs=int(self.epochs), batch_size=int(self.batch_size), seed=int(self.seed),
-                validate=self._validator(net, validation, retrieval_score),
-                patience=None if self.patience is None else int(self.patience),
-                min_batch=2, desc="mfcmr",
-            )
-        self.net_ = net.eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
+        counts = {"generator": 0, "discriminator": 0}
+        train_seeded(
+            self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.side_encoder_.dim, self.n_classes_),
+            lambda net: self._step(net, data, counts), lambda net: self._validator(net, validation, retrieval_score),
+        )
         self.generator_steps_ = counts["generator"]
         self.discriminator_steps_ = counts["discriminator"]
 
@@ -289,41 +256,41 @@ class MFCMR(StandardisedTowers, CrossModalMethod):
         keep = (torch.rand(side.shape[0], 1, device=side.device) >= rate).to(side.dtype)
         return side * keep
 
-    def _step(self, net: MFCMRNet, data: tuple, gen_opt, disc_opt, counts: dict):
-        """Algorithm 1: one mapper/classifier step per minibatch; after every k-th, one
-        discriminator step on the same batch."""
+    def _step(self, net: MFCMRNet, data: tuple, counts: dict):
+        """Algorithm 1 (:func:`~scicmr.methods.adversarial.alternating_step`): one mapper /
+        classifier step per minibatch (Adam with weight decay); after every k-th, one
+        discriminator step on the same batch (its own Adam at ``lr · disc_lr_scale``)."""
+        from scicmr.methods.adversarial import alternating_step
         from scicmr.methods.mfcmr_losses import adversarial_loss, embedding_loss
+        from scicmr.methods.training import adam
 
         Xt, side_t, Yt, Lt = data
-        alpha, beta, gamma, k = float(self.alpha), float(self.beta), float(self.adv_weight), int(self.k)
+        alpha, beta, gamma = float(self.alpha), float(self.beta), float(self.adv_weight)
+        gen_opt = torch.optim.Adam(net.generator_parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
+        disc_opt = adam(net.discriminator, float(self.lr) * float(self.disc_lr_scale), float(self.weight_decay))
 
         def mapped(index):
             side = side_t[index]
             return net.map_image(Xt[index], self._drop_side(side)), net.map_text(Yt[index], self._drop_side(side))
 
-        def step(index: "torch.Tensor") -> dict[str, float]:
+        def generator_loss(index: "torch.Tensor") -> dict:
+            counts["generator"] += 1
             s_v, s_w = mapped(index)
             labels = torch.eye(len(index), device=s_v.device) if Lt is None else Lt[index]
             logits = (None, None) if net.classifier is None else (net.classifier(s_v), net.classifier(s_w))
             parts = embedding_loss(s_v, s_w, labels, *logits, alpha, beta)
             adv = adversarial_loss(net.discriminate(s_w), net.discriminate(s_v))
-            total = parts["emb"] - gamma * adv  # eq. (15): the mappers minimise L_emb − γ·L_adv
-            gen_opt.zero_grad(set_to_none=True)
-            total.backward()
-            gen_opt.step()
-            counts["generator"] += 1
-            if counts["generator"] % k == 0:
-                with torch.no_grad():
-                    s_v, s_w = mapped(index)
-                disc_loss = adversarial_loss(net.discriminate(s_w), net.discriminate(s_v))
-                disc_opt.zero_grad(set_to_none=True)  # also drops the grads the mapper step left on D
-                disc_loss.backward()
-                disc_opt.step()
-                counts["discriminator"] += 1
-            logs = {key: float(value.detach()) for key, value in parts.items()}
-            return {"loss": float(total.detach()), **logs, "adv": float(adv.detach())}
+            # eq. (15): the mappers minimise L_emb − γ·L_adv
+            return {"loss": parts["emb"] - gamma * adv, **parts, "adv": adv}
 
-        return step
+        def discriminator_loss(index: "torch.Tensor") -> "torch.Tensor":
+            counts["discriminator"] += 1
+            with torch.no_grad():  # the common vectors are D's fixed input here
+                s_v, s_w = mapped(index)
+            return adversarial_loss(net.discriminate(s_w), net.discriminate(s_v))
+
+        return alternating_step(generator_loss, discriminator_loss, gen_opt, disc_opt,
+                                discriminator=net.discriminator, k=int(self.k))
 
     def _validator(self, net: MFCMRNet, validation, score_fn):
         if validation is None:
