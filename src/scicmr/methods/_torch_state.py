@@ -1,6 +1,7 @@
 """Torch plumbing shared by every deep method (CARDL, MFCMR, the adversarial and common-space
 families, Corr-AE, CMDN): one place for what they all repeat.
 
+- :func:`mlp` — the towers' shape: Linear → ReLU → Dropout per hidden width, a last Linear.
 - :func:`torch_device` — the ``device`` parameter as a ``torch.device``, with a clear error.
 - :func:`standardiser` / :func:`standardise` — per-column training mean and std, and the
   standardised float32 tensor of new features.
@@ -28,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -50,6 +51,24 @@ def torch_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {name!r} requested but CUDA is not available", fix='use device="cpu"')
     return device
+
+
+def mlp(
+    in_dim: int, hidden_dims: Sequence[int], out_dim: int, dropout: float, out_activation: str | None = None
+) -> nn.Sequential:
+    """Linear → ReLU → Dropout for each hidden width, then a Linear to ``out_dim`` and
+    optionally tanh (ACMR's bounded projector output). Maps (n, in_dim) → (n, out_dim)."""
+    layers: list[nn.Module] = []
+    width = int(in_dim)
+    for hidden in hidden_dims:
+        layers += [nn.Linear(width, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout))]
+        width = int(hidden)
+    layers.append(nn.Linear(width, int(out_dim)))
+    if out_activation == "tanh":
+        layers.append(nn.Tanh())
+    elif out_activation is not None:
+        raise InputError(f"unknown projector activation {out_activation!r}", fix='use None or "tanh"')
+    return nn.Sequential(*layers)
 
 
 def standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -42,6 +42,7 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
 from scicmr.methods.training import dict_step  # noqa: E402
 from scicmr.methods._torch_state import (  # noqa: E402
     StandardisedTowers,
+    mlp,
     train_seeded,
     standardiser,  # noqa: F401  (re-exported: it was defined here)
     unit_rows,
@@ -80,22 +81,9 @@ def dann_schedule(progress: float, gamma: float = 10.0) -> float:
 # -- networks
 
 
-def projector(
-    in_dim: int, hidden_dims: Sequence[int], out_dim: int, dropout: float, out_activation: str | None = None
-) -> nn.Sequential:
-    """Linear → ReLU → Dropout per hidden width, a Linear to ``out_dim``, then optionally tanh
-    (ACMR's bounded projector output). Maps (n, in_dim) → (n, out_dim)."""
-    layers: list[nn.Module] = []
-    width = int(in_dim)
-    for hidden in hidden_dims:
-        layers += [nn.Linear(width, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout))]
-        width = int(hidden)
-    layers.append(nn.Linear(width, int(out_dim)))
-    if out_activation == "tanh":
-        layers.append(nn.Tanh())
-    elif out_activation is not None:
-        raise InputError(f"unknown projector activation {out_activation!r}", fix='use None or "tanh"')
-    return nn.Sequential(*layers)
+# The feature projectors: Linear → ReLU → Dropout per hidden width, a Linear to out_dim, then
+# optionally tanh (ACMR's bounded output); the towers of CARDL and MFCMR have the same shape.
+projector = mlp
 
 
 class MediaDiscriminator(nn.Module):

@@ -48,6 +48,7 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
 
 from scicmr.methods._torch_state import (  # noqa: E402
     StandardisedTowers,
+    mlp,
     train_seeded,
     unit_rows,
     validation_arrays,
@@ -55,17 +56,6 @@ from scicmr.methods._torch_state import (  # noqa: E402
 
 _WEIGHTS_FILE = "cardl_weights.pt"
 _NORMALISER_FILE = "cardl_normaliser.npz"
-
-
-def mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int, dropout: float) -> nn.Sequential:
-    """Linear → ReLU → Dropout for each hidden width, then a Linear to ``out_dim``."""
-    layers: list[nn.Module] = []
-    width = in_dim
-    for hidden in hidden_dims:
-        layers += [nn.Linear(width, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout))]
-        width = int(hidden)
-    layers.append(nn.Linear(width, out_dim))
-    return nn.Sequential(*layers)
 
 
 class CARDLNet(nn.Module):

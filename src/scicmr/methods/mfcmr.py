@@ -76,8 +76,7 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
-from scicmr.methods._torch_state import StandardisedTowers, train_seeded, unit_rows  # noqa: E402
-from scicmr.methods.cardl import mlp  # noqa: E402  (the same tower shape as CARDL)
+from scicmr.methods._torch_state import StandardisedTowers, mlp, train_seeded, unit_rows  # noqa: E402
 
 VARIANTS = {"full": (True, True), "N": (False, False), "T": (True, False), "A": (False, True)}
 _WEIGHTS_FILE = "mfcmr_weights.pt"
