@@ -118,6 +118,26 @@ def seeded(device: torch.device, seed: int) -> Iterator[None]:
         yield
 
 
+def training_problems(method: Any) -> list[str]:
+    """Problems with the parameters the tower methods share: ``embed_dim``, ``dropout``,
+    ``batch_size`` (>= 2: their losses compare the items of a minibatch), ``epochs``, ``lr``
+    and ``weight_decay``."""
+    problems = []
+    if int(method.embed_dim) < 1:
+        problems.append(f"embed_dim must be >= 1 (got {method.embed_dim})")
+    if not 0.0 <= float(method.dropout) < 1.0:
+        problems.append(f"dropout must be in [0, 1) (got {method.dropout})")
+    if int(method.batch_size) < 2:
+        problems.append(f"batch_size must be >= 2 for the in-batch losses (got {method.batch_size})")
+    if int(method.epochs) < 1:
+        problems.append(f"epochs must be >= 1 (got {method.epochs})")
+    if not float(method.lr) > 0:
+        problems.append(f"lr must be > 0 (got {method.lr})")
+    if float(method.weight_decay) < 0:
+        problems.append(f"weight_decay must be >= 0 (got {method.weight_decay})")
+    return problems
+
+
 def validation_arrays(validation: tuple | None) -> tuple | None:
     """(X_val, Y_val, labels_val) of a ``validation`` tuple (None stays None).
 

@@ -43,8 +43,9 @@ from scicmr.methods.training import dict_step  # noqa: E402
 from scicmr.methods._torch_state import (  # noqa: E402
     StandardisedTowers,
     mlp,
-    train_seeded,
     standardiser,  # noqa: F401  (re-exported: it was defined here)
+    train_seeded,
+    training_problems,
     unit_rows,
     validation_arrays,
 )
@@ -239,23 +240,11 @@ class AdversarialMethod(StandardisedTowers, CrossModalMethod):
 
     # -- helpers
     def _check_params(self) -> None:
-        problems = []
-        if int(self.embed_dim) < 1:
-            problems.append(f"embed_dim must be >= 1 (got {self.embed_dim})")
+        problems = training_problems(self)
         if not _widths_ok(self.hidden_dims):
             problems.append(f"hidden_dims must be a sequence of positive widths (got {self.hidden_dims!r})")
         if not _widths_ok(self.disc_hidden) or len(tuple(self.disc_hidden)) != 2:
             problems.append(f"disc_hidden must be two positive widths (got {self.disc_hidden!r})")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
-        if int(self.batch_size) < 2:
-            problems.append(f"batch_size must be >= 2 for the in-batch losses (got {self.batch_size})")
-        if int(self.epochs) < 1:
-            problems.append(f"epochs must be >= 1 (got {self.epochs})")
-        if not float(self.lr) > 0:
-            problems.append(f"lr must be > 0 (got {self.lr})")
-        if float(self.weight_decay) < 0:
-            problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
         problems += [
             f"{key} must be >= 0 (got {getattr(self, key)})"
             for key in self.nonnegative_params
@@ -267,12 +256,7 @@ class AdversarialMethod(StandardisedTowers, CrossModalMethod):
             if not float(self.disc_lr_scale) > 0:
                 problems.append(f"disc_lr_scale must be > 0 (got {self.disc_lr_scale})")
         problems += self._check_method_params()
-        if problems:
-            cls = type(self)
-            raise InputError(
-                f"bad {cls.__name__} parameters: " + "; ".join(problems),
-                fix=f"see help({cls.__module__}.{cls.__name__})",
-            )
+        self._raise_problems(problems)
 
     def _embed(self, tower: nn.Module, inputs: "torch.Tensor") -> np.ndarray:
         """(n, d) standardised tensor → (n, k) float32 unit rows (the tower in eval mode)."""

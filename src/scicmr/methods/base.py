@@ -80,6 +80,15 @@ class CrossModalMethod:
         for name in self._param_names():
             setattr(self, name, arguments[name])
 
+    def _raise_problems(self, problems: list[str]) -> None:
+        """One InputError listing every problem found with the parameters (none: return)."""
+        if problems:
+            cls = type(self)
+            raise InputError(
+                f"bad {cls.__name__} parameters: " + "; ".join(problems),
+                fix=f"see help({cls.__module__}.{cls.__name__})",
+            )
+
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
 

@@ -37,7 +37,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from scicmr.errors import InputError, MissingDependencyError
+from scicmr.errors import MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -50,6 +50,7 @@ from scicmr.methods._torch_state import (  # noqa: E402
     StandardisedTowers,
     mlp,
     train_seeded,
+    training_problems,
     unit_rows,
     validation_arrays,
 )
@@ -118,21 +119,12 @@ class CARDL(StandardisedTowers, CrossModalMethod):
 
     # -- helpers
     def _check_params(self) -> None:
-        problems = []
-        if int(self.embed_dim) < 1:
-            problems.append(f"embed_dim must be >= 1 (got {self.embed_dim})")
+        problems = training_problems(self)
         if any(int(h) < 1 for h in self.hidden_dims):
             problems.append(f"hidden_dims must be positive widths (got {self.hidden_dims})")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
         if not float(self.temperature) > 0:
             problems.append(f"temperature must be > 0 (got {self.temperature})")
-        if int(self.batch_size) < 2:
-            problems.append(f"batch_size must be >= 2 for the in-batch loss (got {self.batch_size})")
-        if not float(self.lr) > 0:
-            problems.append(f"lr must be > 0 (got {self.lr})")
-        if problems:
-            raise InputError("bad CARDL parameters: " + "; ".join(problems), fix="see help(scicmr.methods.cardl.CARDL)")
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int) -> CARDLNet:
         net = CARDLNet(

@@ -65,7 +65,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from scicmr.errors import InputError, MissingDependencyError
+from scicmr.errors import MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -190,8 +190,7 @@ class CMDN(CrossModalMethod):
                                              self.patience, self.activation)
         except (TypeError, ValueError) as exc:
             problems = [f"a numeric parameter is not a number ({exc})"]
-        if problems:
-            raise InputError("bad CMDN parameters: " + "; ".join(problems), fix="see help(scicmr.methods.cmdn.CMDN)")
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> CMDNNet:
         net = CMDNNet({"image": int(image_dim), "text": int(text_dim)}, tuple(self.intra_dims), tuple(self.inter_dims),

@@ -50,7 +50,7 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from scicmr.errors import InputError, MissingDependencyError
+from scicmr.errors import MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -62,8 +62,9 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
 
 from scicmr.methods._torch_state import (  # noqa: E402
     StandardisedTowers,
-    train_seeded,
     standardiser,  # noqa: F401  (re-exported: it was defined here)
+    train_seeded,
+    training_problems,
     unit_rows,
     validation_arrays,
 )
@@ -234,29 +235,16 @@ class CommonSpaceMethod(StandardisedTowers, CrossModalMethod):
 
     # -- parameters
     def _check_params(self) -> None:
-        problems = list(self._extra_problems())
-        if int(self.embed_dim) < 1:
-            problems.append(f"embed_dim must be >= 1 (got {self.embed_dim})")
+        problems = list(self._extra_problems()) + training_problems(self)
         if len(tuple(self.hidden_dims)) < 1 or any(int(h) < 1 for h in self.hidden_dims):
             problems.append(f"hidden_dims needs at least one positive width per tower (got {self.hidden_dims})")
         if any(int(h) < 1 for h in self.shared_dims):
             problems.append(f"shared_dims must be positive widths (got {self.shared_dims})")
         if self.activation not in ACTIVATIONS:
             problems.append(f"activation must be one of {ACTIVATIONS} (got {self.activation!r})")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
         if any(not float(w) >= 0 for w in self._weights()):
             problems.append(f"the loss weights must be >= 0 (got {self._weights()})")
-        if int(self.batch_size) < 2:
-            problems.append(f"batch_size must be >= 2 for the pairwise loss (got {self.batch_size})")
-        if int(self.epochs) < 1:
-            problems.append(f"epochs must be >= 1 (got {self.epochs})")
-        if not float(self.lr) > 0:
-            problems.append(f"lr must be > 0 (got {self.lr})")
-        if problems:
-            cls = type(self)
-            raise InputError(f"bad {cls.__name__} parameters: " + "; ".join(problems),
-                             fix=f"see help({cls.__module__}.{cls.__name__})")
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> CommonSpaceNet:
         net = CommonSpaceNet(image_dim, text_dim, tuple(self.hidden_dims), tuple(self.shared_dims),

@@ -57,7 +57,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from scicmr.errors import InputError, MissingDependencyError
+from scicmr.errors import MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -162,9 +162,7 @@ class CorrAE(CrossModalMethod):
                                              self.patience, self.activation)
         except (TypeError, ValueError) as exc:
             problems = [f"a numeric parameter is not a number ({exc})"]
-        if problems:
-            raise InputError("bad Corr-AE parameters: " + "; ".join(problems),
-                             fix="see help(scicmr.methods.corr_ae.CorrAE)")
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int) -> CorrAENet:
         net = CorrAENet(image_dim, text_dim, tuple(self.hidden_dims), int(self.embed_dim),

@@ -193,8 +193,7 @@ class MFCMR(StandardisedTowers, CrossModalMethod):
                 problems.append(f"{name} must be in [0, 1) (got {getattr(self, name)!r})")
         if self.patience is not None and not _is_int(self.patience, 1):
             problems.append(f"patience must be an integer >= 1 or None (got {self.patience!r})")
-        if problems:
-            raise InputError("bad MFCMR parameters: " + "; ".join(problems), fix="see help(scicmr.methods.mfcmr.MFCMR)")
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int, side_dim: int, n_classes: int) -> MFCMRNet:
         net = MFCMRNet(
