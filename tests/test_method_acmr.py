@@ -7,35 +7,21 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import assert_far_above_chance, assert_reloads_identically, class_splits  # noqa: E402
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.acmr import ACMR  # noqa: E402
 from scicmr.methods.adversarial import dann_schedule, grad_reverse, joint_step  # noqa: E402
 from scicmr.methods.adversarial_losses import acmr_invariance_loss, pairwise_distance, relevance_mask  # noqa: E402
-from scicmr.methods.training import full_map  # noqa: E402
 
 torch.set_num_threads(1)
 
 SMALL = dict(hidden_dims=(32,), embed_dim=16, disc_hidden=(16, 8), epochs=6, batch_size=64, lr=3e-3, seed=0)
 
 
-def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
-    """Image/text pairs whose features are class-dependent Gaussians in both views.
-
-    Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids.
-    """
-    rng = np.random.default_rng(1000)  # class centres are shared by every split
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 5.0
-    Y = 10.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))
-    return X.astype(np.float32), Y.astype(np.float32), y
-
-
 @pytest.fixture(scope="module")
 def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
+    return class_splits()
 
 
 def t(rows):
@@ -128,11 +114,7 @@ def test_dann_schedule_ramps_from_zero_to_one():
 def test_learns_separable_classes_far_above_chance(data):
     X, Y, y = data["train"]
     model = ACMR(**SMALL).fit(X, Y, y)
-    Xt, Yt, yt = data["test"]
-    onehot = np.eye(4)[yt]
-    img, txt = model.transform_image(Xt), model.transform_text(Yt)
-    assert full_map(img, txt, onehot, onehot) > 0.8 and full_map(txt, img, onehot, onehot) > 0.8  # chance ~0.25
-    assert img.shape == (200, 16) and img.dtype == np.float32
+    assert_far_above_chance(model, data["test"], 0.8, dim=16)
     history = model.history_
     assert {"imd", "imi", "adv"} <= set(history[0]) and history[-1]["emb"] < history[0]["emb"]
 
@@ -159,12 +141,7 @@ def test_save_load_bit_identical_and_deterministic(tmp_path, data):
     again = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
     Xt, Yt, _ = data["test"]
     assert np.array_equal(again.transform_image(Xt), model.transform_image(Xt))
-    model.save(tmp_path / "acmr")
-    loaded = load_method(tmp_path / "acmr")
-    assert isinstance(loaded, ACMR)
-    assert np.array_equal(loaded.transform_image(Xt), model.transform_image(Xt))
-    assert np.array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
-    assert loaded.history_ == model.history_ and loaded.best_epoch_ == model.best_epoch_
+    assert_reloads_identically(model, tmp_path / "acmr", Xt, Yt)
 
 
 def test_registry_and_errors(data):
