@@ -40,19 +40,11 @@ import numpy as np
 from scicmr._io import atomic_save_npy, atomic_write_json, read_json
 from scicmr.encoders.base import Encoder, fingerprint
 from scicmr.encoders.tokenize import Tokenizer, tokenize
-from scicmr.encoders.wordvec_training import (  # noqa: F401  (re-exported: they were defined here)
-    adagrad_rows,
+from scicmr.encoders.wordvec_training import *  # noqa: F401,F403  (re-exported: they were defined here)
+from scicmr.encoders.wordvec_training import (
     build_vocabulary,
-    context_windows,
     cooccurrence,
-    glove_loss,
-    glove_step,
-    hidden_vectors,
     idf_weights,
-    negative_sampler,
-    negative_sampling_loss,
-    sgns_step,
-    subsample,
     to_ids,
     train_glove,
     train_word2vec,

@@ -16,6 +16,24 @@ from collections import Counter
 
 import numpy as np
 
+__all__ = [
+    "build_vocabulary",
+    "to_ids",
+    "subsample",
+    "context_windows",
+    "cooccurrence",
+    "idf_weights",
+    "negative_sampler",
+    "negative_sampling_loss",
+    "hidden_vectors",
+    "sgns_step",
+    "train_word2vec",
+    "glove_loss",
+    "adagrad_rows",
+    "glove_step",
+    "train_glove",
+]
+
 # ----------------------------------------------------------------------------- corpus
 def build_vocabulary(token_lists: list[list[str]], min_count: int, max_vocab: int | None) -> tuple[list[str], np.ndarray]:
     """Words seen at least ``min_count`` times, most frequent first (ties alphabetical).
