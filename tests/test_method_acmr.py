@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from _factories import assert_far_above_chance, assert_reloads_identically, class_splits  # noqa: E402
+from _factories import assert_far_above_chance, assert_reloads_identically  # noqa: E402
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.acmr import ACMR  # noqa: E402
@@ -17,11 +17,6 @@ from scicmr.methods.adversarial_losses import acmr_invariance_loss, pairwise_dis
 torch.set_num_threads(1)
 
 SMALL = dict(hidden_dims=(32,), embed_dim=16, disc_hidden=(16, 8), epochs=6, batch_size=64, lr=3e-3, seed=0)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return class_splits()
 
 
 def t(rows):
@@ -111,42 +106,42 @@ def test_dann_schedule_ramps_from_zero_to_one():
 # -- the method
 
 
-def test_learns_separable_classes_far_above_chance(data):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data):
+    X, Y, y = class_data["train"]
     model = ACMR(**SMALL).fit(X, Y, y)
-    assert_far_above_chance(model, data["test"], 0.8, dim=16)
+    assert_far_above_chance(model, class_data["test"], 0.8, dim=16)
     history = model.history_
     assert {"imd", "imi", "adv"} <= set(history[0]) and history[-1]["emb"] < history[0]["emb"]
 
 
-def test_multilabel_and_no_ramp_run(data):
-    X, Y, y = data["train"]
+def test_multilabel_and_no_ramp_run(class_data):
+    X, Y, y = class_data["train"]
     multi = np.eye(4)[y]
     multi[::5, (y[::5] + 1) % 4] = 1  # every fifth pair carries a second label
     model = ACMR(**{**SMALL, "epochs": 2}, adv_ramp=False, adv_weight=0.5).fit(X, Y, multi)
     assert np.isfinite(model.transform_text(Y[:5])).all() and model.n_classes_ == 4
 
 
-def test_adversary_changes_the_model(data):
-    X, Y, y = data["train"]
+def test_adversary_changes_the_model(class_data):
+    X, Y, y = class_data["train"]
     params = {**SMALL, "epochs": 2, "adv_ramp": False}
     with_adv = ACMR(**params).fit(X, Y, y).transform_image(X[:10])
     without = ACMR(**{**params, "adv_weight": 0.0}).fit(X, Y, y).transform_image(X[:10])
     assert not np.array_equal(with_adv, without)
 
 
-def test_save_load_bit_identical_and_deterministic(tmp_path, data):
-    X, Y, y = data["train"]
-    model = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
-    again = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
-    Xt, Yt, _ = data["test"]
+def test_save_load_bit_identical_and_deterministic(tmp_path, class_data):
+    X, Y, y = class_data["train"]
+    model = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=class_data["val"])
+    again = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=class_data["val"])
+    Xt, Yt, _ = class_data["test"]
     assert np.array_equal(again.transform_image(Xt), model.transform_image(Xt))
     assert_reloads_identically(model, tmp_path / "acmr", Xt, Yt)
 
 
-def test_registry_and_errors(data):
+def test_registry_and_errors(class_data):
     assert isinstance(create_method("acmr", margin=2.0), ACMR)
-    X, Y, y = data["train"]
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         ACMR().transform_text(Y)
     with pytest.raises(InputError, match="labels"):

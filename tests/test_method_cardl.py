@@ -10,7 +10,6 @@ from _factories import (  # noqa: E402
     assert_reloads_identically,
     assert_seeded_and_rng_isolated,
     class_pairs,
-    class_splits,
 )
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
@@ -22,40 +21,35 @@ torch.set_num_threads(1)
 SMALL = dict(hidden_dims=(32,), embed_dim=16, epochs=6, batch_size=64, lr=3e-3, seed=0)
 
 
-@pytest.fixture(scope="module")
-def data():
-    return class_splits()
-
-
 @pytest.mark.parametrize("use_labels", [True, False])
-def test_learns_separable_classes_far_above_chance(data, use_labels):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data, use_labels):
+    X, Y, y = class_data["train"]
     model = CARDL(use_labels=use_labels, **SMALL).fit(X, Y, y if use_labels else None)
-    assert_far_above_chance(model, data["test"], 0.8, dim=16)
+    assert_far_above_chance(model, class_data["test"], 0.8, dim=16)
     assert len(model.history_) == SMALL["epochs"] and model.best_epoch_ == SMALL["epochs"]
     assert model.history_[-1]["train_loss"] < model.history_[0]["train_loss"]
 
 
-def test_default_embedding_size_is_64(data):
-    X, Y, y = data["train"]
+def test_default_embedding_size_is_64(class_data):
+    X, Y, y = class_data["train"]
     model = CARDL(epochs=1, hidden_dims=(16,)).fit(X[:50], Y[:50], y[:50])
     assert model.transform_text(Y[:3]).shape == (3, 64)
 
 
-def test_same_seed_same_model_different_seed_differs_global_rng_untouched(data):
-    assert_seeded_and_rng_isolated(CARDL, SMALL, *data["train"])
+def test_same_seed_same_model_different_seed_differs_global_rng_untouched(class_data):
+    assert_seeded_and_rng_isolated(CARDL, SMALL, *class_data["train"])
 
 
-def test_save_load_bit_identical(tmp_path, data):
-    X, Y, y = data["train"]
-    model = CARDL(learn_temperature=True, **SMALL).fit(X, Y, y, validation=data["val"])
-    loaded = assert_reloads_identically(model, tmp_path / "cardl", *data["test"][:2])
+def test_save_load_bit_identical(tmp_path, class_data):
+    X, Y, y = class_data["train"]
+    model = CARDL(learn_temperature=True, **SMALL).fit(X, Y, y, validation=class_data["val"])
+    loaded = assert_reloads_identically(model, tmp_path / "cardl", *class_data["test"][:2])
     assert loaded.temperature_ == model.temperature_
     assert list(loaded.hidden_dims) == list(model.hidden_dims)
 
 
-def test_learned_temperature_moves_fixed_one_does_not(data):
-    X, Y, y = data["train"]
+def test_learned_temperature_moves_fixed_one_does_not(class_data):
+    X, Y, y = class_data["train"]
     fixed = CARDL(**{**SMALL, "epochs": 2}).fit(X, Y, y)
     learned = CARDL(learn_temperature=True, **{**SMALL, "epochs": 2}).fit(X, Y, y)
     assert fixed.temperature_ == pytest.approx(0.07, rel=1e-6)
@@ -80,9 +74,9 @@ def test_early_stopping_restores_best_epoch():
     assert np.array_equal(short.transform_image(Xv), model.transform_image(Xv))
 
 
-def test_validation_without_labels_uses_pair_mrr(data):
-    X, Y, _ = data["train"]
-    Xv, Yv, _ = data["val"]
+def test_validation_without_labels_uses_pair_mrr(class_data):
+    X, Y, _ = class_data["train"]
+    Xv, Yv, _ = class_data["val"]
     model = CARDL(**{**SMALL, "epochs": 2}).fit(X, Y, validation=(Xv, Yv, None))
     best = model.history_[model.best_epoch_ - 1]["val_score"]
     assert best == pytest.approx(retrieval_score(model.transform_image(Xv), model.transform_text(Yv), None), abs=1e-9)
@@ -93,8 +87,8 @@ def test_registry_and_params():
     assert isinstance(model, CARDL) and model.embed_dim == 8 and model.get_params()["epochs"] == 100
 
 
-def test_errors_name_the_problem(data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         CARDL().transform_text(Y)
     with pytest.raises(InputError, match="rows"):

@@ -11,7 +11,6 @@ from _factories import (  # noqa: E402
     assert_far_above_chance,
     assert_reloads_identically,
     assert_seeded_and_rng_isolated,
-    class_splits,
 )
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
@@ -26,14 +25,9 @@ SMALL = dict(intra_dims=(32, 16), inter_dims=(32, 16), shared_dims=(16,), embed_
 
 
 @pytest.fixture(scope="module")
-def data():
-    return class_splits()
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    X, Y, y = data["train"]
-    return CMDN(**SMALL).fit(X, Y, y, validation=data["val"])
+def fitted(class_data):
+    X, Y, y = class_data["train"]
+    return CMDN(**SMALL).fit(X, Y, y, validation=class_data["val"])
 
 
 # -- losses, by hand
@@ -129,10 +123,10 @@ def test_separate_representation_is_intra_then_inter():
 
 
 @pytest.mark.parametrize("use_labels", [True, False])
-def test_learns_separable_classes_far_above_chance(data, use_labels):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data, use_labels):
+    X, Y, y = class_data["train"]
     model = CMDN(**SMALL).fit(X, Y, y if use_labels else None)
-    assert_far_above_chance(model, data["test"], 0.7, dim=8)
+    assert_far_above_chance(model, class_data["test"], 0.7, dim=8)
     assert model.n_classes_ == (4 if use_labels else 0)
     assert set(model.stage_histories_) == {"intra_image", "intra_text", "inter", "top"}
     assert all(len(h) == 5 for key, h in model.stage_histories_.items() if key != "top")
@@ -142,28 +136,28 @@ def test_learns_separable_classes_far_above_chance(data, use_labels):
         assert losses[-1] < losses[0]
 
 
-def test_each_stage_stops_on_its_validation_score(fitted, data):
+def test_each_stage_stops_on_its_validation_score(fitted, class_data):
     for stage in ("intra_image", "intra_text", "inter"):
         scores = [h["val_score"] for h in fitted.stage_histories_[stage]]
         assert all(s < 0 for s in scores)  # stage 1: minus the validation reconstruction loss
     scores = [h["val_score"] for h in fitted.history_]
     assert scores[fitted.best_epoch_ - 1] == max(scores)
-    Xv, Yv, yv = data["val"]
+    Xv, Yv, yv = class_data["val"]
     rescored = retrieval_score(fitted.transform_image(Xv), fitted.transform_text(Yv), np.eye(4)[yv])
     assert rescored == pytest.approx(max(scores), abs=1e-9)
 
 
-def test_same_seed_same_model_different_seed_differs_global_rng_untouched(data):
-    assert_seeded_and_rng_isolated(CMDN, {**SMALL, "pretrain_epochs": 2, "epochs": 2}, *data["train"])
+def test_same_seed_same_model_different_seed_differs_global_rng_untouched(class_data):
+    assert_seeded_and_rng_isolated(CMDN, {**SMALL, "pretrain_epochs": 2, "epochs": 2}, *class_data["train"])
 
 
-def test_save_load_bit_identical(tmp_path, fitted, data):
-    loaded = assert_reloads_identically(fitted, tmp_path / "cmdn", *data["test"][:2])
+def test_save_load_bit_identical(tmp_path, fitted, class_data):
+    loaded = assert_reloads_identically(fitted, tmp_path / "cmdn", *class_data["test"][:2])
     assert loaded.n_classes_ == 4 and loaded.stage_histories_ == fitted.stage_histories_
 
 
-def test_label_weight_zero_builds_no_classifier(data):
-    X, Y, y = data["train"]
+def test_label_weight_zero_builds_no_classifier(class_data):
+    X, Y, y = class_data["train"]
     model = CMDN(**{**SMALL, "pretrain_epochs": 1, "epochs": 1, "label_weight": 0.0}).fit(X, Y, y)
     assert model.n_classes_ == 0 and model.net_.classifier is None
 
@@ -185,14 +179,14 @@ def test_registry_and_params():
     ({"batch_size": 0}, "batch_size"),
     ({"embed_dim": "big"}, "number"),
 ])
-def test_bad_params_raise_input_error(data, bad, match):
-    X, Y, y = data["train"]
+def test_bad_params_raise_input_error(class_data, bad, match):
+    X, Y, y = class_data["train"]
     with pytest.raises(InputError, match=match):
         CMDN(**{**SMALL, **bad}).fit(X[:40], Y[:40], y[:40])
 
 
-def test_errors_name_the_problem(fitted, data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(fitted, class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         CMDN().transform_text(Y)
     with pytest.raises(InputError, match="rows"):

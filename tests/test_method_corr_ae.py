@@ -9,7 +9,6 @@ from _factories import (  # noqa: E402
     assert_far_above_chance,
     assert_reloads_identically,
     assert_seeded_and_rng_isolated,
-    class_splits,
 )
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
@@ -23,14 +22,9 @@ SMALL = dict(hidden_dims=(32,), embed_dim=8, epochs=20, batch_size=64, lr=3e-3, 
 
 
 @pytest.fixture(scope="module")
-def data():
-    return class_splits()
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    X, Y, y = data["train"]
-    return CorrAE(**SMALL).fit(X, Y, validation=data["val"])
+def fitted(class_data):
+    X, Y, y = class_data["train"]
+    return CorrAE(**SMALL).fit(X, Y, validation=class_data["val"])
 
 
 # -- losses, by hand
@@ -110,30 +104,30 @@ def test_variant_losses_match_a_spelled_out_reference(variant):
 
 
 @pytest.mark.parametrize("variant", ["basic", "cross", "full"])
-def test_learns_separable_classes_far_above_chance(data, variant):
-    X, Y, _ = data["train"]  # unsupervised: no labels in the loss
+def test_learns_separable_classes_far_above_chance(class_data, variant):
+    X, Y, _ = class_data["train"]  # unsupervised: no labels in the loss
     model = CorrAE(variant=variant, **SMALL).fit(X, Y)
-    assert_far_above_chance(model, data["test"], 0.7, dim=8)
+    assert_far_above_chance(model, class_data["test"], 0.7, dim=8)
     assert len(model.history_) == SMALL["epochs"] and model.best_epoch_ == SMALL["epochs"]
     assert model.history_[-1]["train_loss"] < model.history_[0]["train_loss"]
     assert {"rec", "corr"} <= set(model.history_[0])
 
 
-def test_same_seed_same_model_different_seed_differs_global_rng_untouched(data):
-    X, Y, _ = data["train"]  # unsupervised
+def test_same_seed_same_model_different_seed_differs_global_rng_untouched(class_data):
+    X, Y, _ = class_data["train"]  # unsupervised
     assert_seeded_and_rng_isolated(CorrAE, {**SMALL, "epochs": 3}, X, Y)
 
 
-def test_early_stopping_restores_the_best_epoch(fitted, data):
+def test_early_stopping_restores_the_best_epoch(fitted, class_data):
     scores = [h["val_score"] for h in fitted.history_]
     assert scores[fitted.best_epoch_ - 1] == max(scores)
-    Xv, Yv, yv = data["val"]
+    Xv, Yv, yv = class_data["val"]
     rescored = retrieval_score(fitted.transform_image(Xv), fitted.transform_text(Yv), np.eye(4)[yv])
     assert rescored == pytest.approx(max(scores), abs=1e-9)
 
 
-def test_save_load_bit_identical(tmp_path, fitted, data):
-    loaded = assert_reloads_identically(fitted, tmp_path / "corr-ae", *data["test"][:2])
+def test_save_load_bit_identical(tmp_path, fitted, class_data):
+    loaded = assert_reloads_identically(fitted, tmp_path / "corr-ae", *class_data["test"][:2])
     assert list(loaded.hidden_dims) == list(fitted.hidden_dims)
 
 
@@ -154,14 +148,14 @@ def test_registry_and_params():
     ({"patience": 0}, "patience"),
     ({"epochs": "many"}, "number"),
 ])
-def test_bad_params_raise_input_error(data, bad, match):
-    X, Y, _ = data["train"]
+def test_bad_params_raise_input_error(class_data, bad, match):
+    X, Y, _ = class_data["train"]
     with pytest.raises(InputError, match=match):
         CorrAE(**{**SMALL, **bad}).fit(X[:40], Y[:40])
 
 
-def test_errors_name_the_problem(fitted, data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(fitted, class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         CorrAE().transform_image(X)
     with pytest.raises(NotFittedError):

@@ -12,7 +12,6 @@ from _factories import (  # noqa: E402
     assert_reloads_identically,
     assert_seeded_and_rng_isolated,
     class_pairs,
-    class_splits,
 )
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
@@ -37,11 +36,6 @@ def t(rows):
 
 def softplus(x):
     return math.log1p(math.exp(x))
-
-
-@pytest.fixture(scope="module")
-def data():
-    return class_splits()
 
 
 # ----------------------------------------------------------------------------- the losses
@@ -139,10 +133,10 @@ def test_objective_is_j1_plus_alpha_j2_plus_beta_j3():
 # ----------------------------------------------------------------------------- the method
 
 
-def test_learns_separable_classes_far_above_chance(data):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data):
+    X, Y, y = class_data["train"]
     model = DSCMR(**SMALL).fit(X, Y, y)
-    assert_far_above_chance(model, data["test"], 0.8, dim=16)
+    assert_far_above_chance(model, class_data["test"], 0.8, dim=16)
     assert model.n_classes_ == 4 and model.net_.classifier.weight.shape == (4, 16)
     assert model.history_[-1]["loss"] < model.history_[0]["loss"]
     assert {"j1", "j2", "j3"} <= set(model.history_[0])
@@ -180,17 +174,17 @@ def test_without_labels_pairs_still_align():
     assert retrieval_score(model.transform_image(Xt), model.transform_text(Yt), None) > 0.3
 
 
-def test_same_seed_same_model_and_rng_untouched(data):
-    assert_seeded_and_rng_isolated(DSCMR, {**SMALL, "epochs": 2}, *data["train"])
+def test_same_seed_same_model_and_rng_untouched(class_data):
+    assert_seeded_and_rng_isolated(DSCMR, {**SMALL, "epochs": 2}, *class_data["train"])
 
 
-def test_save_load_bit_identical(tmp_path, data):
-    X, Y, y = data["train"]
-    model = DSCMR(**{**SMALL, "epochs": 4, "patience": 2}).fit(X, Y, y, validation=data["val"])
-    loaded = assert_reloads_identically(model, tmp_path / "dscmr", *data["test"][:2])
+def test_save_load_bit_identical(tmp_path, class_data):
+    X, Y, y = class_data["train"]
+    model = DSCMR(**{**SMALL, "epochs": 4, "patience": 2}).fit(X, Y, y, validation=class_data["val"])
+    loaded = assert_reloads_identically(model, tmp_path / "dscmr", *class_data["test"][:2])
     assert torch.equal(loaded.net_.classifier.weight, model.net_.classifier.weight)
     best = model.history_[model.best_epoch_ - 1]["val_score"]
-    Xv, Yv, yv = data["val"]
+    Xv, Yv, yv = class_data["val"]
     onehot = np.eye(4)[yv]
     assert retrieval_score(loaded.transform_image(Xv), loaded.transform_text(Yv), onehot) == pytest.approx(best)
 
@@ -201,8 +195,8 @@ def test_registry_and_defaults():
     assert model.get_params()["beta"] == 0.1 and model.embed_dim == 1024
 
 
-def test_errors_name_the_problem(data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         DSCMR().transform_image(X)
     for bad, match in [({"alpha": -1.0}, "weights"), ({"batch_size": 1}, "batch_size"),

@@ -11,7 +11,6 @@ from _factories import (  # noqa: E402
     assert_far_above_chance,
     assert_reloads_identically,
     assert_seeded_and_rng_isolated,
-    class_splits,
     split_maps,
 )
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
@@ -28,11 +27,6 @@ from scicmr.methods.smcr import SMCR  # noqa: E402
 torch.set_num_threads(1)
 
 SMALL = dict(hidden_dims=(32,), embed_dim=16, disc_hidden=(16, 8), epochs=6, batch_size=64, lr=3e-3, seed=0)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return class_splits()
 
 
 def t(rows):
@@ -156,10 +150,10 @@ def test_discriminator_has_three_layers():
 # -- the method
 
 
-def test_learns_separable_classes_far_above_chance(data):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data):
+    X, Y, y = class_data["train"]
     model = SMCR(**SMALL).fit(X, Y, y)
-    assert_far_above_chance(model, data["test"], 0.8, dim=16)
+    assert_far_above_chance(model, class_data["test"], 0.8, dim=16)
     history = model.history_
     assert len(history) == SMALL["epochs"] and {"imd", "imi", "con", "adv"} <= set(history[0])
     assert history[-1]["emb"] < history[0]["emb"]
@@ -168,10 +162,10 @@ def test_learns_separable_classes_far_above_chance(data):
 @pytest.mark.parametrize(
     "variant", [dict(use_imi=False), dict(use_con=False), dict(alpha=0.1, beta=0.1), dict(adv_weight=0.0, k=2)]
 )
-def test_variants_run_and_learn(data, variant):
-    X, Y, y = data["train"]
+def test_variants_run_and_learn(class_data, variant):
+    X, Y, y = class_data["train"]
     model = SMCR(**{**SMALL, "epochs": 4}, **variant).fit(X, Y, y)
-    i2t, t2i = split_maps(model, data["test"])
+    i2t, t2i = split_maps(model, class_data["test"])
     assert i2t > 0.6 and t2i > 0.6
     last = model.history_[-1]
     if variant.get("use_imi") is False:
@@ -181,29 +175,29 @@ def test_variants_run_and_learn(data, variant):
 
 
 @pytest.mark.parametrize("alpha,beta", [(0.1, 100), (100, 0.1)])
-def test_sensitivity_grid_extremes_train_without_blowing_up(data, alpha, beta):
-    X, Y, y = data["train"]
+def test_sensitivity_grid_extremes_train_without_blowing_up(class_data, alpha, beta):
+    X, Y, y = class_data["train"]
     model = SMCR(**{**SMALL, "epochs": 2}, alpha=alpha, beta=beta).fit(X, Y, y)
     assert all(np.isfinite(h["objective"]) for h in model.history_)
     assert np.isfinite(model.transform_image(X[:5])).all()
 
 
-def test_ablation_flags_change_the_model(data):
-    X, Y, y = data["train"]
+def test_ablation_flags_change_the_model(class_data):
+    X, Y, y = class_data["train"]
     params = {**SMALL, "epochs": 2}
     full = SMCR(**params).fit(X, Y, y).transform_image(X[:10])
     no_imi = SMCR(use_imi=False, **params).fit(X, Y, y).transform_image(X[:10])
     assert not np.array_equal(full, no_imi)
 
 
-def test_same_seed_same_model_and_global_rng_untouched(data):
-    assert_seeded_and_rng_isolated(SMCR, {**SMALL, "epochs": 2}, *data["train"])
+def test_same_seed_same_model_and_global_rng_untouched(class_data):
+    assert_seeded_and_rng_isolated(SMCR, {**SMALL, "epochs": 2}, *class_data["train"])
 
 
-def test_save_load_bit_identical(tmp_path, data):
-    X, Y, y = data["train"]
-    model = SMCR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
-    loaded = assert_reloads_identically(model, tmp_path / "smcr", *data["test"][:2])
+def test_save_load_bit_identical(tmp_path, class_data):
+    X, Y, y = class_data["train"]
+    model = SMCR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=class_data["val"])
+    loaded = assert_reloads_identically(model, tmp_path / "smcr", *class_data["test"][:2])
     assert loaded.n_classes_ == 4 and list(loaded.hidden_dims) == [32]
 
 
@@ -213,8 +207,8 @@ def test_registry_defaults():
     assert model.get_params()["use_imi"] is True and model.get_params()["use_con"] is True
 
 
-def test_errors_name_the_problem(data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         SMCR().transform_image(X)
     with pytest.raises(NotFittedError):
@@ -231,10 +225,10 @@ def test_errors_name_the_problem(data):
         model.transform_text(X)
 
 
-def test_unit_sphere_geometry_runs_and_differs(data):
-    X, Y, y = data["train"]
+def test_unit_sphere_geometry_runs_and_differs(class_data):
+    X, Y, y = class_data["train"]
     params = {**SMALL, "epochs": 3}
     sphere = SMCR(unit_sphere=True, **params).fit(X, Y, y)
-    i2t, t2i = split_maps(sphere, data["test"])
+    i2t, t2i = split_maps(sphere, class_data["test"])
     assert i2t > 0.6 and t2i > 0.6
     assert not np.array_equal(sphere.transform_image(X[:5]), SMCR(**params).fit(X, Y, y).transform_image(X[:5]))
