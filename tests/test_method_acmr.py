@@ -7,35 +7,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import assert_far_above_chance, assert_reloads_identically  # noqa: E402
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.acmr import ACMR  # noqa: E402
 from scicmr.methods.adversarial import dann_schedule, grad_reverse, joint_step  # noqa: E402
 from scicmr.methods.adversarial_losses import acmr_invariance_loss, pairwise_distance, relevance_mask  # noqa: E402
-from scicmr.methods.training import full_map  # noqa: E402
 
 torch.set_num_threads(1)
 
 SMALL = dict(hidden_dims=(32,), embed_dim=16, disc_hidden=(16, 8), epochs=6, batch_size=64, lr=3e-3, seed=0)
-
-
-def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
-    """Image/text pairs whose features are class-dependent Gaussians in both views.
-
-    Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids.
-    """
-    rng = np.random.default_rng(1000)  # class centres are shared by every split
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 5.0
-    Y = 10.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))
-    return X.astype(np.float32), Y.astype(np.float32), y
-
-
-@pytest.fixture(scope="module")
-def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
 
 
 def t(rows):
@@ -125,51 +106,42 @@ def test_dann_schedule_ramps_from_zero_to_one():
 # -- the method
 
 
-def test_learns_separable_classes_far_above_chance(data):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data):
+    X, Y, y = class_data["train"]
     model = ACMR(**SMALL).fit(X, Y, y)
-    Xt, Yt, yt = data["test"]
-    onehot = np.eye(4)[yt]
-    img, txt = model.transform_image(Xt), model.transform_text(Yt)
-    assert full_map(img, txt, onehot, onehot) > 0.8 and full_map(txt, img, onehot, onehot) > 0.8  # chance ~0.25
-    assert img.shape == (200, 16) and img.dtype == np.float32
+    assert_far_above_chance(model, class_data["test"], 0.8, dim=16)
     history = model.history_
     assert {"imd", "imi", "adv"} <= set(history[0]) and history[-1]["emb"] < history[0]["emb"]
 
 
-def test_multilabel_and_no_ramp_run(data):
-    X, Y, y = data["train"]
+def test_multilabel_and_no_ramp_run(class_data):
+    X, Y, y = class_data["train"]
     multi = np.eye(4)[y]
     multi[::5, (y[::5] + 1) % 4] = 1  # every fifth pair carries a second label
     model = ACMR(**{**SMALL, "epochs": 2}, adv_ramp=False, adv_weight=0.5).fit(X, Y, multi)
     assert np.isfinite(model.transform_text(Y[:5])).all() and model.n_classes_ == 4
 
 
-def test_adversary_changes_the_model(data):
-    X, Y, y = data["train"]
+def test_adversary_changes_the_model(class_data):
+    X, Y, y = class_data["train"]
     params = {**SMALL, "epochs": 2, "adv_ramp": False}
     with_adv = ACMR(**params).fit(X, Y, y).transform_image(X[:10])
     without = ACMR(**{**params, "adv_weight": 0.0}).fit(X, Y, y).transform_image(X[:10])
     assert not np.array_equal(with_adv, without)
 
 
-def test_save_load_bit_identical_and_deterministic(tmp_path, data):
-    X, Y, y = data["train"]
-    model = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
-    again = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
-    Xt, Yt, _ = data["test"]
+def test_save_load_bit_identical_and_deterministic(tmp_path, class_data):
+    X, Y, y = class_data["train"]
+    model = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=class_data["val"])
+    again = ACMR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=class_data["val"])
+    Xt, Yt, _ = class_data["test"]
     assert np.array_equal(again.transform_image(Xt), model.transform_image(Xt))
-    model.save(tmp_path / "acmr")
-    loaded = load_method(tmp_path / "acmr")
-    assert isinstance(loaded, ACMR)
-    assert np.array_equal(loaded.transform_image(Xt), model.transform_image(Xt))
-    assert np.array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
-    assert loaded.history_ == model.history_ and loaded.best_epoch_ == model.best_epoch_
+    assert_reloads_identically(model, tmp_path / "acmr", Xt, Yt)
 
 
-def test_registry_and_errors(data):
+def test_registry_and_errors(class_data):
     assert isinstance(create_method("acmr", margin=2.0), ACMR)
-    X, Y, y = data["train"]
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         ACMR().transform_text(Y)
     with pytest.raises(InputError, match="labels"):

@@ -7,11 +7,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import (  # noqa: E402
+    assert_far_above_chance,
+    assert_reloads_identically,
+    assert_seeded_and_rng_isolated,
+)
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods import autoencoders as ae  # noqa: E402
 from scicmr.methods.cmdn import CMDN, CMDNNet  # noqa: E402
-from scicmr.methods.training import full_map, retrieval_score  # noqa: E402
+from scicmr.methods.training import retrieval_score  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -19,29 +24,10 @@ SMALL = dict(intra_dims=(32, 16), inter_dims=(32, 16), shared_dims=(16,), embed_
              pretrain_epochs=5, epochs=40, batch_size=64, lr=3e-3, seed=0)
 
 
-def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
-    """Image/text pairs whose features are class-dependent Gaussians in both views.
-
-    Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids.
-    """
-    rng = np.random.default_rng(1000)  # class centres are shared by every split
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 5.0  # offset: standardising matters
-    Y = 10.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))  # other scale per view
-    return X.astype(np.float32), Y.astype(np.float32), y
-
-
 @pytest.fixture(scope="module")
-def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    X, Y, y = data["train"]
-    return CMDN(**SMALL).fit(X, Y, y, validation=data["val"])
+def fitted(class_data):
+    X, Y, y = class_data["train"]
+    return CMDN(**SMALL).fit(X, Y, y, validation=class_data["val"])
 
 
 # -- losses, by hand
@@ -136,22 +122,11 @@ def test_separate_representation_is_intra_then_inter():
 # -- the method
 
 
-def _test_maps(model, data):
-    X, Y, y = data["test"]
-    onehot = np.eye(4)[y]
-    img, txt = model.transform_image(X), model.transform_text(Y)
-    return full_map(img, txt, onehot, onehot), full_map(txt, img, onehot, onehot)
-
-
 @pytest.mark.parametrize("use_labels", [True, False])
-def test_learns_separable_classes_far_above_chance(data, use_labels):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data, use_labels):
+    X, Y, y = class_data["train"]
     model = CMDN(**SMALL).fit(X, Y, y if use_labels else None)
-    i2t, t2i = _test_maps(model, data)
-    assert i2t > 0.7 and t2i > 0.7  # chance is about 0.25 with 4 balanced classes
-    img = model.transform_image(data["test"][0])
-    assert img.dtype == np.float32 and img.shape == (200, 8)
-    np.testing.assert_allclose(np.linalg.norm(img, axis=1), 1.0, atol=1e-5)
+    assert_far_above_chance(model, class_data["test"], 0.7, dim=8)
     assert model.n_classes_ == (4 if use_labels else 0)
     assert set(model.stage_histories_) == {"intra_image", "intra_text", "inter", "top"}
     assert all(len(h) == 5 for key, h in model.stage_histories_.items() if key != "top")
@@ -161,49 +136,28 @@ def test_learns_separable_classes_far_above_chance(data, use_labels):
         assert losses[-1] < losses[0]
 
 
-def test_each_stage_stops_on_its_validation_score(fitted, data):
+def test_each_stage_stops_on_its_validation_score(fitted, class_data):
     for stage in ("intra_image", "intra_text", "inter"):
         scores = [h["val_score"] for h in fitted.stage_histories_[stage]]
         assert all(s < 0 for s in scores)  # stage 1: minus the validation reconstruction loss
     scores = [h["val_score"] for h in fitted.history_]
     assert scores[fitted.best_epoch_ - 1] == max(scores)
-    Xv, Yv, yv = data["val"]
+    Xv, Yv, yv = class_data["val"]
     rescored = retrieval_score(fitted.transform_image(Xv), fitted.transform_text(Yv), np.eye(4)[yv])
     assert rescored == pytest.approx(max(scores), abs=1e-9)
 
 
-def test_same_seed_same_model_different_seed_differs(data):
-    X, Y, y = data["train"]
-    params = {**SMALL, "pretrain_epochs": 2, "epochs": 2}
-    a = CMDN(**params).fit(X, Y, y).transform_text(Y[:20])
-    b = CMDN(**params).fit(X, Y, y).transform_text(Y[:20])
-    c = CMDN(**{**params, "seed": 1}).fit(X, Y, y).transform_text(Y[:20])
-    assert np.array_equal(a, b)
-    assert not np.array_equal(a, c)
+def test_same_seed_same_model_different_seed_differs_global_rng_untouched(class_data):
+    assert_seeded_and_rng_isolated(CMDN, {**SMALL, "pretrain_epochs": 2, "epochs": 2}, *class_data["train"])
 
 
-def test_fit_leaves_the_global_torch_rng_alone(data):
-    X, Y, y = data["train"]
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    CMDN(**{**SMALL, "pretrain_epochs": 1, "epochs": 1}).fit(X, Y, y)
-    assert torch.equal(torch.rand(3), expected)
+def test_save_load_bit_identical(tmp_path, fitted, class_data):
+    loaded = assert_reloads_identically(fitted, tmp_path / "cmdn", *class_data["test"][:2])
+    assert loaded.n_classes_ == 4 and loaded.stage_histories_ == fitted.stage_histories_
 
 
-def test_save_load_bit_identical(tmp_path, fitted, data):
-    fitted.save(tmp_path / "cmdn")
-    loaded = load_method(tmp_path / "cmdn")
-    assert isinstance(loaded, CMDN)
-    Xt, Yt, _ = data["test"]
-    assert np.array_equal(loaded.transform_image(Xt), fitted.transform_image(Xt))
-    assert np.array_equal(loaded.transform_text(Yt), fitted.transform_text(Yt))
-    assert loaded.n_classes_ == 4 and loaded.best_epoch_ == fitted.best_epoch_
-    assert loaded.stage_histories_ == fitted.stage_histories_ and loaded.history_ == fitted.history_
-
-
-def test_label_weight_zero_builds_no_classifier(data):
-    X, Y, y = data["train"]
+def test_label_weight_zero_builds_no_classifier(class_data):
+    X, Y, y = class_data["train"]
     model = CMDN(**{**SMALL, "pretrain_epochs": 1, "epochs": 1, "label_weight": 0.0}).fit(X, Y, y)
     assert model.n_classes_ == 0 and model.net_.classifier is None
 
@@ -225,14 +179,14 @@ def test_registry_and_params():
     ({"batch_size": 0}, "batch_size"),
     ({"embed_dim": "big"}, "number"),
 ])
-def test_bad_params_raise_input_error(data, bad, match):
-    X, Y, y = data["train"]
+def test_bad_params_raise_input_error(class_data, bad, match):
+    X, Y, y = class_data["train"]
     with pytest.raises(InputError, match=match):
         CMDN(**{**SMALL, **bad}).fit(X[:40], Y[:40], y[:40])
 
 
-def test_errors_name_the_problem(fitted, data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(fitted, class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         CMDN().transform_text(Y)
     with pytest.raises(InputError, match="rows"):

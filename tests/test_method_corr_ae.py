@@ -5,40 +5,26 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import (  # noqa: E402
+    assert_far_above_chance,
+    assert_reloads_identically,
+    assert_seeded_and_rng_isolated,
+)
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods import autoencoders as ae  # noqa: E402
 from scicmr.methods.corr_ae import CorrAE, CorrAENet  # noqa: E402
-from scicmr.methods.training import full_map, retrieval_score  # noqa: E402
+from scicmr.methods.training import retrieval_score  # noqa: E402
 
 torch.set_num_threads(1)
 
 SMALL = dict(hidden_dims=(32,), embed_dim=8, epochs=20, batch_size=64, lr=3e-3, seed=0)
 
 
-def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
-    """Image/text pairs whose features are class-dependent Gaussians in both views.
-
-    Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids.
-    """
-    rng = np.random.default_rng(1000)  # class centres are shared by every split
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 5.0  # offset: standardising matters
-    Y = 10.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))  # other scale per view
-    return X.astype(np.float32), Y.astype(np.float32), y
-
-
 @pytest.fixture(scope="module")
-def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    X, Y, y = data["train"]
-    return CorrAE(**SMALL).fit(X, Y, validation=data["val"])
+def fitted(class_data):
+    X, Y, y = class_data["train"]
+    return CorrAE(**SMALL).fit(X, Y, validation=class_data["val"])
 
 
 # -- losses, by hand
@@ -117,62 +103,31 @@ def test_variant_losses_match_a_spelled_out_reference(variant):
 # -- the method
 
 
-def _test_maps(model, data):
-    X, Y, y = data["test"]
-    onehot = np.eye(4)[y]
-    img, txt = model.transform_image(X), model.transform_text(Y)
-    return full_map(img, txt, onehot, onehot), full_map(txt, img, onehot, onehot)
-
-
 @pytest.mark.parametrize("variant", ["basic", "cross", "full"])
-def test_learns_separable_classes_far_above_chance(data, variant):
-    X, Y, _ = data["train"]  # unsupervised: no labels in the loss
+def test_learns_separable_classes_far_above_chance(class_data, variant):
+    X, Y, _ = class_data["train"]  # unsupervised: no labels in the loss
     model = CorrAE(variant=variant, **SMALL).fit(X, Y)
-    i2t, t2i = _test_maps(model, data)
-    assert i2t > 0.7 and t2i > 0.7  # chance is about 0.25 with 4 balanced classes
-    img = model.transform_image(data["test"][0])
-    assert img.dtype == np.float32 and img.shape == (200, 8)
-    np.testing.assert_allclose(np.linalg.norm(img, axis=1), 1.0, atol=1e-5)
+    assert_far_above_chance(model, class_data["test"], 0.7, dim=8)
     assert len(model.history_) == SMALL["epochs"] and model.best_epoch_ == SMALL["epochs"]
     assert model.history_[-1]["train_loss"] < model.history_[0]["train_loss"]
     assert {"rec", "corr"} <= set(model.history_[0])
 
 
-def test_same_seed_same_model_different_seed_differs(data):
-    X, Y, _ = data["train"]
-    params = {**SMALL, "epochs": 3}
-    a = CorrAE(**params).fit(X, Y).transform_image(X[:20])
-    b = CorrAE(**params).fit(X, Y).transform_image(X[:20])
-    c = CorrAE(**{**params, "seed": 1}).fit(X, Y).transform_image(X[:20])
-    assert np.array_equal(a, b)
-    assert not np.array_equal(a, c)
+def test_same_seed_same_model_different_seed_differs_global_rng_untouched(class_data):
+    X, Y, _ = class_data["train"]  # unsupervised
+    assert_seeded_and_rng_isolated(CorrAE, {**SMALL, "epochs": 3}, X, Y)
 
 
-def test_fit_leaves_the_global_torch_rng_alone(data):
-    X, Y, _ = data["train"]
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    CorrAE(**{**SMALL, "epochs": 1}).fit(X, Y)
-    assert torch.equal(torch.rand(3), expected)
-
-
-def test_early_stopping_restores_the_best_epoch(fitted, data):
+def test_early_stopping_restores_the_best_epoch(fitted, class_data):
     scores = [h["val_score"] for h in fitted.history_]
     assert scores[fitted.best_epoch_ - 1] == max(scores)
-    Xv, Yv, yv = data["val"]
+    Xv, Yv, yv = class_data["val"]
     rescored = retrieval_score(fitted.transform_image(Xv), fitted.transform_text(Yv), np.eye(4)[yv])
     assert rescored == pytest.approx(max(scores), abs=1e-9)
 
 
-def test_save_load_bit_identical(tmp_path, fitted, data):
-    fitted.save(tmp_path / "corr-ae")
-    loaded = load_method(tmp_path / "corr-ae")
-    assert isinstance(loaded, CorrAE)
-    Xt, Yt, _ = data["test"]
-    assert np.array_equal(loaded.transform_image(Xt), fitted.transform_image(Xt))
-    assert np.array_equal(loaded.transform_text(Yt), fitted.transform_text(Yt))
-    assert loaded.best_epoch_ == fitted.best_epoch_ and loaded.history_ == fitted.history_
+def test_save_load_bit_identical(tmp_path, fitted, class_data):
+    loaded = assert_reloads_identically(fitted, tmp_path / "corr-ae", *class_data["test"][:2])
     assert list(loaded.hidden_dims) == list(fitted.hidden_dims)
 
 
@@ -193,14 +148,14 @@ def test_registry_and_params():
     ({"patience": 0}, "patience"),
     ({"epochs": "many"}, "number"),
 ])
-def test_bad_params_raise_input_error(data, bad, match):
-    X, Y, _ = data["train"]
+def test_bad_params_raise_input_error(class_data, bad, match):
+    X, Y, _ = class_data["train"]
     with pytest.raises(InputError, match=match):
         CorrAE(**{**SMALL, **bad}).fit(X[:40], Y[:40])
 
 
-def test_errors_name_the_problem(fitted, data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(fitted, class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         CorrAE().transform_image(X)
     with pytest.raises(NotFittedError):

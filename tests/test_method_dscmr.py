@@ -7,8 +7,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import (  # noqa: E402
+    assert_far_above_chance,
+    assert_reloads_identically,
+    assert_seeded_and_rng_isolated,
+    class_pairs,
+)
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.common_space import (  # noqa: E402
     common_space_loss,
     invariance_loss,
@@ -17,7 +23,7 @@ from scicmr.methods.common_space import (  # noqa: E402
     pair_scores,
 )
 from scicmr.methods.dscmr import DSCMR  # noqa: E402
-from scicmr.methods.training import full_map, retrieval_score  # noqa: E402
+from scicmr.methods.training import retrieval_score  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -30,23 +36,6 @@ def t(rows):
 
 def softplus(x):
     return math.log1p(math.exp(x))
-
-
-def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
-    """Image/text pairs with class-dependent Gaussian features in both views (other offsets and
-    scales per view). Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids."""
-    rng = np.random.default_rng(1000)  # class centres are shared by every split
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 5.0
-    Y = 10.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))
-    return X.astype(np.float32), Y.astype(np.float32), y
-
-
-@pytest.fixture(scope="module")
-def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
 
 
 # ----------------------------------------------------------------------------- the losses
@@ -142,21 +131,12 @@ def test_objective_is_j1_plus_alpha_j2_plus_beta_j3():
 
 
 # ----------------------------------------------------------------------------- the method
-def _test_maps(model, data):
-    X, Y, y = data["test"]
-    onehot = np.eye(4)[y]
-    img, txt = model.transform_image(X), model.transform_text(Y)
-    return full_map(img, txt, onehot, onehot), full_map(txt, img, onehot, onehot)
 
 
-def test_learns_separable_classes_far_above_chance(data):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data):
+    X, Y, y = class_data["train"]
     model = DSCMR(**SMALL).fit(X, Y, y)
-    i2t, t2i = _test_maps(model, data)
-    assert i2t > 0.8 and t2i > 0.8  # chance is about 0.25 with 4 balanced classes
-    img = model.transform_image(data["test"][0])
-    assert img.dtype == np.float32 and img.shape == (200, 16)
-    np.testing.assert_allclose(np.linalg.norm(img, axis=1), 1.0, atol=1e-5)
+    assert_far_above_chance(model, class_data["test"], 0.8, dim=16)
     assert model.n_classes_ == 4 and model.net_.classifier.weight.shape == (4, 16)
     assert model.history_[-1]["loss"] < model.history_[0]["loss"]
     assert {"j1", "j2", "j3"} <= set(model.history_[0])
@@ -194,32 +174,17 @@ def test_without_labels_pairs_still_align():
     assert retrieval_score(model.transform_image(Xt), model.transform_text(Yt), None) > 0.3
 
 
-def test_same_seed_same_model_and_rng_untouched(data):
-    X, Y, y = data["train"]
-    params = {**SMALL, "epochs": 2}
-    torch.manual_seed(5)
-    expected = torch.rand(2)
-    torch.manual_seed(5)
-    a = DSCMR(**params).fit(X, Y, y).transform_image(X[:20])
-    assert torch.equal(torch.rand(2), expected)
-    b = DSCMR(**params).fit(X, Y, y).transform_image(X[:20])
-    c = DSCMR(**{**params, "seed": 1}).fit(X, Y, y).transform_image(X[:20])
-    assert np.array_equal(a, b) and not np.array_equal(a, c)
+def test_same_seed_same_model_and_rng_untouched(class_data):
+    assert_seeded_and_rng_isolated(DSCMR, {**SMALL, "epochs": 2}, *class_data["train"])
 
 
-def test_save_load_bit_identical(tmp_path, data):
-    X, Y, y = data["train"]
-    model = DSCMR(**{**SMALL, "epochs": 4, "patience": 2}).fit(X, Y, y, validation=data["val"])
-    model.save(tmp_path / "dscmr")
-    loaded = load_method(tmp_path / "dscmr")
-    assert isinstance(loaded, DSCMR)
-    Xt, Yt, _ = data["test"]
-    assert np.array_equal(loaded.transform_image(Xt), model.transform_image(Xt))
-    assert np.array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
+def test_save_load_bit_identical(tmp_path, class_data):
+    X, Y, y = class_data["train"]
+    model = DSCMR(**{**SMALL, "epochs": 4, "patience": 2}).fit(X, Y, y, validation=class_data["val"])
+    loaded = assert_reloads_identically(model, tmp_path / "dscmr", *class_data["test"][:2])
     assert torch.equal(loaded.net_.classifier.weight, model.net_.classifier.weight)
-    assert loaded.best_epoch_ == model.best_epoch_ and loaded.history_ == model.history_
     best = model.history_[model.best_epoch_ - 1]["val_score"]
-    Xv, Yv, yv = data["val"]
+    Xv, Yv, yv = class_data["val"]
     onehot = np.eye(4)[yv]
     assert retrieval_score(loaded.transform_image(Xv), loaded.transform_text(Yv), onehot) == pytest.approx(best)
 
@@ -230,8 +195,8 @@ def test_registry_and_defaults():
     assert model.get_params()["beta"] == 0.1 and model.embed_dim == 1024
 
 
-def test_errors_name_the_problem(data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         DSCMR().transform_image(X)
     for bad, match in [({"alpha": -1.0}, "weights"), ({"batch_size": 1}, "batch_size"),

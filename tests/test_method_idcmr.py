@@ -8,8 +8,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import (  # noqa: E402
+    assert_far_above_chance,
+    assert_reloads_identically,
+    class_pairs,
+    class_splits,
+    split_maps,
+)
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.common_space import (  # noqa: E402
     closed_form_classifier,
     common_space_loss,
@@ -19,10 +26,11 @@ from scicmr.methods.common_space import (  # noqa: E402
     likelihood_loss,
 )
 from scicmr.methods.idcmr import IDCMR  # noqa: E402
-from scicmr.methods.training import full_map  # noqa: E402
 
 torch.set_num_threads(1)
 
+# Other offsets and scales per view than the other method tests' data.
+VIEWS = dict(x_offset=-3.0, y_scale=0.1)
 SMALL = dict(hidden_dims=(32,), shared_dims=(32,), embed_dim=16, epochs=8, batch_size=64, lr=3e-3, seed=0)
 
 
@@ -30,21 +38,9 @@ def t(rows):
     return torch.tensor(rows, dtype=torch.float64)
 
 
-def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
-    """Image/text pairs with class-dependent Gaussian features in both views (other offsets and
-    scales per view). Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids."""
-    rng = np.random.default_rng(1000)  # class centres are shared by every split
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) - 3.0
-    Y = 0.1 * (centres_y[y] + spread * rng.normal(size=(n, dy)))
-    return X.astype(np.float32), Y.astype(np.float32), y
-
-
 @pytest.fixture(scope="module")
 def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
+    return class_splits(**VIEWS)
 
 
 # ----------------------------------------------------------------------------- the losses
@@ -118,19 +114,13 @@ def test_objective_weights_and_closed_form_default():
 
 
 # ----------------------------------------------------------------------------- the method
-def _test_maps(model, data):
-    X, Y, y = data["test"]
-    onehot = np.eye(4)[y]
-    img, txt = model.transform_image(X), model.transform_text(Y)
-    return full_map(img, txt, onehot, onehot), full_map(txt, img, onehot, onehot)
 
 
 @pytest.mark.parametrize("classifier", ["closed_form", "learned"])
 def test_learns_separable_classes_far_above_chance(data, classifier):
     X, Y, y = data["train"]
     model = IDCMR(classifier=classifier, **SMALL).fit(X, Y, y)
-    i2t, t2i = _test_maps(model, data)
-    assert i2t > 0.8 and t2i > 0.8  # chance is about 0.25 with 4 balanced classes
+    assert_far_above_chance(model, data["test"], 0.8, dim=16)
     assert model.n_classes_ == (4 if classifier == "learned" else 0)
     assert (model.net_.classifier is None) == (classifier == "closed_form")
     assert model.history_[-1]["loss"] < model.history_[0]["loss"]
@@ -143,12 +133,12 @@ def test_sigmoid_activation_and_multilabel_targets(data):
     labels = np.eye(4)[y]
     labels[:, 0] = np.maximum(labels[:, 0], labels[:, 1])  # classes 0 and 1 overlap: multi-hot rows
     model = IDCMR(activation="sigmoid", **{**SMALL, "epochs": 12, "lr": 1e-2}).fit(X, Y, labels)
-    i2t, t2i = _test_maps(model, data)
+    i2t, t2i = split_maps(model, data["test"])
     assert i2t > 0.6 and t2i > 0.6
 
 
 def test_shared_layers_are_one_module():
-    X, Y, y = class_pairs(80, 4)
+    X, Y, y = class_pairs(80, 4, **VIEWS)
     model = IDCMR(**{**SMALL, "epochs": 1}).fit(X, Y, y)
     net = model.net_
     # the shared hidden Linear and the last Linear are used by both towers
@@ -165,13 +155,8 @@ def test_deterministic_and_save_load_bit_identical(tmp_path, data):
     again = IDCMR(**params).fit(X, Y, y, validation=data["val"])
     Xt, Yt, _ = data["test"]
     assert np.array_equal(model.transform_image(Xt), again.transform_image(Xt))
-    model.save(tmp_path / "idcmr")
-    loaded = load_method(tmp_path / "idcmr")
-    assert isinstance(loaded, IDCMR) and loaded.get_params() == {**model.get_params(), "hidden_dims": [32],
-                                                                 "shared_dims": [32]}
-    assert np.array_equal(loaded.transform_image(Xt), model.transform_image(Xt))
-    assert np.array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
-    assert loaded.history_ == model.history_ and loaded.best_epoch_ == model.best_epoch_
+    loaded = assert_reloads_identically(model, tmp_path / "idcmr", Xt, Yt)
+    assert loaded.get_params() == {**model.get_params(), "hidden_dims": [32], "shared_dims": [32]}
 
 
 def test_registry_and_defaults():

@@ -7,8 +7,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import assert_reloads_identically  # noqa: E402
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods import mfcmr_losses as losses  # noqa: E402
 from scicmr.methods.mfcmr import MFCMR, MFCMRNet  # noqa: E402
 from scicmr.methods.side_encoding import AuthorEncoder, SideEncoder, YearEncoder  # noqa: E402
@@ -301,13 +302,9 @@ def test_save_load_bit_identical(tmp_path, clean, variant):
     X, Y, y, side = clean["train"]
     Xv, Yv, yv, side_v = clean["val"]
     model = MFCMR(variant=variant, **{**SMALL, "epochs": 3}).fit(X, Y, y, validation=(Xv, Yv, yv, side_v), **side)
-    model.save(tmp_path / "m")
-    loaded = load_method(tmp_path / "m")
-    assert isinstance(loaded, MFCMR) and loaded.variant == variant
     Xt, Yt, _, side_t = clean["test"]
-    assert np.array_equal(loaded.transform_image(Xt, **side_t), model.transform_image(Xt, **side_t))
-    assert np.array_equal(loaded.transform_text(Yt, **side_t), model.transform_text(Yt, **side_t))
-    assert loaded.best_epoch_ == model.best_epoch_ and loaded.history_ == model.history_
+    loaded = assert_reloads_identically(model, tmp_path / "m", Xt, Yt, side_t)
+    assert loaded.variant == variant
     assert loaded.side_encoder_.dim == model.side_encoder_.dim
     assert (model.side_encoder_.dim > 0) == (variant != "N")
 

@@ -7,8 +7,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import (  # noqa: E402
+    assert_far_above_chance,
+    assert_reloads_identically,
+    assert_seeded_and_rng_isolated,
+    split_maps,
+)
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.adversarial import MediaDiscriminator, alternating_step, frozen  # noqa: E402
 from scicmr.methods.adversarial_losses import (  # noqa: E402
     label_prediction_loss,
@@ -17,37 +23,10 @@ from scicmr.methods.adversarial_losses import (  # noqa: E402
     smcr_constraint_loss,
 )
 from scicmr.methods.smcr import SMCR  # noqa: E402
-from scicmr.methods.training import full_map  # noqa: E402
 
 torch.set_num_threads(1)
 
 SMALL = dict(hidden_dims=(32,), embed_dim=16, disc_hidden=(16, 8), epochs=6, batch_size=64, lr=3e-3, seed=0)
-
-
-def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
-    """Image/text pairs whose features are class-dependent Gaussians in both views.
-
-    Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids.
-    """
-    rng = np.random.default_rng(1000)  # class centres are shared by every split
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 5.0  # offset: standardising matters
-    Y = 10.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))  # other scale per view
-    return X.astype(np.float32), Y.astype(np.float32), y
-
-
-@pytest.fixture(scope="module")
-def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
-
-
-def _test_maps(model, data):
-    X, Y, y = data["test"]
-    onehot = np.eye(4)[y]
-    img, txt = model.transform_image(X), model.transform_text(Y)
-    return full_map(img, txt, onehot, onehot), full_map(txt, img, onehot, onehot)
 
 
 def t(rows):
@@ -171,14 +150,10 @@ def test_discriminator_has_three_layers():
 # -- the method
 
 
-def test_learns_separable_classes_far_above_chance(data):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data):
+    X, Y, y = class_data["train"]
     model = SMCR(**SMALL).fit(X, Y, y)
-    i2t, t2i = _test_maps(model, data)
-    assert i2t > 0.8 and t2i > 0.8  # chance is about 0.25 with 4 balanced classes
-    img = model.transform_image(data["test"][0])
-    assert img.dtype == np.float32 and img.shape == (200, 16)
-    np.testing.assert_allclose(np.linalg.norm(img, axis=1), 1.0, atol=1e-5)
+    assert_far_above_chance(model, class_data["test"], 0.8, dim=16)
     history = model.history_
     assert len(history) == SMALL["epochs"] and {"imd", "imi", "con", "adv"} <= set(history[0])
     assert history[-1]["emb"] < history[0]["emb"]
@@ -187,10 +162,10 @@ def test_learns_separable_classes_far_above_chance(data):
 @pytest.mark.parametrize(
     "variant", [dict(use_imi=False), dict(use_con=False), dict(alpha=0.1, beta=0.1), dict(adv_weight=0.0, k=2)]
 )
-def test_variants_run_and_learn(data, variant):
-    X, Y, y = data["train"]
+def test_variants_run_and_learn(class_data, variant):
+    X, Y, y = class_data["train"]
     model = SMCR(**{**SMALL, "epochs": 4}, **variant).fit(X, Y, y)
-    i2t, t2i = _test_maps(model, data)
+    i2t, t2i = split_maps(model, class_data["test"])
     assert i2t > 0.6 and t2i > 0.6
     last = model.history_[-1]
     if variant.get("use_imi") is False:
@@ -200,44 +175,29 @@ def test_variants_run_and_learn(data, variant):
 
 
 @pytest.mark.parametrize("alpha,beta", [(0.1, 100), (100, 0.1)])
-def test_sensitivity_grid_extremes_train_without_blowing_up(data, alpha, beta):
-    X, Y, y = data["train"]
+def test_sensitivity_grid_extremes_train_without_blowing_up(class_data, alpha, beta):
+    X, Y, y = class_data["train"]
     model = SMCR(**{**SMALL, "epochs": 2}, alpha=alpha, beta=beta).fit(X, Y, y)
     assert all(np.isfinite(h["objective"]) for h in model.history_)
     assert np.isfinite(model.transform_image(X[:5])).all()
 
 
-def test_ablation_flags_change_the_model(data):
-    X, Y, y = data["train"]
+def test_ablation_flags_change_the_model(class_data):
+    X, Y, y = class_data["train"]
     params = {**SMALL, "epochs": 2}
     full = SMCR(**params).fit(X, Y, y).transform_image(X[:10])
     no_imi = SMCR(use_imi=False, **params).fit(X, Y, y).transform_image(X[:10])
     assert not np.array_equal(full, no_imi)
 
 
-def test_same_seed_same_model_and_global_rng_untouched(data):
-    X, Y, y = data["train"]
-    params = {**SMALL, "epochs": 2}
-    torch.manual_seed(123)
-    expected = torch.rand(3)
-    torch.manual_seed(123)
-    a = SMCR(**params).fit(X, Y, y).transform_text(Y[:20])
-    assert torch.equal(torch.rand(3), expected)
-    b = SMCR(**params).fit(X, Y, y).transform_text(Y[:20])
-    c = SMCR(**{**params, "seed": 1}).fit(X, Y, y).transform_text(Y[:20])
-    assert np.array_equal(a, b) and not np.array_equal(a, c)
+def test_same_seed_same_model_and_global_rng_untouched(class_data):
+    assert_seeded_and_rng_isolated(SMCR, {**SMALL, "epochs": 2}, *class_data["train"])
 
 
-def test_save_load_bit_identical(tmp_path, data):
-    X, Y, y = data["train"]
-    model = SMCR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
-    model.save(tmp_path / "smcr")
-    loaded = load_method(tmp_path / "smcr")
-    assert isinstance(loaded, SMCR)
-    Xt, Yt, _ = data["test"]
-    assert np.array_equal(loaded.transform_image(Xt), model.transform_image(Xt))
-    assert np.array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
-    assert loaded.best_epoch_ == model.best_epoch_ and loaded.history_ == model.history_
+def test_save_load_bit_identical(tmp_path, class_data):
+    X, Y, y = class_data["train"]
+    model = SMCR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=class_data["val"])
+    loaded = assert_reloads_identically(model, tmp_path / "smcr", *class_data["test"][:2])
     assert loaded.n_classes_ == 4 and list(loaded.hidden_dims) == [32]
 
 
@@ -247,8 +207,8 @@ def test_registry_defaults():
     assert model.get_params()["use_imi"] is True and model.get_params()["use_con"] is True
 
 
-def test_errors_name_the_problem(data):
-    X, Y, y = data["train"]
+def test_errors_name_the_problem(class_data):
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         SMCR().transform_image(X)
     with pytest.raises(NotFittedError):
@@ -265,10 +225,10 @@ def test_errors_name_the_problem(data):
         model.transform_text(X)
 
 
-def test_unit_sphere_geometry_runs_and_differs(data):
-    X, Y, y = data["train"]
+def test_unit_sphere_geometry_runs_and_differs(class_data):
+    X, Y, y = class_data["train"]
     params = {**SMALL, "epochs": 3}
     sphere = SMCR(unit_sphere=True, **params).fit(X, Y, y)
-    i2t, t2i = _test_maps(sphere, data)
+    i2t, t2i = split_maps(sphere, class_data["test"])
     assert i2t > 0.6 and t2i > 0.6
     assert not np.array_equal(sphere.transform_image(X[:5]), SMCR(**params).fit(X, Y, y).transform_image(X[:5]))

@@ -7,34 +7,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _factories import assert_far_above_chance, assert_reloads_identically, split_maps  # noqa: E402
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
-from scicmr.methods import create_method, load_method  # noqa: E402
+from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.adversarial_losses import cosine_matrix, label_similarity, ssacr_similarity_loss  # noqa: E402
 from scicmr.methods.ssacr import SSACR  # noqa: E402
-from scicmr.methods.training import full_map  # noqa: E402
 
 torch.set_num_threads(1)
 
 SMALL = dict(hidden_dims=(32,), embed_dim=16, disc_hidden=(16, 8), epochs=6, batch_size=64, lr=3e-3, seed=0)
-
-
-def class_pairs(n, seed, classes=4, dx=20, dy=12, spread=1.0):
-    """Image/text pairs whose features are class-dependent Gaussians in both views.
-
-    Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids.
-    """
-    rng = np.random.default_rng(1000)  # class centres are shared by every split
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 5.0
-    Y = 10.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))
-    return X.astype(np.float32), Y.astype(np.float32), y
-
-
-@pytest.fixture(scope="module")
-def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
 
 
 def t(rows):
@@ -68,41 +49,30 @@ def test_cosine_matrix_against_loop():
     np.testing.assert_allclose(cosine_matrix(t(a), t(b)).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_learns_separable_classes_far_above_chance(data):
-    X, Y, y = data["train"]
+def test_learns_separable_classes_far_above_chance(class_data):
+    X, Y, y = class_data["train"]
     model = SSACR(**SMALL).fit(X, Y, y)
-    Xt, Yt, yt = data["test"]
-    onehot = np.eye(4)[yt]
-    img, txt = model.transform_image(Xt), model.transform_text(Yt)
-    assert full_map(img, txt, onehot, onehot) > 0.8 and full_map(txt, img, onehot, onehot) > 0.8  # chance ~0.25
+    assert_far_above_chance(model, class_data["test"], 0.8, dim=16)
     history = model.history_
     assert {"imd", "sim", "adv"} <= set(history[0]) and history[-1]["emb"] < history[0]["emb"]
 
 
 @pytest.mark.parametrize("variant", [dict(intra_weight=0.0), dict(alpha=10.0, k=4), dict(adv_weight=0.0)])
-def test_variants_run(data, variant):
-    X, Y, y = data["train"]
+def test_variants_run(class_data, variant):
+    X, Y, y = class_data["train"]
     model = SSACR(**{**SMALL, "epochs": 3}, **variant).fit(X, Y, y)
-    Xt, Yt, yt = data["test"]
-    onehot = np.eye(4)[yt]
-    assert full_map(model.transform_image(Xt), model.transform_text(Yt), onehot, onehot) > 0.6
+    assert split_maps(model, class_data["test"])[0] > 0.6  # image-to-text mAP; chance ~0.25
 
 
-def test_save_load_bit_identical(tmp_path, data):
-    X, Y, y = data["train"]
-    model = SSACR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=data["val"])
-    model.save(tmp_path / "ssacr")
-    loaded = load_method(tmp_path / "ssacr")
-    assert isinstance(loaded, SSACR)
-    Xt, Yt, _ = data["test"]
-    assert np.array_equal(loaded.transform_image(Xt), model.transform_image(Xt))
-    assert np.array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
-    assert loaded.history_ == model.history_ and loaded.best_epoch_ == model.best_epoch_
+def test_save_load_bit_identical(tmp_path, class_data):
+    X, Y, y = class_data["train"]
+    model = SSACR(**{**SMALL, "epochs": 3}).fit(X, Y, y, validation=class_data["val"])
+    assert_reloads_identically(model, tmp_path / "ssacr", *class_data["test"][:2])
 
 
-def test_registry_and_errors(data):
+def test_registry_and_errors(class_data):
     assert isinstance(create_method("ssacr", intra_weight=0.5), SSACR)
-    X, Y, y = data["train"]
+    X, Y, y = class_data["train"]
     with pytest.raises(NotFittedError):
         SSACR().transform_image(X)
     with pytest.raises(InputError, match="labels"):
@@ -117,7 +87,7 @@ def test_registry_and_errors(data):
 
 
 @pytest.mark.parametrize("bad", [{"hidden_dims": 64}, {"hidden_dims": (0,)}, {"disc_hidden": (8, 8, 8)}, {"hidden_dims": ("x",)}])
-def test_bad_widths_are_input_errors(data, bad):
-    X, Y, y = data["train"]
+def test_bad_widths_are_input_errors(class_data, bad):
+    X, Y, y = class_data["train"]
     with pytest.raises(InputError, match="hidden"):
         SSACR(**{**SMALL, **bad}).fit(X, Y, y)

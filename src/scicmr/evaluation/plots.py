@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -59,21 +59,43 @@ def _require_curves(curves: Mapping, what: str) -> None:
         raise InputError(f"no {what} to plot", fix=f"pass a non-empty dict of name -> {what}")
 
 
+def _line_plot(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    path: str | os.PathLike,
+    labels: tuple[str, str, str],
+    what: str,
+    style: Callable[[np.ndarray], dict],
+    *,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
+    xscale: str | None = None,
+) -> Path:
+    """One line per ``{name: (x, y)}`` on fresh axes (``labels`` = title, x label, y label),
+    each drawn with ``style(y)`` (matplotlib keyword arguments), a legend, written to ``path``.
+    ``what`` names the expected values in the error for an empty ``curves``."""
+    _require_curves(curves, what)
+    figure, axes = _new_axes(*labels)
+    for name, (x_values, y_values) in curves.items():
+        x, y = _xy(name, x_values, y_values)
+        axes.plot(x, y, label=str(name), **style(y))
+    if xlim is not None:
+        axes.set_xlim(*xlim)
+    if ylim is not None:
+        axes.set_ylim(*ylim)
+    if xscale is not None:
+        axes.set_xscale(xscale)
+    axes.legend(loc="best", fontsize="small")
+    return _save(figure, path)
+
+
 def plot_pr_curves(
     curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
     path: str | os.PathLike,
     title: str = "Precision-recall",
 ) -> Path:
     """Plot ``{name: (recall, precision)}`` (e.g. from ``metrics.precision_recall_curve``)."""
-    _require_curves(curves, "(recall, precision) pairs")
-    figure, axes = _new_axes(title, "recall", "precision")
-    for name, (recall, precision) in curves.items():
-        x, y = _xy(name, recall, precision)
-        axes.plot(x, y, marker="o", markersize=3, label=str(name))
-    axes.set_xlim(0.0, 1.0)
-    axes.set_ylim(0.0, 1.05)
-    axes.legend(loc="best", fontsize="small")
-    return _save(figure, path)
+    return _line_plot(curves, path, (title, "recall", "precision"), "(recall, precision) pairs",
+                      lambda y: {"marker": "o", "markersize": 3}, xlim=(0.0, 1.0), ylim=(0.0, 1.05))
 
 
 def plot_map_at_k(
@@ -82,14 +104,8 @@ def plot_map_at_k(
     title: str = "mAP@k",
 ) -> Path:
     """Plot ``{name: (ks, map_values)}``, one line per method or direction."""
-    _require_curves(curves, "(ks, values) pairs")
-    figure, axes = _new_axes(title, "k", "mAP@k")
-    for name, (ks, values) in curves.items():
-        x, y = _xy(name, ks, values)
-        axes.plot(x, y, marker="o", markersize=4, label=str(name))
-    axes.set_ylim(0.0, 1.05)
-    axes.legend(loc="best", fontsize="small")
-    return _save(figure, path)
+    return _line_plot(curves, path, (title, "k", "mAP@k"), "(ks, values) pairs",
+                      lambda y: {"marker": "o", "markersize": 4}, ylim=(0.0, 1.05))
 
 
 def plot_loss_curves(
@@ -98,14 +114,13 @@ def plot_loss_curves(
     title: str = "Training loss",
 ) -> Path:
     """Plot ``{name: [value per epoch]}`` against epochs 1, 2, ...; NaN values leave gaps."""
-    _require_curves(history, "loss lists")
-    figure, axes = _new_axes(title, "epoch", "loss")
+    curves = {}
     for name, values in history.items():
         y = np.asarray(values, dtype=np.float64).ravel()
-        x, y = _xy(name, np.arange(1, len(y) + 1), y)
-        axes.plot(x, y, marker="." if len(y) < 50 else None, label=str(name))
-    axes.legend(loc="best", fontsize="small")
-    return _save(figure, path)
+        curves[name] = (np.arange(1, len(y) + 1), y)
+    # Dots mark the epochs while there are few enough to tell apart.
+    return _line_plot(curves, path, (title, "epoch", "loss"), "loss lists",
+                      lambda y: {"marker": "." if len(y) < 50 else None})
 
 
 def plot_sensitivity(
@@ -117,13 +132,7 @@ def plot_sensitivity(
 ) -> Path:
     """Plot ``{name: [metric at each value]}`` against a swept parameter's ``values``
     (log-scaled x when the values are positive and span more than a factor of 10)."""
-    _require_curves(series, "metric lists")
-    figure, axes = _new_axes(title, param, "test mAP")
     x = np.asarray(values, dtype=np.float64)
-    for name, metric in series.items():
-        xs, ys = _xy(name, x, metric)
-        axes.plot(xs, ys, marker="o", label=str(name))
-    if len(x) and (x > 0).all() and x.max() / x.min() > 10:
-        axes.set_xscale("log")
-    axes.legend(loc="best", fontsize="small")
-    return _save(figure, path)
+    log_x = bool(len(x) and (x > 0).all() and x.max() / x.min() > 10)
+    return _line_plot({name: (x, metric) for name, metric in series.items()}, path, (title, param, "test mAP"),
+                      "metric lists", lambda y: {"marker": "o"}, xscale="log" if log_x else None)

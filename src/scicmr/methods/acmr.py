@@ -38,14 +38,7 @@ from __future__ import annotations
 from typing import Sequence
 
 # adversarial.py raises MissingDependencyError when torch is missing, so it is imported first.
-from scicmr.methods.adversarial import (
-    AdversarialMethod,
-    MediaDiscriminator,
-    dann_schedule,
-    grad_reverse,
-    joint_step,
-    projector,
-)
+from scicmr.methods.adversarial import AdversarialMethod, dann_schedule, grad_reverse, joint_step
 
 import torch
 from torch import nn
@@ -74,6 +67,8 @@ class ACMR(AdversarialMethod):
     name = "acmr"
     _weights_file = "acmr_weights.pt"
     _normaliser_file = "acmr_normaliser.npz"
+    alternating = False  # joint training through the gradient reversal layer
+    nonnegative_params = ("alpha", "beta", "margin", "neg_weight", "adv_weight")
 
     def __init__(
         self,
@@ -95,39 +90,10 @@ class ACMR(AdversarialMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.dropout = dropout
-        self.alpha = alpha
-        self.beta = beta
-        self.margin = margin
-        self.neg_weight = neg_weight
-        self.adv_weight = adv_weight
-        self.adv_ramp = adv_ramp
-        self.disc_hidden = disc_hidden
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
-
-    def _check_method_params(self) -> list[str]:
-        return [
-            f"{key} must be >= 0 (got {getattr(self, key)})"
-            for key in ("alpha", "beta", "margin", "neg_weight", "adv_weight")
-            if not float(getattr(self, key)) >= 0
-        ]
+        self._init_params(locals())
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> nn.ModuleDict:
-        size, hidden, drop = int(self.embed_dim), tuple(self.hidden_dims), float(self.dropout)
-        return nn.ModuleDict({
-            "image": projector(image_dim, hidden, size, drop, out_activation="tanh"),
-            "text": projector(text_dim, hidden, size, drop, out_activation="tanh"),
-            "classifier": nn.Linear(size, int(n_classes)),
-            "discriminator": MediaDiscriminator(size, tuple(self.disc_hidden)),
-        })
+        return nn.ModuleDict(self._core_net(image_dim, text_dim, n_classes, out_activation="tanh"))
 
     def _losses(self, net: nn.ModuleDict, x, y, labels, reversal_scale: float) -> dict:
         """One minibatch: L_emb + L_adv (through the reversal layer) first, then each term."""

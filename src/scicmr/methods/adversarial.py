@@ -24,14 +24,12 @@ try to fool it. This module holds the pieces:
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import numpy as np
 
-from scicmr._io import atomic_write_bytes
 from scicmr.errors import InputError, MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
@@ -41,8 +39,16 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
-_NORMALISER_KEYS = ("image_mean_", "image_std_", "text_mean_", "text_std_")
-_CHUNK = 4096  # rows per forward pass at transform time (bounds memory, not results)
+from scicmr.methods.training import dict_step  # noqa: E402
+from scicmr.methods._torch_state import (  # noqa: E402
+    StandardisedTowers,
+    mlp,
+    standardiser,  # noqa: F401  (re-exported: it was defined here)
+    train_seeded,
+    training_problems,
+    unit_rows,
+    validation_arrays,
+)
 
 
 # -- gradient reversal
@@ -76,22 +82,9 @@ def dann_schedule(progress: float, gamma: float = 10.0) -> float:
 # -- networks
 
 
-def projector(
-    in_dim: int, hidden_dims: Sequence[int], out_dim: int, dropout: float, out_activation: str | None = None
-) -> nn.Sequential:
-    """Linear → ReLU → Dropout per hidden width, a Linear to ``out_dim``, then optionally tanh
-    (ACMR's bounded projector output). Maps (n, in_dim) → (n, out_dim)."""
-    layers: list[nn.Module] = []
-    width = int(in_dim)
-    for hidden in hidden_dims:
-        layers += [nn.Linear(width, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout))]
-        width = int(hidden)
-    layers.append(nn.Linear(width, int(out_dim)))
-    if out_activation == "tanh":
-        layers.append(nn.Tanh())
-    elif out_activation is not None:
-        raise InputError(f"unknown projector activation {out_activation!r}", fix='use None or "tanh"')
-    return nn.Sequential(*layers)
+# The feature projectors: Linear → ReLU → Dropout per hidden width, a Linear to out_dim, then
+# optionally tanh (ACMR's bounded output); the towers of CARDL and MFCMR have the same shape.
+projector = mlp
 
 
 class MediaDiscriminator(nn.Module):
@@ -173,35 +166,13 @@ def alternating_step(
     return step
 
 
-def joint_step(
-    loss_fn: Callable[["torch.Tensor"], dict], optimizer: "torch.optim.Optimizer", clip_grad_norm: float | None = None
-) -> Callable[["torch.Tensor"], dict]:
-    """A train_loop step for gradient-reversal training: one optimiser over every network,
-    one backward of the first value of ``loss_fn(index)`` (e.g. L_emb + L_adv computed through
-    :func:`grad_reverse`), one step. Returns the losses as floats."""
-
-    def step(index: "torch.Tensor") -> dict:
-        optimizer.zero_grad(set_to_none=True)
-        losses = loss_fn(index)
-        next(iter(losses.values())).backward()
-        if clip_grad_norm is not None:
-            params = [p for group in optimizer.param_groups for p in group["params"]]
-            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
-        optimizer.step()
-        return {key: float(value.detach()) for key, value in losses.items()}
-
-    return step
+# The train_loop step for gradient-reversal training: one optimiser over every network, one
+# backward of the first value of ``loss_fn(index)`` (e.g. L_emb + L_adv computed through
+# grad_reverse), one step; returns the losses as floats. It is training.dict_step.
+joint_step = dict_step
 
 
 # -- shared fit / transform / persistence
-
-
-def standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(d,) float32 mean and std of (n, d) features; constant columns get std 1 (stay at 0)."""
-    mean = features.mean(axis=0, dtype=np.float64)
-    std = features.std(axis=0, dtype=np.float64)
-    std[std < 1e-8] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
 
 
 def _widths_ok(widths: Any) -> bool:
@@ -221,82 +192,76 @@ def _steps_per_epoch(n: int, batch_size: int) -> int:
     return steps
 
 
-class AdversarialMethod(CrossModalMethod):
+class AdversarialMethod(StandardisedTowers, CrossModalMethod):
     """Base of SMCR, ACMR and SSACR (see the module docstring).
 
     Subclasses store their parameters in ``__init__`` (the common ones: embed_dim, hidden_dims,
-    dropout, disc_hidden, epochs, batch_size, lr, weight_decay, patience, seed, device) and
-    implement ``_check_method_params() -> list[str]`` (problems), ``_build_net(image_dim,
-    text_dim, n_classes) -> nn.ModuleDict`` (with at least ``image``, ``text`` and
-    ``discriminator``) and ``_make_step(net, Xt, Yt, Lt, steps_per_epoch) -> step``.
-    Learned state: ``net_``, ``n_classes_``, the normaliser ``image_mean_`` … ``text_std_``
-    ((d,) float32), ``history_``, ``best_epoch_``.
+    dropout, disc_hidden, epochs, batch_size, lr, weight_decay, patience, seed, device; with
+    ``alternating`` also k and disc_lr_scale), list their loss weights in
+    ``nonnegative_params`` and implement ``_build_net(image_dim, text_dim, n_classes) ->
+    nn.ModuleDict`` (usually :meth:`_core_net` plus extras) and ``_losses(net, x, y, labels)``
+    (the objective first). ``alternating`` methods train by Algorithm 1's min–max
+    (:meth:`_minmax_step`); the others override ``_make_step(net, Xt, Yt, Lt,
+    steps_per_epoch) -> step``. Learned state: ``net_``, ``n_classes_``, the normaliser
+    ``image_mean_`` … ``text_std_`` ((d,) float32), ``history_``, ``best_epoch_``.
     """
 
     _weights_file = "weights.pt"
     _normaliser_file = "normaliser.npz"
+    alternating: ClassVar[bool] = True  # Algorithm 1 (k, disc_lr_scale); False: gradient reversal
+    nonnegative_params: ClassVar[tuple[str, ...]] = ()  # the loss weights
 
     # -- hooks
-    def _check_method_params(self) -> list[str]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _check_method_params(self) -> list[str]:
+        """Problems with parameters only this method has (none by default)."""
+        return []
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> nn.ModuleDict:  # pragma: no cover
         raise NotImplementedError
 
-    def _make_step(self, net, Xt, Yt, Lt, steps_per_epoch: int):  # pragma: no cover - abstract
+    def _losses(self, net: nn.ModuleDict, x, y, labels) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # -- helpers
-    def _torch_device(self) -> "torch.device":
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise InputError(f"unknown torch device {self.device!r}", fix='use "cpu" or "cuda"') from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} requested but CUDA is not available", fix='use device="cpu"')
-        return device
+    def _make_step(self, net, Xt, Yt, Lt, steps_per_epoch: int):
+        """Algorithm 1's alternating step over :meth:`_losses` (see :meth:`_minmax_step`)."""
+        return self._minmax_step(net, Xt, Yt, Lt, lambda x, y, labels: self._losses(net, x, y, labels))
 
+    def _core_net(self, image_dim: int, text_dim: int, n_classes: int, out_activation: str | None = None) -> dict:
+        """The parts every method of the family has, in this order (it fixes the seeded
+        initialisation): ``image`` and ``text`` projectors to ``embed_dim``, the shared linear
+        label ``classifier`` and the three-layer media ``discriminator``."""
+        size, hidden, drop = int(self.embed_dim), tuple(self.hidden_dims), float(self.dropout)
+        return {
+            "image": projector(image_dim, hidden, size, drop, out_activation=out_activation),
+            "text": projector(text_dim, hidden, size, drop, out_activation=out_activation),
+            "classifier": nn.Linear(size, int(n_classes)),
+            "discriminator": MediaDiscriminator(size, tuple(self.disc_hidden)),
+        }
+
+    # -- helpers
     def _check_params(self) -> None:
-        problems = []
-        if int(self.embed_dim) < 1:
-            problems.append(f"embed_dim must be >= 1 (got {self.embed_dim})")
+        problems = training_problems(self)
         if not _widths_ok(self.hidden_dims):
             problems.append(f"hidden_dims must be a sequence of positive widths (got {self.hidden_dims!r})")
         if not _widths_ok(self.disc_hidden) or len(tuple(self.disc_hidden)) != 2:
             problems.append(f"disc_hidden must be two positive widths (got {self.disc_hidden!r})")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
-        if int(self.batch_size) < 2:
-            problems.append(f"batch_size must be >= 2 for the in-batch losses (got {self.batch_size})")
-        if int(self.epochs) < 1:
-            problems.append(f"epochs must be >= 1 (got {self.epochs})")
-        if not float(self.lr) > 0:
-            problems.append(f"lr must be > 0 (got {self.lr})")
-        if float(self.weight_decay) < 0:
-            problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
+        problems += [
+            f"{key} must be >= 0 (got {getattr(self, key)})"
+            for key in self.nonnegative_params
+            if not float(getattr(self, key)) >= 0
+        ]
+        if self.alternating:
+            if int(self.k) < 1:
+                problems.append(f"k must be >= 1 generator steps per discriminator step (got {self.k})")
+            if not float(self.disc_lr_scale) > 0:
+                problems.append(f"disc_lr_scale must be > 0 (got {self.disc_lr_scale})")
         problems += self._check_method_params()
-        if problems:
-            cls = type(self)
-            raise InputError(
-                f"bad {cls.__name__} parameters: " + "; ".join(problems),
-                fix=f"see help({cls.__module__}.{cls.__name__})",
-            )
-
-    def _standardise(self, features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> "torch.Tensor":
-        scaled = ((features - mean) / std).astype(np.float32, copy=False)
-        return torch.from_numpy(np.ascontiguousarray(scaled)).to(self._torch_device())
+        self._raise_problems(problems)
 
     def _embed(self, tower: nn.Module, inputs: "torch.Tensor") -> np.ndarray:
         """(n, d) standardised tensor → (n, k) float32 unit rows (the tower in eval mode)."""
         tower.eval()
-        with torch.no_grad():
-            parts = [
-                torch.nn.functional.normalize(tower(inputs[i : i + _CHUNK]), dim=1)
-                for i in range(0, len(inputs), _CHUNK)
-            ]
-        if not parts:
-            return np.zeros((0, int(self.embed_dim)), dtype=np.float32)
-        return torch.cat(parts).cpu().numpy().astype(np.float32, copy=False)
+        return unit_rows(tower, inputs, int(self.embed_dim))
 
     def _media_view(self, embeddings: "torch.Tensor") -> "torch.Tensor":
         """What the media discriminator sees of (b, k) projector outputs (they themselves by
@@ -342,75 +307,48 @@ class AdversarialMethod(CrossModalMethod):
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import retrieval_score, train_loop
+        from scicmr.methods.training import retrieval_score
 
         self._check_params()
         L = self._require_labels(L)
         device = self._torch_device()
         self.n_classes_ = int(L.shape[1])
-        self.image_mean_, self.image_std_ = standardiser(X)
-        self.text_mean_, self.text_std_ = standardiser(Y)
-        Xt = self._standardise(X, self.image_mean_, self.image_std_)
-        Yt = self._standardise(Y, self.text_mean_, self.text_std_)
+        self._fit_normaliser(X, Y)
+        Xt, Yt = self._standardise_image(X), self._standardise_text(Y)
         Lt = torch.from_numpy(np.ascontiguousarray(L, dtype=np.float32)).to(device)
         validate = self._validator(validation, retrieval_score)
-        batch = int(self.batch_size)
-        steps_per_epoch = _steps_per_epoch(len(X), batch)
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seed initialisation and dropout without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
-            net = self._build_net(X.shape[1], Y.shape[1], self.n_classes_).to(device)
-            self.net_ = net
-            result = train_loop(
-                net, len(X), self._make_step(net, Xt, Yt, Lt, steps_per_epoch),
-                epochs=int(self.epochs), batch_size=batch, seed=int(self.seed),
-                validate=validate, patience=None if self.patience is None else int(self.patience),
-                min_batch=2, desc=self.name,
-            )
-        self.net_ = net.eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
+        steps_per_epoch = _steps_per_epoch(len(X), int(self.batch_size))
+        train_seeded(
+            self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.n_classes_).to(device),
+            lambda net: self._make_step(net, Xt, Yt, Lt, steps_per_epoch), lambda net: validate,
+        )
 
     def _validator(self, validation, score_fn):
         if validation is None:
             return None
-        Xv, Yv, Lv = validation[:3]
-        if len(Xv) == 0:
-            raise InputError("validation has no rows", fix="pass validation=None or at least one paired row")
-        Xv = self._standardise(Xv, self.image_mean_, self.image_std_)
-        Yv = self._standardise(Yv, self.text_mean_, self.text_std_)
+        Xv, Yv, Lv = validation_arrays(validation)
+        Xv, Yv = self._standardise_image(Xv), self._standardise_text(Yv)
         # self.net_ is read at call time: it is the network being trained.
         return lambda: score_fn(self._embed(self.net_["image"], Xv), self._embed(self.net_["text"], Yv), Lv)
 
     def _transform_image(self, X: np.ndarray) -> np.ndarray:
-        return self._embed(self.net_["image"], self._standardise(X, self.image_mean_, self.image_std_))
+        return self._embed(self.net_["image"], self._standardise_image(X))
 
     def _transform_text(self, Y: np.ndarray) -> np.ndarray:
-        return self._embed(self.net_["text"], self._standardise(Y, self.text_mean_, self.text_std_))
+        return self._embed(self.net_["text"], self._standardise_text(Y))
 
     # -- persistence
     def _save_state(self, directory: Path) -> list[str]:
-        weights = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in self.net_.state_dict().items()}, weights)
-        atomic_write_bytes(directory / self._weights_file, weights.getvalue())
-        arrays = io.BytesIO()
-        np.savez(arrays, **{key: getattr(self, key) for key in _NORMALISER_KEYS})
-        atomic_write_bytes(directory / self._normaliser_file, arrays.getvalue())
-        return [self._weights_file, self._normaliser_file]
+        return self._save_towers(directory, self._weights_file, self._normaliser_file)
 
     def _extra_config(self) -> dict[str, Any]:
         return {"history": self.history_, "best_epoch": self.best_epoch_, "n_classes": self.n_classes_}
 
     def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
-        with np.load(directory / self._normaliser_file, allow_pickle=False) as arrays:
-            for key in _NORMALISER_KEYS:
-                setattr(self, key, arrays[key])
+        self._load_normaliser(directory, self._normaliser_file)
         extra = config.get("extra") or {}
         self.n_classes_ = int(extra["n_classes"])
         net = self._build_net(int(config["image_dim"]), int(config["text_dim"]), self.n_classes_)
-        state = torch.load(directory / self._weights_file, map_location=self._torch_device(), weights_only=True)
-        net.load_state_dict(state)
-        self.net_ = net.to(self._torch_device()).eval()
+        self.net_ = self._load_net(directory, self._weights_file, net)
         self.history_ = extra.get("history", [])
         self.best_epoch_ = extra.get("best_epoch")

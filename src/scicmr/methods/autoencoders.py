@@ -26,8 +26,9 @@ absorbs.
 
 Helpers: :class:`Standardiser` (per-column mean / std of the training features),
 :func:`masking_noise` (the denoising corruption), :func:`centred_unit_rows` (codes → cosine-ready
-outputs), :func:`torch_device`, save / load of state_dicts and arrays, and the parameter checks
-both methods share. Import this module only where torch is installed (the methods import it
+outputs), and the parameter checks both methods share; :func:`torch_device`,
+:func:`run_in_chunks` and the save / load of state_dicts and arrays are those of
+:mod:`scicmr.methods._torch_state`, re-exported here. Import this module only where torch is installed (the methods import it
 lazily).
 """
 
@@ -41,9 +42,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from scicmr.errors import InputError
+from scicmr.methods._torch_state import (  # noqa: F401  (re-exported for Corr-AE and CMDN)
+    CHUNK,
+    load_arrays,
+    load_module,
+    run_in_chunks,
+    save_arrays,
+    save_module,
+    standardise,
+    standardiser,
+    torch_device,
+)
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
-CHUNK = 4096  # rows per forward pass at transform time (bounds memory, not results)
 
 
 def check_activation(name: str) -> str:
@@ -248,22 +259,11 @@ class Standardiser:
 
     @classmethod
     def fit(cls, features: np.ndarray) -> "Standardiser":
-        mean = features.mean(axis=0, dtype=np.float64)
-        std = features.std(axis=0, dtype=np.float64)
-        std[std < 1e-8] = 1.0
-        return cls(mean, std)
+        return cls(*standardiser(features))
 
     def tensor(self, features: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
         """(n, d) features → (n, d) float32 standardised tensor on ``device``."""
-        scaled = ((features - self.mean) / self.std).astype(np.float32, copy=False)
-        return torch.from_numpy(np.ascontiguousarray(scaled)).to(device)
-
-
-def run_in_chunks(fn, inputs: torch.Tensor, out_dim: int) -> torch.Tensor:
-    """``fn`` over (n, d) ``inputs`` in chunks of :data:`CHUNK` rows, no grad → (n, out_dim)."""
-    with torch.no_grad():
-        parts = [fn(inputs[i : i + CHUNK]) for i in range(0, len(inputs), CHUNK)]
-    return torch.cat(parts) if parts else inputs.new_zeros((0, int(out_dim)))
+        return standardise(features, self.mean, self.std, device)
 
 
 def centred_unit_rows(codes: torch.Tensor, centre: np.ndarray) -> np.ndarray:
@@ -276,67 +276,6 @@ def centred_unit_rows(codes: torch.Tensor, centre: np.ndarray) -> np.ndarray:
     shifted = codes.detach().cpu().double().numpy() - np.asarray(centre, dtype=np.float64)
     norms = np.linalg.norm(shifted, axis=1, keepdims=True)
     return (shifted / np.maximum(norms, 1e-12)).astype(np.float32)
-
-
-def dict_step(optimizer: torch.optim.Optimizer, loss_fn):
-    """A ``train_loop`` step that logs every named loss.
-
-    ``loss_fn(index) -> dict[str, tensor]`` with the key ``"loss"`` first (the one minimised,
-    and the one train_loop reports as ``train_loss``); the step returns their float values.
-    """
-
-    def step(index: torch.Tensor) -> dict[str, float]:
-        optimizer.zero_grad(set_to_none=True)
-        parts = loss_fn(index)
-        parts["loss"].backward()
-        optimizer.step()
-        return {key: float(value.detach()) for key, value in parts.items()}
-
-    return step
-
-
-def torch_device(name: str) -> torch.device:
-    """``torch.device(name)``; InputError when it is unknown or asks for CUDA that is absent."""
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"unknown torch device {name!r}", fix='use "cpu" or "cuda"') from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {name!r} requested but CUDA is not available", fix='use device="cpu"')
-    return device
-
-
-def save_module(path, module: nn.Module) -> None:
-    """Write ``module``'s state_dict (moved to CPU) atomically to ``path``."""
-    import io
-
-    from scicmr._io import atomic_write_bytes
-
-    buffer = io.BytesIO()
-    torch.save({key: value.detach().cpu() for key, value in module.state_dict().items()}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_module(path, module: nn.Module, device: torch.device) -> nn.Module:
-    """Load a state_dict written by :func:`save_module` into ``module`` (on ``device``), eval mode."""
-    module.load_state_dict(torch.load(path, map_location=device, weights_only=True))
-    return module.to(device).eval()
-
-
-def save_arrays(path, arrays: dict[str, np.ndarray]) -> None:
-    """Write named arrays as one .npz atomically (no pickles)."""
-    import io
-
-    from scicmr._io import atomic_write_bytes
-
-    buffer = io.BytesIO()
-    np.savez(buffer, **{key: np.asarray(value) for key, value in arrays.items()})
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_arrays(path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as arrays:
-        return {key: arrays[key] for key in arrays.files}
 
 
 # -- parameter checks shared by the methods (they collect problems, then raise one InputError)

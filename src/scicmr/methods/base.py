@@ -74,6 +74,21 @@ class CrossModalMethod:
         signature = inspect.signature(cls.__init__)
         return [p for p in signature.parameters if p != "self"]
 
+    def _init_params(self, arguments: dict[str, Any]) -> None:
+        """Store each constructor argument as the attribute of the same name, the only thing a
+        constructor does (sklearn style). Subclasses call ``self._init_params(locals())``."""
+        for name in self._param_names():
+            setattr(self, name, arguments[name])
+
+    def _raise_problems(self, problems: list[str]) -> None:
+        """One InputError listing every problem found with the parameters (none: return)."""
+        if problems:
+            cls = type(self)
+            raise InputError(
+                f"bad {cls.__name__} parameters: " + "; ".join(problems),
+                fix=f"see help({cls.__module__}.{cls.__name__})",
+            )
+
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
 

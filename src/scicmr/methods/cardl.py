@@ -31,15 +31,13 @@ validation it trains for ``epochs``. Learned state: ``net_`` (the towers), ``ima
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from scicmr._io import atomic_write_bytes
-from scicmr.errors import InputError, MissingDependencyError
+from scicmr.errors import MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -48,21 +46,17 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
+from scicmr.methods._torch_state import (  # noqa: E402
+    StandardisedTowers,
+    mlp,
+    train_seeded,
+    training_problems,
+    unit_rows,
+    validation_arrays,
+)
+
 _WEIGHTS_FILE = "cardl_weights.pt"
 _NORMALISER_FILE = "cardl_normaliser.npz"
-_NORMALISER_KEYS = ("image_mean_", "image_std_", "text_mean_", "text_std_")
-_CHUNK = 4096  # rows per forward pass at transform time (bounds memory, not results)
-
-
-def mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int, dropout: float) -> nn.Sequential:
-    """Linear → ReLU → Dropout for each hidden width, then a Linear to ``out_dim``."""
-    layers: list[nn.Module] = []
-    width = in_dim
-    for hidden in hidden_dims:
-        layers += [nn.Linear(width, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout))]
-        width = int(hidden)
-    layers.append(nn.Linear(width, out_dim))
-    return nn.Sequential(*layers)
 
 
 class CARDLNet(nn.Module):
@@ -86,15 +80,7 @@ class CARDLNet(nn.Module):
         return tau.clamp(min=0.01) if self.learn_temperature else tau
 
 
-def _standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = features.mean(axis=0, dtype=np.float64)
-    std = features.std(axis=0, dtype=np.float64)
-    # Constant columns carry no signal; dividing by 1 keeps them at zero instead of NaN.
-    std[std < 1e-8] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
-class CARDL(CrossModalMethod):
+class CARDL(StandardisedTowers, CrossModalMethod):
     """CARDL: image and text MLP towers to a shared cosine space (see the module docstring).
 
     Args:
@@ -129,46 +115,16 @@ class CARDL(CrossModalMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.dropout = dropout
-        self.temperature = temperature
-        self.learn_temperature = learn_temperature
-        self.use_labels = use_labels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     # -- helpers
-    def _torch_device(self) -> "torch.device":
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise InputError(f"unknown torch device {self.device!r}", fix='use "cpu" or "cuda"') from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} requested but CUDA is not available", fix='use device="cpu"')
-        return device
-
     def _check_params(self) -> None:
-        problems = []
-        if int(self.embed_dim) < 1:
-            problems.append(f"embed_dim must be >= 1 (got {self.embed_dim})")
+        problems = training_problems(self)
         if any(int(h) < 1 for h in self.hidden_dims):
             problems.append(f"hidden_dims must be positive widths (got {self.hidden_dims})")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
         if not float(self.temperature) > 0:
             problems.append(f"temperature must be > 0 (got {self.temperature})")
-        if int(self.batch_size) < 2:
-            problems.append(f"batch_size must be >= 2 for the in-batch loss (got {self.batch_size})")
-        if not float(self.lr) > 0:
-            problems.append(f"lr must be > 0 (got {self.lr})")
-        if problems:
-            raise InputError("bad CARDL parameters: " + "; ".join(problems), fix="see help(scicmr.methods.cardl.CARDL)")
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int) -> CARDLNet:
         net = CARDLNet(
@@ -177,97 +133,57 @@ class CARDL(CrossModalMethod):
         )
         return net.to(self._torch_device())
 
-    def _standardise(self, features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> "torch.Tensor":
-        scaled = ((features - mean) / std).astype(np.float32, copy=False)
-        return torch.from_numpy(np.ascontiguousarray(scaled)).to(self._torch_device())
-
     @staticmethod
     def _embed(tower: nn.Module, inputs: "torch.Tensor") -> np.ndarray:
         """(n, d) standardised tensor → (n, k) float32 unit rows (tower in eval mode)."""
-        with torch.no_grad():
-            parts = [
-                torch.nn.functional.normalize(tower(inputs[i : i + _CHUNK]), dim=1)
-                for i in range(0, len(inputs), _CHUNK)
-            ]
-        out = torch.cat(parts) if parts else inputs.new_zeros((0, int(tower[-1].out_features)))
-        return out.cpu().numpy().astype(np.float32, copy=False)
+        return unit_rows(tower, inputs, int(tower[-1].out_features))
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
         from scicmr.methods.losses import cardl_loss
-        from scicmr.methods.training import adam, loss_step, retrieval_score, train_loop
+        from scicmr.methods.training import adam, loss_step, retrieval_score
 
         self._check_params()
-        device = self._torch_device()
-        self.image_mean_, self.image_std_ = _standardiser(X)
-        self.text_mean_, self.text_std_ = _standardiser(Y)
-        Xt = self._standardise(X, self.image_mean_, self.image_std_)
-        Yt = self._standardise(Y, self.text_mean_, self.text_std_)
-        Lt = torch.from_numpy(L).to(device) if (L is not None and self.use_labels) else None
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seed initialisation and dropout without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
-            net = self._build_net(X.shape[1], Y.shape[1])
+        self._fit_normaliser(X, Y)
+        Xt, Yt = self._standardise_image(X), self._standardise_text(Y)
+        Lt = torch.from_numpy(L).to(self._torch_device()) if (L is not None and self.use_labels) else None
 
+        def make_step(net: CARDLNet):
             def loss_of(index):
                 labels = None if Lt is None else Lt[index]
                 return cardl_loss(net.image_tower(Xt[index]), net.text_tower(Yt[index]), net.temperature(), labels)
 
             optimizer = adam(net, float(self.lr), float(self.weight_decay), no_decay=("log_temperature",))
-            result = train_loop(
-                net, len(X), loss_step(loss_of, optimizer),
-                epochs=int(self.epochs), batch_size=int(self.batch_size), seed=int(self.seed),
-                validate=self._validator(net, validation, retrieval_score),
-                patience=None if self.patience is None else int(self.patience),
-                min_batch=2, desc="cardl",
-            )
-        self.net_ = net.eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.temperature_ = float(net.temperature().detach())
+            return loss_step(loss_of, optimizer)
+
+        train_seeded(self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1]), make_step,
+                     lambda net: self._validator(net, validation, retrieval_score))
+        self.temperature_ = float(self.net_.temperature().detach())
 
     def _validator(self, net: CARDLNet, validation, score_fn):
         if validation is None:
             return None
-        Xv, Yv, Lv = validation
-        # base.fit checks each array's columns, not that the validation rows pair up.
-        if len(Xv) != len(Yv) or len(Xv) == 0:
-            raise InputError(
-                f"validation has {len(Xv)} image rows and {len(Yv)} text rows",
-                fix="pass validation=(X_val, Y_val, labels_val) with the same, non-zero number of paired rows",
-            )
-        Xv = self._standardise(Xv, self.image_mean_, self.image_std_)
-        Yv = self._standardise(Yv, self.text_mean_, self.text_std_)
+        Xv, Yv, Lv = validation_arrays(validation)
+        Xv, Yv = self._standardise_image(Xv), self._standardise_text(Yv)
         return lambda: score_fn(self._embed(net.image_tower, Xv), self._embed(net.text_tower, Yv), Lv)
 
     def _transform_image(self, X: np.ndarray) -> np.ndarray:
-        return self._embed(self.net_.image_tower, self._standardise(X, self.image_mean_, self.image_std_))
+        return self._embed(self.net_.image_tower, self._standardise_image(X))
 
     def _transform_text(self, Y: np.ndarray) -> np.ndarray:
-        return self._embed(self.net_.text_tower, self._standardise(Y, self.text_mean_, self.text_std_))
+        return self._embed(self.net_.text_tower, self._standardise_text(Y))
 
     # -- persistence
     def _save_state(self, directory: Path) -> list[str]:
-        weights = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in self.net_.state_dict().items()}, weights)
-        atomic_write_bytes(directory / _WEIGHTS_FILE, weights.getvalue())
-        arrays = io.BytesIO()
-        np.savez(arrays, **{key: getattr(self, key) for key in _NORMALISER_KEYS})
-        atomic_write_bytes(directory / _NORMALISER_FILE, arrays.getvalue())
-        return [_WEIGHTS_FILE, _NORMALISER_FILE]
+        return self._save_towers(directory, _WEIGHTS_FILE, _NORMALISER_FILE)
 
     def _extra_config(self) -> dict[str, Any]:
         return {"history": self.history_, "best_epoch": self.best_epoch_, "temperature": self.temperature_}
 
     def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
-        with np.load(directory / _NORMALISER_FILE, allow_pickle=False) as arrays:
-            for key in _NORMALISER_KEYS:
-                setattr(self, key, arrays[key])
-        net = self._build_net(int(config["image_dim"]), int(config["text_dim"]))
-        state = torch.load(directory / _WEIGHTS_FILE, map_location=self._torch_device(), weights_only=True)
-        net.load_state_dict(state)
-        self.net_ = net.eval()
+        self._load_normaliser(directory, _NORMALISER_FILE)
+        net = self._load_net(directory, _WEIGHTS_FILE, self._build_net(int(config["image_dim"]), int(config["text_dim"])))
+        self.net_ = net
         extra = config.get("extra") or {}
         self.history_ = extra.get("history", [])
         self.best_epoch_ = extra.get("best_epoch")

@@ -115,11 +115,7 @@ class CCAMethod(CrossModalMethod):
         power: float = 1.0,
         normalize: bool = True,
     ):
-        self.n_components = n_components
-        self.reg = reg
-        self.scale_by_correlation = scale_by_correlation
-        self.power = power
-        self.normalize = normalize
+        self._init_params(locals())
 
     def _fit(self, X, Y, L, validation, **side) -> None:
         limit = min(X.shape[1], Y.shape[1])

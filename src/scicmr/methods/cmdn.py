@@ -65,7 +65,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from scicmr.errors import InputError, MissingDependencyError
+from scicmr.errors import MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -75,6 +75,7 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
 from scicmr.methods import autoencoders as ae
+from scicmr.methods._torch_state import seeded, validation_arrays
 
 _WEIGHTS_FILE = "cmdn_weights.pt"
 _ARRAYS_FILE = "cmdn_arrays.npz"
@@ -168,22 +169,7 @@ class CMDN(CrossModalMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.intra_dims = intra_dims
-        self.inter_dims = inter_dims
-        self.shared_dims = shared_dims
-        self.activation = activation
-        self.noise = noise
-        self.alpha = alpha
-        self.label_weight = label_weight
-        self.pretrain_epochs = pretrain_epochs
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     def _check_params(self) -> None:
         try:
@@ -204,8 +190,7 @@ class CMDN(CrossModalMethod):
                                              self.patience, self.activation)
         except (TypeError, ValueError) as exc:
             problems = [f"a numeric parameter is not a number ({exc})"]
-        if problems:
-            raise InputError("bad CMDN parameters: " + "; ".join(problems), fix="see help(scicmr.methods.cmdn.CMDN)")
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> CMDNNet:
         net = CMDNNet({"image": int(image_dim), "text": int(text_dim)}, tuple(self.intra_dims), tuple(self.inter_dims),
@@ -216,7 +201,7 @@ class CMDN(CrossModalMethod):
     def _fit(self, X, Y, L, validation, **side) -> None:
         self._check_params()
         device = ae.torch_device(self.device)
-        val = self._check_validation(validation)
+        val = validation_arrays(validation)
         self.image_norm_, self.text_norm_ = ae.Standardiser.fit(X), ae.Standardiser.fit(Y)
         inputs = {"image": self.image_norm_.tensor(X, device), "text": self.text_norm_.tensor(Y, device)}
         val_inputs = None if val is None else {
@@ -224,10 +209,8 @@ class CMDN(CrossModalMethod):
         use_labels = L is not None and float(self.label_weight) > 0
         self.n_classes_ = int(L.shape[1]) if use_labels else 0
         labels = torch.from_numpy(L).to(device) if use_labels else None
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seeded initialisation and noise without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
+        # seeded: initialisation and noise without disturbing the caller's RNG.
+        with seeded(device, self.seed):
             net = self._build_net(X.shape[1], Y.shape[1], self.n_classes_)
             histories = self._stage_one(net, inputs, val_inputs)
             top = self._stage_two(net, inputs, labels, val_inputs, None if val is None else val[2])
@@ -237,16 +220,6 @@ class CMDN(CrossModalMethod):
         self.stage_histories_ = histories
         self.history_ = top.history
         self.best_epoch_ = top.best_epoch
-
-    @staticmethod
-    def _check_validation(validation):
-        if validation is None:
-            return None
-        Xv, Yv, Lv = validation[:3]
-        if len(Xv) != len(Yv) or len(Xv) == 0:
-            raise InputError(f"validation has {len(Xv)} image rows and {len(Yv)} text rows",
-                             fix="pass validation=(X_val, Y_val, labels_val) with the same, non-zero number of rows")
-        return Xv, Yv, Lv
 
     def _loop(self, module, n, step, validate, stage: int, desc: str):
         from scicmr.methods.training import train_loop
@@ -259,7 +232,7 @@ class CMDN(CrossModalMethod):
 
     def _stage_one(self, net: CMDNNet, inputs: dict, val_inputs: dict | None) -> dict[str, list]:
         """Train the two denoising autoencoders, then the bimodal one; their per-epoch histories."""
-        from scicmr.methods.training import adam
+        from scicmr.methods.training import adam, dict_step
 
         histories, n = {}, len(inputs["image"])
         for m in MODALITIES:
@@ -273,7 +246,7 @@ class CMDN(CrossModalMethod):
                 lambda model=model, xv=val_inputs[m]: -float(ae.reconstruction_loss(model(xv)[1], xv)))
             optimizer = adam(model, float(self.lr), float(self.weight_decay))
             stage = MODALITIES.index(m)  # 0, 1: their own minibatch orders
-            histories[f"intra_{m}"] = self._loop(model, n, ae.dict_step(optimizer, intra_loss), validate, stage,
+            histories[f"intra_{m}"] = self._loop(model, n, dict_step(intra_loss, optimizer), validate, stage,
                                                  f"cmdn intra {m}").history
         image, text = inputs["image"], inputs["text"]
 
@@ -283,13 +256,13 @@ class CMDN(CrossModalMethod):
         validate = None if val_inputs is None else (
             lambda: -float(ae.bimodal_loss(net.inter, val_inputs["image"], val_inputs["text"])))
         optimizer = adam(net.inter, float(self.lr), float(self.weight_decay))
-        step = ae.dict_step(optimizer, inter_loss)
+        step = dict_step(inter_loss, optimizer)
         histories["inter"] = self._loop(net.inter, n, step, validate, 2, "cmdn inter").history
         return histories
 
     def _stage_two(self, net: CMDNNet, inputs: dict, labels, val_inputs: dict | None, val_labels):
         """Fit the stage-2 standardisers on the frozen stage-1 reps, then train the top networks."""
-        from scicmr.methods.training import adam, retrieval_score
+        from scicmr.methods.training import adam, dict_step, retrieval_score
 
         reps = {m: ae.run_in_chunks(lambda x, m=m: net.separate(m, x), inputs[m], self._rep_dim()) for m in MODALITIES}
         self.image_rep_norm_ = ae.Standardiser.fit(reps["image"].cpu().numpy())
@@ -314,7 +287,7 @@ class CMDN(CrossModalMethod):
                 return retrieval_score(img, txt, val_labels)
 
         optimizer = adam(top, float(self.lr), float(self.weight_decay))
-        return self._loop(top, len(inputs["image"]), ae.dict_step(optimizer, top_loss), validate, 3, "cmdn top")
+        return self._loop(top, len(inputs["image"]), dict_step(top_loss, optimizer), validate, 3, "cmdn top")
 
     def _rep_dim(self) -> int:
         return int(list(self.intra_dims)[-1]) + int(list(self.inter_dims)[-1])

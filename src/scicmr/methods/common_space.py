@@ -45,14 +45,12 @@ and :class:`~scicmr.methods.idcmr.IDCMR`.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from scicmr._io import atomic_write_bytes
-from scicmr.errors import InputError, MissingDependencyError
+from scicmr.errors import MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -62,8 +60,15 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
-_NORMALISER_KEYS = ("image_mean_", "image_std_", "text_mean_", "text_std_")
-_CHUNK = 4096  # rows per forward pass at transform time (bounds memory, not results)
+from scicmr.methods._torch_state import (  # noqa: E402
+    StandardisedTowers,
+    standardiser,  # noqa: F401  (re-exported: it was defined here)
+    train_seeded,
+    training_problems,
+    unit_rows,
+    validation_arrays,
+)
+
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 SIMILARITIES = ("inner", "cosine")
 
@@ -197,16 +202,8 @@ class CommonSpaceNet(nn.Module):
         return self.shared(self.text_tower(y))
 
 
-def standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Training mean and std ((d,) float32 each); constant columns get std 1 (stay at 0)."""
-    mean = features.mean(axis=0, dtype=np.float64)
-    std = features.std(axis=0, dtype=np.float64)
-    std[std < 1e-8] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
 # ----------------------------------------------------------------------------- the method
-class CommonSpaceMethod(CrossModalMethod):
+class CommonSpaceMethod(StandardisedTowers, CrossModalMethod):
     """Base of DSCMR and IDCMR: towers with shared last layers trained on J1 + w2·J2 + w3·J3.
 
     Subclasses define ``__init__`` (their parameter names and defaults; the common ones are
@@ -238,38 +235,16 @@ class CommonSpaceMethod(CrossModalMethod):
 
     # -- parameters
     def _check_params(self) -> None:
-        problems = list(self._extra_problems())
-        if int(self.embed_dim) < 1:
-            problems.append(f"embed_dim must be >= 1 (got {self.embed_dim})")
+        problems = list(self._extra_problems()) + training_problems(self)
         if len(tuple(self.hidden_dims)) < 1 or any(int(h) < 1 for h in self.hidden_dims):
             problems.append(f"hidden_dims needs at least one positive width per tower (got {self.hidden_dims})")
         if any(int(h) < 1 for h in self.shared_dims):
             problems.append(f"shared_dims must be positive widths (got {self.shared_dims})")
         if self.activation not in ACTIVATIONS:
             problems.append(f"activation must be one of {ACTIVATIONS} (got {self.activation!r})")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            problems.append(f"dropout must be in [0, 1) (got {self.dropout})")
         if any(not float(w) >= 0 for w in self._weights()):
             problems.append(f"the loss weights must be >= 0 (got {self._weights()})")
-        if int(self.batch_size) < 2:
-            problems.append(f"batch_size must be >= 2 for the pairwise loss (got {self.batch_size})")
-        if int(self.epochs) < 1:
-            problems.append(f"epochs must be >= 1 (got {self.epochs})")
-        if not float(self.lr) > 0:
-            problems.append(f"lr must be > 0 (got {self.lr})")
-        if problems:
-            cls = type(self)
-            raise InputError(f"bad {cls.__name__} parameters: " + "; ".join(problems),
-                             fix=f"see help({cls.__module__}.{cls.__name__})")
-
-    def _torch_device(self) -> "torch.device":
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise InputError(f"unknown torch device {self.device!r}", fix='use "cpu" or "cuda"') from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} requested but CUDA is not available", fix='use device="cpu"')
-        return device
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> CommonSpaceNet:
         net = CommonSpaceNet(image_dim, text_dim, tuple(self.hidden_dims), tuple(self.shared_dims),
@@ -300,103 +275,63 @@ class CommonSpaceMethod(CrossModalMethod):
         return {"loss": j1 + w2 * j2 + w3 * j3, "j1": j1, "j2": j2, "j3": j3}
 
     def _step(self, net: CommonSpaceNet, optimizer, Xt, Yt, Lt):
-        def step(index: torch.Tensor) -> dict[str, float]:
-            optimizer.zero_grad(set_to_none=True)
-            P = net.classifier.weight.T if net.classifier is not None else None
-            terms = self.objective(net.embed_image(Xt[index]), net.embed_text(Yt[index]),
-                                   None if Lt is None else Lt[index], P)
-            terms["loss"].backward()
-            optimizer.step()
-            return {key: float(value.detach()) for key, value in terms.items()}
+        from scicmr.methods.training import dict_step
 
-        return step
+        def terms(index: torch.Tensor) -> dict[str, torch.Tensor]:
+            P = net.classifier.weight.T if net.classifier is not None else None
+            return self.objective(net.embed_image(Xt[index]), net.embed_text(Yt[index]),
+                                  None if Lt is None else Lt[index], P)
+
+        return dict_step(terms, optimizer)
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import adam, retrieval_score, train_loop
+        from scicmr.methods.training import adam, retrieval_score
 
         self._check_params()
-        device = self._torch_device()
-        self.image_mean_, self.image_std_ = standardiser(X)
-        self.text_mean_, self.text_std_ = standardiser(Y)
-        Xt = self._standardise(X, self.image_mean_, self.image_std_)
-        Yt = self._standardise(Y, self.text_mean_, self.text_std_)
-        Lt = torch.from_numpy(L).to(device) if L is not None else None
+        self._fit_normaliser(X, Y)
+        Xt, Yt = self._standardise_image(X), self._standardise_text(Y)
+        Lt = torch.from_numpy(L).to(self._torch_device()) if L is not None else None
         self.n_classes_ = L.shape[1] if (L is not None and self._classifier_mode() == "learned") else 0
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seed initialisation and dropout without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
-            net = self._build_net(X.shape[1], Y.shape[1], self.n_classes_)
-            optimizer = adam(net, float(self.lr), float(self.weight_decay))
-            result = train_loop(
-                net, len(X), self._step(net, optimizer, Xt, Yt, Lt),
-                epochs=int(self.epochs), batch_size=int(self.batch_size), seed=int(self.seed),
-                validate=self._validator(net, validation, retrieval_score),
-                patience=None if self.patience is None else int(self.patience),
-                min_batch=2, desc=self.name,
-            )
-        self.net_ = net.eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
+        train_seeded(
+            self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.n_classes_),
+            lambda net: self._step(net, adam(net, float(self.lr), float(self.weight_decay)), Xt, Yt, Lt),
+            lambda net: self._validator(net, validation, retrieval_score),
+        )
 
     def _validator(self, net: CommonSpaceNet, validation, score_fn):
         if validation is None:
             return None
-        Xv, Yv, Lv = validation[:3]
-        if len(Xv) != len(Yv) or len(Xv) == 0:
-            raise InputError(
-                f"validation has {len(Xv)} image rows and {len(Yv)} text rows",
-                fix="pass validation=(X_val, Y_val, labels_val) with the same, non-zero number of paired rows",
-            )
-        Xv = self._standardise(Xv, self.image_mean_, self.image_std_)
-        Yv = self._standardise(Yv, self.text_mean_, self.text_std_)
+        Xv, Yv, Lv = validation_arrays(validation)
+        Xv, Yv = self._standardise_image(Xv), self._standardise_text(Yv)
         return lambda: score_fn(self._embed(net.embed_image, Xv), self._embed(net.embed_text, Yv), Lv)
-
-    def _standardise(self, features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> "torch.Tensor":
-        scaled = ((features - mean) / std).astype(np.float32, copy=False)
-        return torch.from_numpy(np.ascontiguousarray(scaled)).to(self._torch_device())
 
     def _embed(self, embed, inputs: "torch.Tensor") -> np.ndarray:
         """(n, d) standardised tensor → (n, k) float32 unit rows (network in eval mode)."""
-        with torch.no_grad():
-            parts = [F.normalize(embed(inputs[i : i + _CHUNK]), dim=1) for i in range(0, len(inputs), _CHUNK)]
-        out = torch.cat(parts) if parts else inputs.new_zeros((0, int(self.embed_dim)))
-        return out.cpu().numpy().astype(np.float32, copy=False)
+        return unit_rows(embed, inputs, int(self.embed_dim))
 
     def _transform_image(self, X: np.ndarray) -> np.ndarray:
-        return self._embed(self.net_.embed_image, self._standardise(X, self.image_mean_, self.image_std_))
+        return self._embed(self.net_.embed_image, self._standardise_image(X))
 
     def _transform_text(self, Y: np.ndarray) -> np.ndarray:
-        return self._embed(self.net_.embed_text, self._standardise(Y, self.text_mean_, self.text_std_))
+        return self._embed(self.net_.embed_text, self._standardise_text(Y))
 
     # -- persistence
     def _files(self) -> tuple[str, str]:
         return f"{self.name}_weights.pt", f"{self.name}_normaliser.npz"
 
     def _save_state(self, directory: Path) -> list[str]:
-        weights_file, normaliser_file = self._files()
-        weights = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in self.net_.state_dict().items()}, weights)
-        atomic_write_bytes(directory / weights_file, weights.getvalue())
-        arrays = io.BytesIO()
-        np.savez(arrays, **{key: getattr(self, key) for key in _NORMALISER_KEYS})
-        atomic_write_bytes(directory / normaliser_file, arrays.getvalue())
-        return [weights_file, normaliser_file]
+        return self._save_towers(directory, *self._files())
 
     def _extra_config(self) -> dict[str, Any]:
         return {"history": self.history_, "best_epoch": self.best_epoch_, "n_classes": self.n_classes_}
 
     def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
         weights_file, normaliser_file = self._files()
-        with np.load(directory / normaliser_file, allow_pickle=False) as arrays:
-            for key in _NORMALISER_KEYS:
-                setattr(self, key, arrays[key])
+        self._load_normaliser(directory, normaliser_file)
         extra = config.get("extra") or {}
         self.n_classes_ = int(extra.get("n_classes", 0))
         net = self._build_net(int(config["image_dim"]), int(config["text_dim"]), self.n_classes_)
-        state = torch.load(directory / weights_file, map_location=self._torch_device(), weights_only=True)
-        net.load_state_dict(state)
-        self.net_ = net.eval()
+        self.net_ = self._load_net(directory, weights_file, net)
         self.history_ = extra.get("history", [])
         self.best_epoch_ = extra.get("best_epoch")

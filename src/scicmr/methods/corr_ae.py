@@ -57,7 +57,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from scicmr.errors import InputError, MissingDependencyError
+from scicmr.errors import MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -67,6 +67,7 @@ except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
 from scicmr.methods import autoencoders as ae
+from scicmr.methods._torch_state import train_seeded, validation_arrays
 
 _WEIGHTS_FILE = "corr_ae_weights.pt"
 _ARRAYS_FILE = "corr_ae_arrays.npz"
@@ -145,18 +146,7 @@ class CorrAE(CrossModalMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.variant = variant
-        self.alpha = alpha
-        self.activation = activation
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     def _check_params(self) -> None:
         try:
@@ -172,9 +162,7 @@ class CorrAE(CrossModalMethod):
                                              self.patience, self.activation)
         except (TypeError, ValueError) as exc:
             problems = [f"a numeric parameter is not a number ({exc})"]
-        if problems:
-            raise InputError("bad Corr-AE parameters: " + "; ".join(problems),
-                             fix="see help(scicmr.methods.corr_ae.CorrAE)")
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int) -> CorrAENet:
         net = CorrAENet(image_dim, text_dim, tuple(self.hidden_dims), int(self.embed_dim),
@@ -183,30 +171,21 @@ class CorrAE(CrossModalMethod):
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import adam, retrieval_score, train_loop
+        from scicmr.methods.training import adam, dict_step, retrieval_score
 
         self._check_params()
         device = ae.torch_device(self.device)
         self.image_norm_, self.text_norm_ = ae.Standardiser.fit(X), ae.Standardiser.fit(Y)
         Xt, Yt = self.image_norm_.tensor(X, device), self.text_norm_.tensor(Y, device)
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seeded initialisation without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
-            net = self._build_net(X.shape[1], Y.shape[1])
-            alpha = float(self.alpha)
-            optimizer = adam(net, float(self.lr), float(self.weight_decay))
+        alpha = float(self.alpha)
 
-            step = ae.dict_step(optimizer, lambda index: net.losses(Xt[index], Yt[index], alpha))
-            result = train_loop(
-                net, len(X), step, epochs=int(self.epochs), batch_size=int(self.batch_size),
-                seed=int(self.seed), validate=self._validator(net, Xt, Yt, validation, retrieval_score),
-                patience=None if self.patience is None else int(self.patience), desc="corr-ae",
-            )
-        self.net_ = net.eval()
-        self.code_centre_ = self._centre(net, Xt, Yt)
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
+        def make_step(net: CorrAENet):
+            optimizer = adam(net, float(self.lr), float(self.weight_decay))
+            return dict_step(lambda index: net.losses(Xt[index], Yt[index], alpha), optimizer)
+
+        train_seeded(self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1]), make_step,
+                     lambda net: self._validator(net, Xt, Yt, validation, retrieval_score), min_batch=1)
+        self.code_centre_ = self._centre(self.net_, Xt, Yt)
 
     def _codes(self, net: CorrAENet, modality: str, inputs: "torch.Tensor") -> "torch.Tensor":
         return ae.run_in_chunks(net.encoders[modality], inputs, int(self.embed_dim))
@@ -219,10 +198,7 @@ class CorrAE(CrossModalMethod):
     def _validator(self, net, Xt, Yt, validation, score_fn):
         if validation is None:
             return None
-        Xv, Yv, Lv = validation[:3]
-        if len(Xv) != len(Yv) or len(Xv) == 0:
-            raise InputError(f"validation has {len(Xv)} image rows and {len(Yv)} text rows",
-                             fix="pass validation=(X_val, Y_val, labels_val) with the same, non-zero number of rows")
+        Xv, Yv, Lv = validation_arrays(validation)
         device = Xt.device
         Xv, Yv = self.image_norm_.tensor(Xv, device), self.text_norm_.tensor(Yv, device)
 

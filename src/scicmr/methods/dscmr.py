@@ -75,20 +75,7 @@ class DSCMR(CommonSpaceMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.shared_dims = shared_dims
-        self.activation = activation
-        self.dropout = dropout
-        self.alpha = alpha
-        self.beta = beta
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     def _weights(self) -> tuple[float, float]:
         return float(self.alpha), float(self.beta)

@@ -61,13 +61,11 @@ Learned state: ``net_`` (mappers, classifier, discriminator), ``side_encoder_``
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from scicmr._io import atomic_write_bytes
 from scicmr.errors import InputError, MissingDependencyError
 from scicmr.methods.base import CrossModalMethod
 from scicmr.methods.side_encoding import SideEncoder, as_author_lists, as_years
@@ -78,14 +76,12 @@ try:
 except ImportError as exc:  # pragma: no cover - torch is an extra
     raise MissingDependencyError("torch", "torch") from exc
 
-from scicmr.methods.cardl import mlp  # noqa: E402  (the same tower shape as CARDL)
+from scicmr.methods._torch_state import StandardisedTowers, mlp, train_seeded, unit_rows  # noqa: E402
 
 VARIANTS = {"full": (True, True), "N": (False, False), "T": (True, False), "A": (False, True)}
 _WEIGHTS_FILE = "mfcmr_weights.pt"
 _NORMALISER_FILE = "mfcmr_normaliser.npz"
 _SIDE_FILE = "mfcmr_side_encoder.json"
-_NORMALISER_KEYS = ("image_mean_", "image_std_", "text_mean_", "text_std_")
-_CHUNK = 4096  # rows per forward pass at transform time (bounds memory, not results)
 
 
 class MFCMRNet(nn.Module):
@@ -115,14 +111,7 @@ class MFCMRNet(nn.Module):
         return [p for module in modules for p in module.parameters()]
 
 
-def _standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = features.mean(axis=0, dtype=np.float64)
-    std = features.std(axis=0, dtype=np.float64)
-    std[std < 1e-8] = 1.0  # a constant column stays 0 instead of becoming NaN
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
-class MFCMR(CrossModalMethod):
+class MFCMR(StandardisedTowers, CrossModalMethod):
     """MFCMR: feature + time + author fusion, L_emb and a modality discriminator (module doc).
 
     Args:
@@ -175,28 +164,7 @@ class MFCMR(CrossModalMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.variant = variant
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.disc_hidden_dims = disc_hidden_dims
-        self.dropout = dropout
-        self.alpha = alpha
-        self.beta = beta
-        self.adv_weight = adv_weight
-        self.k = k
-        self.disc_lr_scale = disc_lr_scale
-        self.year_bin = year_bin
-        self.max_authors = max_authors
-        self.min_author_count = min_author_count
-        self.side_dropout = side_dropout
-        self.use_labels = use_labels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     # -- checks and building blocks
     def _check_params(self) -> None:
@@ -225,17 +193,7 @@ class MFCMR(CrossModalMethod):
                 problems.append(f"{name} must be in [0, 1) (got {getattr(self, name)!r})")
         if self.patience is not None and not _is_int(self.patience, 1):
             problems.append(f"patience must be an integer >= 1 or None (got {self.patience!r})")
-        if problems:
-            raise InputError("bad MFCMR parameters: " + "; ".join(problems), fix="see help(scicmr.methods.mfcmr.MFCMR)")
-
-    def _torch_device(self) -> "torch.device":
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise InputError(f"unknown torch device {self.device!r}", fix='use "cpu" or "cuda"') from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} requested but CUDA is not available", fix='use device="cpu"')
-        return device
+        self._raise_problems(problems)
 
     def _build_net(self, image_dim: int, text_dim: int, side_dim: int, n_classes: int) -> MFCMRNet:
         net = MFCMRNet(
@@ -249,19 +207,12 @@ class MFCMR(CrossModalMethod):
 
     def _inputs(self, features: np.ndarray, mean: np.ndarray, std: np.ndarray, side: dict) -> tuple:
         """Standardised (n, d) features and the (n, d_side) side block as tensors."""
-        scaled = (features - mean) / std
         block = self.side_encoder_.transform(side["years"], side["authors"])
-        return self._tensor(scaled), self._tensor(block)
+        return self._standardise(features, mean, std), self._tensor(block)
 
     def _embed(self, mapper, features: "torch.Tensor", side: "torch.Tensor") -> np.ndarray:
         """Unit (n, p) float32 rows of ``mapper`` (eval mode, chunked)."""
-        with torch.no_grad():
-            parts = [
-                nn.functional.normalize(mapper(features[i : i + _CHUNK], side[i : i + _CHUNK]), dim=1)
-                for i in range(0, len(features), _CHUNK)
-            ]
-        out = torch.cat(parts) if parts else features.new_zeros((0, int(self.embed_dim)))
-        return out.cpu().numpy().astype(np.float32, copy=False)
+        return unit_rows(mapper, (features, side), int(self.embed_dim))
 
     # -- the contract
     def _side(self, side: dict[str, Any], n: int) -> dict[str, Any]:
@@ -274,40 +225,23 @@ class MFCMR(CrossModalMethod):
         return super()._side(side, n)
 
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import adam, retrieval_score, train_loop
+        from scicmr.methods.training import retrieval_score
 
         self._check_params()
         use_years, use_authors = VARIANTS[self.variant]
         self.side_encoder_ = SideEncoder(use_years, use_authors, int(self.year_bin), int(self.max_authors),
                                          int(self.min_author_count)).fit(side["years"], side["authors"])
-        self.image_mean_, self.image_std_ = _standardiser(X)
-        self.text_mean_, self.text_std_ = _standardiser(Y)
+        self._fit_normaliser(X, Y)
         labels = L if (L is not None and self.use_labels) else None
         self.n_classes_ = 0 if labels is None else int(labels.shape[1])
         Xt, side_t = self._inputs(X, self.image_mean_, self.image_std_, side)
-        Yt = self._tensor((Y - self.text_mean_) / self.text_std_)  # image and text share one side block
+        Yt = self._standardise_text(Y)  # image and text share one side block
         data = (Xt, side_t, Yt, None if labels is None else self._tensor(labels))
-        device = self._torch_device()
-        devices = [device.index or 0] if device.type == "cuda" else []
-        # fork_rng: seed initialisation and dropout without disturbing the caller's RNG.
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(int(self.seed))
-            net = self._build_net(X.shape[1], Y.shape[1], self.side_encoder_.dim, self.n_classes_)
-            gen_opt = torch.optim.Adam(
-                net.generator_parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay)
-            )
-            disc_opt = adam(net.discriminator, float(self.lr) * float(self.disc_lr_scale), float(self.weight_decay))
-            counts = {"generator": 0, "discriminator": 0}
-            result = train_loop(
-                net, len(X), self._step(net, data, gen_opt, disc_opt, counts),
-                epochs=int(self.epochs), batch_size=int(self.batch_size), seed=int(self.seed),
-                validate=self._validator(net, validation, retrieval_score),
-                patience=None if self.patience is None else int(self.patience),
-                min_batch=2, desc="mfcmr",
-            )
-        self.net_ = net.eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
+        counts = {"generator": 0, "discriminator": 0}
+        train_seeded(
+            self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.side_encoder_.dim, self.n_classes_),
+            lambda net: self._step(net, data, counts), lambda net: self._validator(net, validation, retrieval_score),
+        )
         self.generator_steps_ = counts["generator"]
         self.discriminator_steps_ = counts["discriminator"]
 
@@ -320,41 +254,41 @@ class MFCMR(CrossModalMethod):
         keep = (torch.rand(side.shape[0], 1, device=side.device) >= rate).to(side.dtype)
         return side * keep
 
-    def _step(self, net: MFCMRNet, data: tuple, gen_opt, disc_opt, counts: dict):
-        """Algorithm 1: one mapper/classifier step per minibatch; after every k-th, one
-        discriminator step on the same batch."""
+    def _step(self, net: MFCMRNet, data: tuple, counts: dict):
+        """Algorithm 1 (:func:`~scicmr.methods.adversarial.alternating_step`): one mapper /
+        classifier step per minibatch (Adam with weight decay); after every k-th, one
+        discriminator step on the same batch (its own Adam at ``lr · disc_lr_scale``)."""
+        from scicmr.methods.adversarial import alternating_step
         from scicmr.methods.mfcmr_losses import adversarial_loss, embedding_loss
+        from scicmr.methods.training import adam
 
         Xt, side_t, Yt, Lt = data
-        alpha, beta, gamma, k = float(self.alpha), float(self.beta), float(self.adv_weight), int(self.k)
+        alpha, beta, gamma = float(self.alpha), float(self.beta), float(self.adv_weight)
+        gen_opt = torch.optim.Adam(net.generator_parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
+        disc_opt = adam(net.discriminator, float(self.lr) * float(self.disc_lr_scale), float(self.weight_decay))
 
         def mapped(index):
             side = side_t[index]
             return net.map_image(Xt[index], self._drop_side(side)), net.map_text(Yt[index], self._drop_side(side))
 
-        def step(index: "torch.Tensor") -> dict[str, float]:
+        def generator_loss(index: "torch.Tensor") -> dict:
+            counts["generator"] += 1
             s_v, s_w = mapped(index)
             labels = torch.eye(len(index), device=s_v.device) if Lt is None else Lt[index]
             logits = (None, None) if net.classifier is None else (net.classifier(s_v), net.classifier(s_w))
             parts = embedding_loss(s_v, s_w, labels, *logits, alpha, beta)
             adv = adversarial_loss(net.discriminate(s_w), net.discriminate(s_v))
-            total = parts["emb"] - gamma * adv  # eq. (15): the mappers minimise L_emb − γ·L_adv
-            gen_opt.zero_grad(set_to_none=True)
-            total.backward()
-            gen_opt.step()
-            counts["generator"] += 1
-            if counts["generator"] % k == 0:
-                with torch.no_grad():
-                    s_v, s_w = mapped(index)
-                disc_loss = adversarial_loss(net.discriminate(s_w), net.discriminate(s_v))
-                disc_opt.zero_grad(set_to_none=True)  # also drops the grads the mapper step left on D
-                disc_loss.backward()
-                disc_opt.step()
-                counts["discriminator"] += 1
-            logs = {key: float(value.detach()) for key, value in parts.items()}
-            return {"loss": float(total.detach()), **logs, "adv": float(adv.detach())}
+            # eq. (15): the mappers minimise L_emb − γ·L_adv
+            return {"loss": parts["emb"] - gamma * adv, **parts, "adv": adv}
 
-        return step
+        def discriminator_loss(index: "torch.Tensor") -> "torch.Tensor":
+            counts["discriminator"] += 1
+            with torch.no_grad():  # the common vectors are D's fixed input here
+                s_v, s_w = mapped(index)
+            return adversarial_loss(net.discriminate(s_w), net.discriminate(s_v))
+
+        return alternating_step(generator_loss, discriminator_loss, gen_opt, disc_opt,
+                                discriminator=net.discriminator, k=int(self.k))
 
     def _validator(self, net: MFCMRNet, validation, score_fn):
         if validation is None:
@@ -364,7 +298,7 @@ class MFCMR(CrossModalMethod):
             raise InputError("validation data has no rows", fix="pass validation=None or at least one pair")
         Lv = Lv if self.use_labels else None
         Xv, side_block = self._inputs(Xv, self.image_mean_, self.image_std_, side_v)
-        Yv = self._tensor((Yv - self.text_mean_) / self.text_std_)
+        Yv = self._standardise_text(Yv)
         return lambda: score_fn(
             self._embed(net.map_image, Xv, side_block), self._embed(net.map_text, Yv, side_block), Lv
         )
@@ -379,14 +313,9 @@ class MFCMR(CrossModalMethod):
 
     # -- persistence
     def _save_state(self, directory: Path) -> list[str]:
-        weights = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in self.net_.state_dict().items()}, weights)
-        atomic_write_bytes(directory / _WEIGHTS_FILE, weights.getvalue())
-        arrays = io.BytesIO()
-        np.savez(arrays, **{key: getattr(self, key) for key in _NORMALISER_KEYS})
-        atomic_write_bytes(directory / _NORMALISER_FILE, arrays.getvalue())
+        files = self._save_towers(directory, _WEIGHTS_FILE, _NORMALISER_FILE)
         self.side_encoder_.save(directory / _SIDE_FILE)
-        return [_WEIGHTS_FILE, _NORMALISER_FILE, _SIDE_FILE]
+        return [*files, _SIDE_FILE]
 
     def _extra_config(self) -> dict[str, Any]:
         return {"history": self.history_, "best_epoch": self.best_epoch_, "n_classes": self.n_classes_,
@@ -394,18 +323,14 @@ class MFCMR(CrossModalMethod):
                 "discriminator_steps": self.discriminator_steps_}
 
     def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
-        with np.load(directory / _NORMALISER_FILE, allow_pickle=False) as arrays:
-            for key in _NORMALISER_KEYS:
-                setattr(self, key, arrays[key])
+        self._load_normaliser(directory, _NORMALISER_FILE)
         self.side_encoder_ = SideEncoder.load(directory / _SIDE_FILE)
         extra = config.get("extra") or {}
         self.n_classes_ = int(extra.get("n_classes", 0))
         net = self._build_net(
             int(config["image_dim"]), int(config["text_dim"]), self.side_encoder_.dim, self.n_classes_
         )
-        state = torch.load(directory / _WEIGHTS_FILE, map_location=self._torch_device(), weights_only=True)
-        net.load_state_dict(state)
-        self.net_ = net.eval()
+        self.net_ = self._load_net(directory, _WEIGHTS_FILE, net)
         self.history_ = extra.get("history", [])
         self.best_epoch_ = extra.get("best_epoch")
         self.generator_steps_ = extra.get("generator_steps")

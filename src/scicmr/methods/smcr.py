@@ -55,7 +55,7 @@ from __future__ import annotations
 from typing import Sequence
 
 # adversarial.py raises MissingDependencyError when torch is missing, so it is imported first.
-from scicmr.methods.adversarial import AdversarialMethod, MediaDiscriminator, projector
+from scicmr.methods.adversarial import AdversarialMethod, projector
 
 import torch
 from torch import nn
@@ -87,6 +87,7 @@ class SMCR(AdversarialMethod):
     name = "smcr"
     _weights_file = "smcr_weights.pt"
     _normaliser_file = "smcr_normaliser.npz"
+    nonnegative_params = ("alpha", "beta", "adv_weight", "con_margin")
 
     def __init__(
         self,
@@ -111,46 +112,11 @@ class SMCR(AdversarialMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.dropout = dropout
-        self.alpha = alpha
-        self.beta = beta
-        self.use_imi = use_imi
-        self.use_con = use_con
-        self.con_margin = con_margin
-        self.unit_sphere = unit_sphere
-        self.adv_weight = adv_weight
-        self.k = k
-        self.disc_hidden = disc_hidden
-        self.disc_lr_scale = disc_lr_scale
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
-
-    def _check_method_params(self) -> list[str]:
-        problems = []
-        for key in ("alpha", "beta", "adv_weight", "con_margin"):
-            if not float(getattr(self, key)) >= 0:
-                problems.append(f"{key} must be >= 0 (got {getattr(self, key)})")
-        if int(self.k) < 1:
-            problems.append(f"k must be >= 1 generator steps per discriminator step (got {self.k})")
-        if not float(self.disc_lr_scale) > 0:
-            problems.append(f"disc_lr_scale must be > 0 (got {self.disc_lr_scale})")
-        return problems
+        self._init_params(locals())
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> nn.ModuleDict:
+        parts = self._core_net(image_dim, text_dim, n_classes)
         size, hidden, drop = int(self.embed_dim), tuple(self.hidden_dims), float(self.dropout)
-        parts = {
-            "image": projector(image_dim, hidden, size, drop),
-            "text": projector(text_dim, hidden, size, drop),
-            "classifier": nn.Linear(size, int(n_classes)),
-            "discriminator": MediaDiscriminator(size, tuple(self.disc_hidden)),
-        }
         if self.use_con:
             # The Refine-Nets exist only where L_con uses them, so the ablation's weights stay small.
             parts["refine_image"] = projector(size, hidden, size, drop)
@@ -187,6 +153,3 @@ class SMCR(AdversarialMethod):
 
     def _media_view(self, embeddings: "torch.Tensor") -> "torch.Tensor":
         return torch.nn.functional.normalize(embeddings, dim=1) if self.unit_sphere else embeddings
-
-    def _make_step(self, net, Xt, Yt, Lt, steps_per_epoch: int):
-        return self._minmax_step(net, Xt, Yt, Lt, lambda x, y, labels: self._losses(net, x, y, labels))

@@ -46,7 +46,7 @@ from __future__ import annotations
 from typing import Sequence
 
 # adversarial.py raises MissingDependencyError when torch is missing, so it is imported first.
-from scicmr.methods.adversarial import AdversarialMethod, MediaDiscriminator, projector
+from scicmr.methods.adversarial import AdversarialMethod
 
 from torch import nn
 
@@ -73,6 +73,7 @@ class SSACR(AdversarialMethod):
     name = "ssacr"
     _weights_file = "ssacr_weights.pt"
     _normaliser_file = "ssacr_normaliser.npz"
+    nonnegative_params = ("alpha", "intra_weight", "adv_weight")
 
     def __init__(
         self,
@@ -93,43 +94,10 @@ class SSACR(AdversarialMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.embed_dim = embed_dim
-        self.hidden_dims = hidden_dims
-        self.dropout = dropout
-        self.alpha = alpha
-        self.intra_weight = intra_weight
-        self.adv_weight = adv_weight
-        self.k = k
-        self.disc_hidden = disc_hidden
-        self.disc_lr_scale = disc_lr_scale
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
-
-    def _check_method_params(self) -> list[str]:
-        problems = [
-            f"{key} must be >= 0 (got {getattr(self, key)})"
-            for key in ("alpha", "intra_weight", "adv_weight")
-            if not float(getattr(self, key)) >= 0
-        ]
-        if int(self.k) < 1:
-            problems.append(f"k must be >= 1 generator steps per discriminator step (got {self.k})")
-        if not float(self.disc_lr_scale) > 0:
-            problems.append(f"disc_lr_scale must be > 0 (got {self.disc_lr_scale})")
-        return problems
+        self._init_params(locals())
 
     def _build_net(self, image_dim: int, text_dim: int, n_classes: int) -> nn.ModuleDict:
-        size, hidden, drop = int(self.embed_dim), tuple(self.hidden_dims), float(self.dropout)
-        return nn.ModuleDict({
-            "image": projector(image_dim, hidden, size, drop),
-            "text": projector(text_dim, hidden, size, drop),
-            "classifier": nn.Linear(size, int(n_classes)),
-            "discriminator": MediaDiscriminator(size, tuple(self.disc_hidden)),
-        })
+        return nn.ModuleDict(self._core_net(image_dim, text_dim, n_classes))
 
     def _losses(self, net: nn.ModuleDict, x, y, labels) -> dict:
         """One minibatch: L_emb − γ·L_adv first, then each term."""
@@ -145,6 +113,3 @@ class SSACR(AdversarialMethod):
         emb = imd + float(self.alpha) * sim
         adv = media_adversarial_loss(net["discriminator"](s_v), net["discriminator"](s_t))
         return {"objective": emb - float(self.adv_weight) * adv, "emb": emb, "imd": imd, "sim": sim, "adv": adv}
-
-    def _make_step(self, net, Xt, Yt, Lt, steps_per_epoch: int):
-        return self._minmax_step(net, Xt, Yt, Lt, lambda x, y, labels: self._losses(net, x, y, labels))

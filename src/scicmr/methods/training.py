@@ -88,6 +88,29 @@ def loss_step(
     return step
 
 
+def dict_step(
+    loss_fn: Callable[[torch.Tensor], dict],
+    optimizer: torch.optim.Optimizer,
+    clip_grad_norm: float | None = None,
+) -> StepFn:
+    """A step function logging several named losses: zero grads, ``loss_fn(batch_index)``
+    (a dict of 0-d tensors whose first value is the one minimised), its backward, optional
+    clipping, one optimiser step. Returns every value as a float (same keys every call, as
+    train_loop's per-epoch means need)."""
+
+    def step(batch_index: torch.Tensor) -> dict[str, float]:
+        optimizer.zero_grad(set_to_none=True)
+        losses = loss_fn(batch_index)
+        next(iter(losses.values())).backward()
+        if clip_grad_norm is not None:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+        optimizer.step()
+        return {key: float(value.detach()) for key, value in losses.items()}
+
+    return step
+
+
 def minibatches(n: int, batch_size: int, generator: torch.Generator, min_batch: int = 1) -> list[torch.Tensor]:
     """One epoch of shuffled row indices, cut into (≤ batch_size,) int64 tensors.
 
