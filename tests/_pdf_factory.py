@@ -28,6 +28,7 @@ class Fig:
     position: str = "below"       # caption "below" or "above" the figure
     height: float = 150.0
     label_font: str | None = None  # e.g. "Helvetica-Bold": draw the label in this font
+    caption_font: str = "Times-Roman"
 
 
 def raster_png(seed: int, size: tuple[int, int] = (240, 160)) -> bytes:
@@ -89,10 +90,10 @@ class _Writer:
     def figure(self, fig: Fig, seed: int) -> tuple[int, tuple[float, float, float, float]]:
         from reportlab.lib.utils import ImageReader, simpleSplit
 
-        cap_h = 11.0 * len(simpleSplit(fig.caption, "Times-Roman", 9, self.width)) + 16
+        cap_h = 11.0 * len(simpleSplit(fig.caption, fig.caption_font, 9, self.width)) + 16
         self.need(fig.height + cap_h + 10)
         if fig.position == "above":
-            self.text(fig.caption, size=9, leading=11, gap_after=6, first_font=fig.label_font)
+            self.text(fig.caption, font=fig.caption_font, size=9, leading=11, gap_after=6, first_font=fig.label_font)
         w = self.width * 0.8
         x0, top = self.x + (self.width - w) / 2, self.y
         bottom = top - fig.height
@@ -102,7 +103,7 @@ class _Writer:
             self._vector(x0, bottom, w, fig.height)
         self.y = bottom - 8
         if fig.position == "below":
-            self.text(fig.caption, size=9, leading=11, gap_after=10, first_font=fig.label_font)
+            self.text(fig.caption, font=fig.caption_font, size=9, leading=11, gap_after=10, first_font=fig.label_font)
         else:
             self.y -= 6
         return self.page, (x0, PAGE_H - top, x0 + w, PAGE_H - bottom)
@@ -161,10 +162,33 @@ def make_paper(path: Path, blocks: list, *, columns: int = 1, title: str = "", a
     for i, block in enumerate(blocks):
         if isinstance(block, Fig):
             truth[block.number] = writer.figure(block, seed=i)
+        elif isinstance(block, tuple):  # (text, font), e.g. Chinese text in "STSong-Light"
+            writer.text(block[0], font=block[1])
         else:
             writer.text(block)
     c.save()
     return truth
+
+
+def chinese_font() -> str:
+    """Register reportlab's built-in Chinese CID font (not embedded; text extraction works)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return "STSong-Light"
+
+
+def scanned_pdf(path: Path, pages: int = 1) -> None:
+    """Pages that are only a full-page raster image (a scan without a text layer)."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=1)
+    for i in range(pages):
+        c.drawImage(ImageReader(io.BytesIO(raster_png(i, (300, 390)))), 20, 20, PAGE_W - 40, PAGE_H - 40)
+        c.showPage()
+    c.save()
 
 
 def body(n: int, topic: str = "the measurement", cite: str = "") -> str:

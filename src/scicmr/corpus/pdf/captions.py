@@ -30,7 +30,7 @@ REFERENCE_RE = re.compile(
     r"(?:\b(?:Figures?|Figs?\.?|FIGS?\.?)\s*|图\s*)(?P<first>S?\d+)[a-z]?"
     r"(?P<more>(?:\s*(?:,|and|&|–|—|-|to|和|、)\s*(?:S?\d+)[a-z]?)*)"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'“])|(?<=[。！？])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'“\u4e00-\u9fff])|(?<=[。！？])")
 _ABBREVIATION_END = re.compile(r"(?:\b(?:Fig|Figs|Eq|Eqs|Ref|Refs|Sec|et al|e\.g|i\.e|cf|vs|No)\.)$")
 
 
@@ -131,6 +131,8 @@ def join_lines(texts: Sequence[str], vocabulary: set[str] | None = None) -> str:
             joined, compound = (left + right).lower(), f"{left}-{right}".lower()
             keep = vocabulary is not None and compound in vocabulary and joined not in vocabulary
             out = out[:-1] + ("-" if keep and out[-1] == "-" else "") + text
+        elif hyphen and out[-1] == "-" and (text[0].isupper() or text[0].isdigit()):
+            out = out + text  # "Fourier-" + "Bessel": a compound, the hyphen stays
         else:
             out = f"{out} {text}"
     return out

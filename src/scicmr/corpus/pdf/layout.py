@@ -180,12 +180,15 @@ def center_inside(box: Box, container: Box, pad: float = 0.5) -> bool:
 
 def mark_body(layout: PageLayout) -> None:
     """Set ``Line.body`` on running-text lines (see the module docstring)."""
-    col_width = layout.width * (0.42 if _looks_two_column(layout) else 0.75)
+    same = [ln.width for ln in layout.lines if abs(ln.size - layout.body_size) <= 0.6]
+    col_width = sorted(same)[int(0.9 * (len(same) - 1))] if same else layout.width / 2
     for line in layout.lines:
         inside_image = any(center_inside(line.box, img) for img in layout.images)
         same_size = abs(line.size - layout.body_size) <= 0.6
-        line.body = (not inside_image and same_size and line.width >= 0.6 * col_width
-                     and len(line.text) >= 25)
+        long_line = line.width >= 0.6 * col_width and len(line.text) >= 25
+        # A one-line paragraph: a full sentence in the body font (figure labels rarely are).
+        sentence = len(line.text) >= 12 and line.text.rstrip().endswith((".", "。", "!", "?", "！", "？"))
+        line.body = not inside_image and same_size and (long_line or sentence)
     # A short line continuing a paragraph (its last line, or its first when indented) is body.
     for _ in range(2):
         for i, line in enumerate(layout.lines):
@@ -200,15 +203,6 @@ def mark_body(layout: PageLayout) -> None:
                 if -1 <= gap <= 0.6 * line.size and aligned:
                     line.body = True
                     break
-
-
-def _looks_two_column(layout: PageLayout) -> bool:
-    mid = layout.width / 2
-    text = [ln for ln in layout.lines if abs(ln.size - layout.body_size) <= 0.6 and len(ln.text) >= 25]
-    if len(text) < 6:
-        return False
-    halves = sum(1 for ln in text if ln.x1 <= mid + 4 or ln.x0 >= mid - 4)
-    return halves >= 0.75 * len(text)
 
 
 def union(boxes: Sequence[Box]) -> Box:

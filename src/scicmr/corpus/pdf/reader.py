@@ -15,6 +15,7 @@ from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabul
 from scicmr.corpus.pdf.figures import Region, find_region, pad_box
 from scicmr.corpus.pdf.layout import PageLayout, center_inside, page_layout
 from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
+from scicmr.corpus.readers.base import Skipped
 from scicmr.corpus.record import Record, Source
 
 SCANNED = "scanned page without text layer; OCR it first"
@@ -31,15 +32,9 @@ class PdfSettings:
     pad: float = 2.0
 
 
-@dataclass
-class Problem:
-    """A PDF (or part of one) that could not be used: ``item`` names it, ``reason`` says why."""
-
-    item: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"item": self.item, "reason": self.reason}
+#: A PDF (or part of one) that could not be used: ``item`` names it, ``reason`` says why
+#: (the readers' :class:`~scicmr.corpus.readers.base.Skipped`).
+Problem = Skipped
 
 
 @dataclass
