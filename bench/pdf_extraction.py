@@ -15,8 +15,9 @@ with the ground truth by (paper, figure number):
   hyphens dropped, whitespace collapsed, hyphens between letters removed with the spaces
   around them); a missing figure counts as not exact;
 - caption similarity: difflib's ratio of the two normalised strings (0 when missing), mean;
-- crop correlation: Pearson correlation of the crop and the ground-truth image, both gray
-  64×64, median over found figures (near 1: the crop is the figure, tight);
+- crop correlation: Pearson correlation of the crop and the ground-truth image, both
+  composited on white, gray, 64×64; median and minimum over found figures (near 1: the crop
+  is the figure, tight);
 - context recall: share of the generated citing sentences found in the record's context;
 - title exact: papers whose extracted title equals the real one (normalised);
 - pages/s: pages / seconds of reading one paper in a worker (layout, captions, regions,
@@ -70,12 +71,12 @@ def build_pdfs(papers: dict[str, dict], layout: str, folder: Path) -> dict[str, 
         if layout.startswith("chromium"):
             html_file = folder / f"{name}.html"
             html_file.write_text(build_html(layout, paper["title"], summary, paragraphs, paper["figures"]), encoding="utf-8")
-            chromium_jobs.append((layout, html_file, pdf))
+            chromium_jobs.append((layout, html_file, pdf, paper["title"]))
         else:
             build_reportlab(pdf, paper["title"], summary, paragraphs, paper["figures"])
     if chromium_jobs:
         build_chromium(chromium_jobs)
-        for _, html_file, _ in chromium_jobs:
+        for _, html_file, _, _ in chromium_jobs:
             html_file.unlink()
     return cites
 
@@ -85,7 +86,10 @@ def crop_correlation(a: Path, b: Path) -> float:
 
     def gray(path: Path) -> np.ndarray:
         with Image.open(path) as im:
-            return np.asarray(im.convert("L").resize((64, 64), Image.BILINEAR), dtype=np.float64).ravel()
+            # Transparent pixels are printed on white paper: composite before comparing.
+            rgba = im.convert("RGBA")
+            page = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+            return np.asarray(page.convert("L").resize((64, 64), Image.BILINEAR), dtype=np.float64).ravel()
 
     x, y = gray(a), gray(b)
     if x.std() == 0 or y.std() == 0:
@@ -131,6 +135,7 @@ def evaluate(papers: dict[str, dict], layout: str, work: Path, workers: int) -> 
         "extra_records": sum(1 for (g, n) in found if n not in papers.get(g, {}).get("figures", {})),
         "caption_exact": exact / total, "caption_similarity": float(np.mean(sims)),
         "crop_correlation_median": float(np.median(corrs)) if corrs else 0.0,
+        "crop_correlation_min": float(np.min(corrs)) if corrs else 0.0,
         "context_recall": ctx_hit / max(ctx_all, 1), "title_exact": titles / len(papers),
         "pages": int(sum(s["pages"] for s in stats.values())),
         "pages_per_s_median": float(statistics.median(speeds)) if speeds else 0.0,
@@ -139,12 +144,12 @@ def evaluate(papers: dict[str, dict], layout: str, work: Path, workers: int) -> 
 
 
 def table(results: list[dict]) -> str:
-    head = ("| layout | figures | recall | caption exact | caption similarity | crop corr. (median) "
+    head = ("| layout | figures | recall | caption exact | caption similarity | crop corr. median / min "
             "| context recall | title exact | extra records | pages | pages/s (median/paper) | ingest wall s |")
     lines = [head, "|" + "---|" * 12]
     for r in results:
         lines.append(f"| {r['layout']} | {r['figures']} | {r['recall']:.3f} | {r['caption_exact']:.3f} | "
-                     f"{r['caption_similarity']:.3f} | {r['crop_correlation_median']:.3f} | {r['context_recall']:.3f} | "
+                     f"{r['caption_similarity']:.3f} | {r['crop_correlation_median']:.3f} / {r['crop_correlation_min']:.3f} | {r['context_recall']:.3f} | "
                      f"{r['title_exact']:.3f} | {r['extra_records']} | {r['pages']} | {r['pages_per_s_median']:.1f} | "
                      f"{r['ingest_wall_s']:.1f} |")
     return "\n".join(lines)

@@ -11,8 +11,13 @@ known to the reader:
   figure, caption below as "Figure N: …" (the Open Journals layout);
 - ``chromium-2col``: Chromium, two CSS columns, bold "Fig. N." labels, the caption above the
   figure for every even-numbered figure, justified text with automatic hyphenation;
+- ``chromium-samefont``: Chromium, one column, the caption in the body font and size, left
+  aligned, with only 5 pt between it and the next paragraph (no font change ends the caption);
 - ``reportlab-1col``: reportlab's platypus flow layout (DejaVu Serif), justified paragraphs,
   caption below as "Figure N. …".
+
+Every page carries a running header (journal name) and footer (citation line and page
+number), as published papers do.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import html
 from pathlib import Path
 from typing import Sequence
 
-LAYOUTS = ("chromium-1col", "chromium-2col", "reportlab-1col")
+LAYOUTS = ("chromium-1col", "chromium-2col", "chromium-samefont", "reportlab-1col")
 
 _PHRASES = (
     "As shown in Figure {n}, {kw} is central to the design.",
@@ -79,7 +84,15 @@ h1{font-family:'DejaVu Sans',sans-serif;font-size:16pt;column-span:all} .cols{co
 p{text-align:justify;hyphens:auto} h2{font-size:10.5pt}
 figure{margin:10pt 0;break-inside:avoid} figure img{width:100%;max-height:260pt;object-fit:contain}
 figcaption{font-size:8pt;margin:4pt 0}""",
+    "chromium-samefont": """body{font-family:'DejaVu Serif',serif;font-size:10pt;line-height:1.3;margin:0}
+h1{font-size:17pt} p{margin:0 0 5pt 0} figure{margin:10pt 0 0 0;break-inside:avoid}
+figure img{max-width:70%;max-height:300pt;display:block;margin:auto} figcaption{margin:4pt 0 5pt 0}""",
 }
+HEADER = "Journal of Open Source Education · rebuilt for the scicmr benchmark"
+
+
+def footer(title: str) -> str:
+    return f"{title[:60]}. Journal of Open Source Education (rebuilt)."
 
 
 def build_html(layout: str, title: str, summary: str, paragraphs, figures: dict[int, tuple[Path, str]]) -> str:
@@ -101,17 +114,21 @@ def build_html(layout: str, title: str, summary: str, paragraphs, figures: dict[
     return "\n".join(parts)
 
 
-def build_chromium(jobs: list[tuple[str, Path, Path]]) -> None:
-    """Print each (layout, html file, pdf path) with one headless Chromium."""
+def build_chromium(jobs: list[tuple[str, Path, Path, str]]) -> None:
+    """Print each (layout, html file, pdf path, title) with one headless Chromium."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page()
-        for _, html_file, pdf in jobs:
+        style = "font-size:7pt;font-family:'DejaVu Sans';width:100%;margin:0 0.9in;"
+        for _, html_file, pdf, title in jobs:
             page.goto(html_file.resolve().as_uri(), wait_until="load")
-            page.pdf(path=str(pdf), format="Letter", margin={"top": "0.8in", "bottom": "0.8in",
-                                                              "left": "0.9in", "right": "0.9in"})
+            page.pdf(path=str(pdf), format="Letter", display_header_footer=True,
+                     header_template=f"<div style=\"{style}\">{html.escape(HEADER)}</div>",
+                     footer_template=f"<div style=\"{style}\">{html.escape(footer(title))} "
+                                     "<span class='pageNumber'></span></div>",
+                     margin={"top": "0.8in", "bottom": "0.8in", "left": "0.9in", "right": "0.9in"})
         browser.close()
 
 
@@ -142,4 +159,12 @@ def build_reportlab(pdf: Path, title: str, summary: str, paragraphs, figures: di
         story.append(KeepTogether([Spacer(1, 6), Image(str(image), w * scale, h * scale),
                                    Paragraph(html.escape(f"Figure {n}. {caption}"), cap)]))
     story.append(Paragraph(html.escape(" ".join(_FILLER)), body))
-    doc.build(story)
+
+    def running(canvas, document):
+        canvas.saveState()
+        canvas.setFont("DejaVuSerif", 7)
+        canvas.drawString(65, letter[1] - 40, HEADER)
+        canvas.drawString(65, 35, f"{footer(title)} {document.page}")
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=running, onLaterPages=running)

@@ -5,7 +5,8 @@ figure, downwards for one above) over *figure elements* — raster images, vecto
 (rects, lines, curves) and text lines that are not running text (tick labels, legends, boxes
 of a diagram) — as long as the next element is close (the first within 72 pt of the caption,
 the next within 36 pt of the region so far) and no barrier intervenes. Barriers are body-text
-lines, other captions, and headings (text larger than the body size outside any graphic).
+lines, other captions, headings (text larger than the body size outside any graphic) and
+running heads and feet (:func:`~scicmr.corpus.pdf.layout.mark_running`).
 Only elements in the caption's column take part: the caption's horizontal extent widened to
 its column (the left or right half of a two-column page, or the full width when the caption
 crosses the middle). Both directions are tried; the side with the smaller gap to the caption
@@ -61,7 +62,7 @@ def _elements(layout: PageLayout, captions: Sequence[Caption]) -> tuple[list[Box
             continue
         in_graphic = any(center_inside(line.box, g, pad=2.0) for g in graphics)
         heading = line.size > layout.body_size + 1.5 and not in_graphic
-        if (line.body and not in_graphic) or heading:
+        if (line.body and not in_graphic) or heading or line.running:
             barriers.append(line.box)
         else:
             elements.append(line.box)

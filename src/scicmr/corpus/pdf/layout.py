@@ -14,6 +14,7 @@ boxes in a diagram) are short or in a different size, so they can belong to a fi
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from statistics import median
@@ -41,6 +42,7 @@ class Line:
     bold: bool = False
     first_bold: bool = False
     body: bool = False
+    running: bool = False
     words: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
@@ -203,6 +205,47 @@ def mark_body(layout: PageLayout) -> None:
                 if -1 <= gap <= 0.6 * line.size and aligned:
                     line.body = True
                     break
+
+
+def mark_running(layouts: Sequence[PageLayout], band: float = 0.12, edge: float = 0.07) -> None:
+    """Set ``Line.running`` on running heads and feet: lines in the top or bottom ``band`` of
+    the page whose text (digits ignored) recurs on another page, and any line in the outer
+    ``edge`` of the page outside graphics (a one-page paper's header and page number)."""
+    def key(line: Line) -> str:
+        return re.sub(r"\d+", "#", line.text.strip().lower())
+
+    counts: Counter[str] = Counter()
+    for layout in layouts:
+        seen = {key(ln) for ln in layout.lines if _in_band(ln, layout, band)}
+        counts.update(seen)
+    for layout in layouts:
+        for line in layout.lines:
+            repeated = _in_band(line, layout, band) and counts[key(line)] >= 2
+            outer = _in_band(line, layout, edge) and not any(center_inside(line.box, g, 1.0) for g in layout.graphics)
+            line.running = repeated or outer
+            line.body = line.body and not line.running
+
+
+def _in_band(line: Line, layout: PageLayout, band: float) -> bool:
+    return line.bottom <= band * layout.height or line.top >= (1 - band) * layout.height
+
+
+def typical_line_gaps(layouts: Sequence[PageLayout]) -> dict[float, float]:
+    """Font size (rounded to 0.5 pt) → median vertical gap between consecutive lines of that
+    size that overlap horizontally (within a paragraph the gap is the leading minus the
+    glyph height; paragraph breaks are rarer, so the median is the within-paragraph gap)."""
+    samples: dict[float, list[float]] = {}
+    for layout in layouts:
+        lines = layout.lines
+        for i, line in enumerate(lines):
+            for nxt in lines[i + 1: i + 6]:
+                if nxt.top < line.bottom - 1 or min(nxt.x1, line.x1) - max(nxt.x0, line.x0) <= 0:
+                    continue
+                gap = nxt.top - line.bottom
+                if abs(nxt.size - line.size) <= 0.3 and gap <= 1.2 * line.size:
+                    samples.setdefault(round(line.size * 2) / 2, []).append(gap)
+                break
+    return {size: float(median(gaps)) for size, gaps in samples.items() if len(gaps) >= 3}
 
 
 def union(boxes: Sequence[Box]) -> Box:

@@ -13,7 +13,7 @@ from scicmr._io import atomic_write_bytes
 from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabulary, find_captions,
                                         join_lines, split_sentences)
 from scicmr.corpus.pdf.figures import Region, find_region, pad_box
-from scicmr.corpus.pdf.layout import PageLayout, center_inside, page_layout
+from scicmr.corpus.pdf.layout import PageLayout, center_inside, mark_running, page_layout, typical_line_gaps
 from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
 from scicmr.corpus.readers.base import Skipped
 from scicmr.corpus.record import Record, Source
@@ -116,7 +116,7 @@ def _body_sentences(layouts: Sequence[PageLayout], captions: Sequence[Caption],
     texts: list[str] = []
     for layout in layouts:
         boxes = [r.box for r in regions.get(layout.number, [])]
-        keep = [ln for ln in layout.lines if id(ln) not in caption_lines
+        keep = [ln for ln in layout.lines if id(ln) not in caption_lines and not ln.running
                 and not any(center_inside(ln.box, b) for b in boxes)]
         if layout.columns() == 2:
             mid = layout.width / 2
@@ -204,14 +204,16 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
     for layout in layouts:
         if layout.n_chars == 0 and layout.images:
             result.quirks.append({"item": f"{source_name} page {layout.number}", "quirk": SCANNED, "detail": ""})
+    mark_running(layouts)
     vocabulary = document_vocabulary(ln.text for layout in layouts for ln in layout.lines)
+    gaps = typical_line_gaps(layouts)
     meta = from_layout(layouts[0], from_info(info))
     result.meta = meta
     found: list[tuple[Caption, Region]] = []
     all_captions: list[Caption] = []
     regions: dict[int, list[Region]] = {}
     for layout in layouts:
-        captions = find_captions(layout.lines, layout.number, vocabulary)
+        captions = find_captions(layout.lines, layout.number, vocabulary, gaps)
         all_captions.extend(captions)
         for cap in captions:
             region = find_region(cap, layout, captions, [r.box for r in regions.get(layout.number, [])])
