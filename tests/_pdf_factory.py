@@ -29,6 +29,8 @@ class Fig:
     height: float = 150.0
     label_font: str | None = None  # e.g. "Helvetica-Bold": draw the label in this font
     caption_font: str = "Times-Roman"
+    caption_size: float = 9.0
+    caption_gap: float = 10.0      # space between a caption below the figure and what follows
 
 
 def raster_png(seed: int, size: tuple[int, int] = (240, 160)) -> bytes:
@@ -43,8 +45,9 @@ def raster_png(seed: int, size: tuple[int, int] = (240, 160)) -> bytes:
 
 
 class _Writer:
-    def __init__(self, canvas, columns: int):
+    def __init__(self, canvas, columns: int, running: str = ""):
         self.c = canvas
+        self.running = running
         self.columns = columns
         self.col = 0
         self.page = 1
@@ -65,9 +68,18 @@ class _Writer:
         self.page += 1
         self.col, self.y = 0, PAGE_H - MARGIN
         self.top = self.y
+        self.head()
+
+    def head(self) -> None:
+        """A running head and foot (with the page number), as journals print them."""
+        if self.running:
+            self.c.setFont("Helvetica", 7)
+            self.c.drawString(MARGIN, PAGE_H - 36, self.running)
+            self.c.drawString(MARGIN, 30, f"{self.running}, page {self.page}")
 
     def text(self, text: str, font: str = "Times-Roman", size: float = 10.0, leading: float = 12.0,
              gap_after: float = 8.0, first_font: str | None = None) -> None:
+        """Write ``text`` wrapped to the column; ``gap_after`` points follow the paragraph."""
         from reportlab.lib.utils import simpleSplit
 
         lines = simpleSplit(text, font, size, self.width)
@@ -90,10 +102,11 @@ class _Writer:
     def figure(self, fig: Fig, seed: int) -> tuple[int, tuple[float, float, float, float]]:
         from reportlab.lib.utils import ImageReader, simpleSplit
 
-        cap_h = 11.0 * len(simpleSplit(fig.caption, fig.caption_font, 9, self.width)) + 16
+        cap_h = 11.0 * len(simpleSplit(fig.caption, fig.caption_font, fig.caption_size, self.width)) + 16
         self.need(fig.height + cap_h + 10)
         if fig.position == "above":
-            self.text(fig.caption, font=fig.caption_font, size=9, leading=11, gap_after=6, first_font=fig.label_font)
+            self.text(fig.caption, font=fig.caption_font, size=fig.caption_size, leading=fig.caption_size + 2,
+                      gap_after=6, first_font=fig.label_font)
         w = self.width * 0.8
         x0, top = self.x + (self.width - w) / 2, self.y
         bottom = top - fig.height
@@ -103,7 +116,8 @@ class _Writer:
             self._vector(x0, bottom, w, fig.height)
         self.y = bottom - 8
         if fig.position == "below":
-            self.text(fig.caption, font=fig.caption_font, size=9, leading=11, gap_after=10, first_font=fig.label_font)
+            self.text(fig.caption, font=fig.caption_font, size=fig.caption_size, leading=fig.caption_size + 2,
+                      gap_after=fig.caption_gap, first_font=fig.label_font)
         else:
             self.y -= 6
         return self.page, (x0, PAGE_H - top, x0 + w, PAGE_H - bottom)
@@ -130,7 +144,7 @@ class _Writer:
 
 def make_paper(path: Path, blocks: list, *, columns: int = 1, title: str = "", authors: str = "",
                abstract: str = "", info_title: str | None = None, year: str | None = None,
-               encrypt: str | None = None) -> dict[str, tuple[int, tuple[float, float, float, float]]]:
+               encrypt: str | None = None, running: str = "") -> dict[str, tuple[int, tuple[float, float, float, float]]]:
     """Write a paper; ``blocks`` holds body paragraphs (str) and :class:`Fig` objects."""
     from reportlab.pdfgen import canvas
 
@@ -144,7 +158,8 @@ def make_paper(path: Path, blocks: list, *, columns: int = 1, title: str = "", a
         c.setTitle(info_title)
     if year:
         c.setCreator(f"factory {year}")
-    writer = _Writer(c, 1)
+    writer = _Writer(c, 1, running)
+    writer.head()
     if title:
         writer.text(title, font="Helvetica-Bold", size=17, leading=21, gap_after=6)
     if authors:

@@ -132,3 +132,28 @@ def test_metadata_title_first_and_junk_metadata_ignored(tmp_path: Path):
     assert read_pdf(tmp_path / "a.pdf", tmp_path / "i").records[0].title == "Metadata Title"
     rec = read_pdf(tmp_path / "b.pdf", tmp_path / "j").records[0]
     assert rec.title == "Layout Title On The Page" and rec.authors == []
+
+
+def test_running_heads_stay_out_of_figures_and_context(tmp_path: Path):
+    # The second figure sits at the top of page 2, right under the running head.
+    blocks = [body(3, cite="Figure 1 is the first plot."), Fig("1", "Figure 1: First plot.", "vector", height=100),
+              body(44), Fig("2", "Figure 2: Top of the second page.", "raster", height=120), body(3)]
+    running = "Journal of Generated Tests 12 (2024) 1-9"
+    truth = make_paper(tmp_path / "run.pdf", blocks, running=running)
+    result = read_pdf(tmp_path / "run.pdf", tmp_path / "img")
+    assert truth["2"][0] == 2 and truth["2"][1][1] < 80  # the case under test: top of page 2
+    _check_boxes(result, truth)
+    top = _by_figure(result)["2"].source.bbox[1]
+    assert top >= truth["2"][1][1] - 3  # the region does not reach up into the running head
+    assert all("Journal of Generated Tests" not in r.context for r in result.records)
+    assert result.records[0].date == "2024"
+
+
+def test_caption_in_body_font_ends_at_the_paragraph(tmp_path: Path):
+    # Same font and size as the body and only 2 pt before the next paragraph: the caption
+    # ends because its last sentence stops although the next word would have fitted.
+    cap = "Figure 1: A caption written in the body font. It has two sentences."
+    blocks = [body(3), Fig("1", cap, "raster", caption_size=10, caption_gap=2), body(4), body(4)]
+    make_paper(tmp_path / "same.pdf", blocks)
+    rec = read_pdf(tmp_path / "same.pdf", tmp_path / "img").records[0]
+    assert rec.text == "A caption written in the body font. It has two sentences."
