@@ -216,3 +216,41 @@ def body(n: int, topic: str = "the measurement", cite: str = "") -> str:
     if cite:
         sentences.insert(1, cite)
     return " ".join(sentences)
+
+
+def matplotlib_page(path: Path, fonttype: int = 42) -> tuple[float, float, float, float]:
+    """A one-page paper drawn entirely by matplotlib's PDF backend: body text, a vector plot
+    (axes, two curves, legend, tick labels, axis labels, a title) and a two-line caption below
+    it. Returns the plot's tight box (points, top-left origin). ``fonttype`` 3 embeds Type 3
+    fonts (matplotlib's default), 42 TrueType."""
+    import textwrap
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width, height = 8.5, 11.0
+    with plt.rc_context({"pdf.fonttype": fonttype}):
+        fig = plt.figure(figsize=(width, height))
+        text = ("The spectra are summarised below. As shown in Figure 1, the intensity grows with the "
+                "temperature and saturates above the transition. The curves were measured twice. ")
+        for top, repeat in ((0.92, 2), (0.33, 3)):
+            for k, line in enumerate(textwrap.wrap(text * repeat, 95)):
+                fig.text(0.1, top - 0.017 * k, line, fontsize=10, family="DejaVu Serif")
+        ax = fig.add_axes([0.18, 0.45, 0.7, 0.28])
+        x = np.linspace(0, 10, 100)
+        ax.plot(x, np.sin(x), label="sine")
+        ax.plot(x, np.cos(x), label="cosine")
+        ax.set_xlabel("temperature (K)")
+        ax.set_ylabel("intensity (a.u.)")
+        ax.set_title("Spectra of two samples")
+        ax.legend()
+        fig.text(0.1, 0.38, "Figure 1: Intensity against temperature for the two model curves, with the",
+                 fontsize=9, family="DejaVu Serif")
+        fig.text(0.1, 0.365, "saturation region marked.", fontsize=9, family="DejaVu Serif")
+        fig.canvas.draw()
+        box = ax.get_tightbbox(fig.canvas.get_renderer()).transformed(fig.dpi_scale_trans.inverted())
+        fig.savefig(path)
+        plt.close(fig)
+    return (box.x0 * 72, (height - box.y1) * 72, box.x1 * 72, (height - box.y0) * 72)

@@ -157,3 +157,16 @@ def test_caption_in_body_font_ends_at_the_paragraph(tmp_path: Path):
     make_paper(tmp_path / "same.pdf", blocks)
     rec = read_pdf(tmp_path / "same.pdf", tmp_path / "img").records[0]
     assert rec.text == "A caption written in the body font. It has two sentences."
+
+
+@pytest.mark.parametrize("fonttype", [42, 3])
+def test_matplotlib_vector_figure_with_its_labels(tmp_path: Path, fonttype: int):
+    from _pdf_factory import matplotlib_page
+
+    truth = matplotlib_page(tmp_path / "mpl.pdf", fonttype)
+    result = read_pdf(tmp_path / "mpl.pdf", tmp_path / "img")
+    [rec] = result.records
+    assert rec.text == "Intensity against temperature for the two model curves, with the saturation region marked."
+    assert iou(rec.source.bbox, truth) > 0.9  # tick labels, axis labels, legend and title included
+    # The repeated citing sentence appears once in the context.
+    assert rec.context == "As shown in Figure 1, the intensity grows with the temperature and saturates above the transition."

@@ -5,7 +5,8 @@ figure, downwards for one above) over *figure elements* — raster images, vecto
 (rects, lines, curves) and text lines that are not running text (tick labels, legends, boxes
 of a diagram) — as long as the next element is close (the first within 72 pt of the caption,
 the next within 36 pt of the region so far) and no barrier intervenes. Barriers are body-text
-lines, other captions, headings (text larger than the body size outside any graphic) and
+lines, other captions, headings (text larger than the body size outside any graphic, bold or
+starting where the body text starts) and
 running heads and feet (:func:`~scicmr.corpus.pdf.layout.mark_running`).
 Only elements in the caption's column take part: the caption's horizontal extent widened to
 its column (the left or right half of a two-column page, or the full width when the caption
@@ -57,11 +58,15 @@ def _elements(layout: PageLayout, captions: Sequence[Caption]) -> tuple[list[Box
     graphics = layout.graphics
     elements = list(graphics)
     barriers = [cap.box for cap in captions]
+    body_lefts = [ln.x0 for ln in layout.lines if ln.body]
     for line in layout.lines:
         if id(line) in caption_lines:
             continue
         in_graphic = any(center_inside(line.box, g, pad=2.0) for g in graphics)
-        heading = line.size > layout.body_size + 1.5 and not in_graphic
+        # Section headings are bold or start where the body text starts; a plot's title is
+        # centred over the plot in a regular weight, so it can belong to the figure.
+        aligned = any(abs(x - line.x0) <= 1.5 * layout.body_size for x in body_lefts)
+        heading = line.size > layout.body_size + 1.5 and not in_graphic and (line.bold or aligned)
         if (line.body and not in_graphic) or heading or line.running:
             barriers.append(line.box)
         else:

@@ -250,7 +250,7 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
             atomic_write_bytes(target, pngs[rid])
             written.append(target)
             image_ref = target.relative_to(relative_to).as_posix() if relative_to else str(target)
-            context = [s for s in sentences if cap.number in cited_numbers(s)]
+            context = list(dict.fromkeys(s for s in sentences if cap.number in cited_numbers(s)))
             result.records.append(Record(
                 id=rid, kind="pair", title=meta.title, text=cap.text, authors=list(meta.authors),
                 date=meta.year, images=[image_ref],
