@@ -21,7 +21,8 @@ with the ground truth by (paper, figure number):
 - context recall: share of the generated citing sentences found in the record's context;
 - title exact: papers whose extracted title equals the real one (normalised);
 - pages/s: pages / seconds of reading one paper in a worker (layout, captions, regions,
-  rendering, PNG writing), median over papers; also the wall time of the whole ingest.
+  rendering, PNG writing), median over papers, by wall clock and by the worker's CPU time
+  (which other jobs on a shared machine do not inflate); also the wall time of the ingest.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def evaluate(papers: dict[str, dict], layout: str, work: Path, workers: int) -> 
     total = sum(len(p["figures"]) for p in papers.values())
     stats = report.notes.get("pdf_stats", {})
     speeds = [s["pages"] / s["seconds"] for s in stats.values() if s.get("seconds")]
+    cpu_speeds = [s["pages"] / s["cpu_seconds"] for s in stats.values() if s.get("cpu_seconds")]
     return {
         "layout": layout, "papers": len(papers), "figures": total, "records": report.added,
         "recall": sum(1 for (g, n) in found if n in papers.get(g, {}).get("figures", {})) / total,
@@ -139,18 +141,19 @@ def evaluate(papers: dict[str, dict], layout: str, work: Path, workers: int) -> 
         "context_recall": ctx_hit / max(ctx_all, 1), "title_exact": titles / len(papers),
         "pages": int(sum(s["pages"] for s in stats.values())),
         "pages_per_s_median": float(statistics.median(speeds)) if speeds else 0.0,
+        "pages_per_cpu_s_median": float(statistics.median(cpu_speeds)) if cpu_speeds else 0.0,
         "ingest_wall_s": wall, "skipped": report.skipped, "misses": rows,
     }
 
 
 def table(results: list[dict]) -> str:
     head = ("| layout | figures | recall | caption exact | caption similarity | crop corr. median / min "
-            "| context recall | title exact | extra records | pages | pages/s (median/paper) | ingest wall s |")
+            "| context recall | title exact | extra records | pages | pages/s wall / CPU (median) | ingest wall s |")
     lines = [head, "|" + "---|" * 12]
     for r in results:
         lines.append(f"| {r['layout']} | {r['figures']} | {r['recall']:.3f} | {r['caption_exact']:.3f} | "
                      f"{r['caption_similarity']:.3f} | {r['crop_correlation_median']:.3f} / {r['crop_correlation_min']:.3f} | {r['context_recall']:.3f} | "
-                     f"{r['title_exact']:.3f} | {r['extra_records']} | {r['pages']} | {r['pages_per_s_median']:.1f} | "
+                     f"{r['title_exact']:.3f} | {r['extra_records']} | {r['pages']} | {r['pages_per_s_median']:.1f} / {r['pages_per_cpu_s_median']:.1f} | "
                      f"{r['ingest_wall_s']:.1f} |")
     return "\n".join(lines)
 
@@ -192,7 +195,9 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     if args.write_docs:
-        write_docs(Path(args.write_docs), text + f"\n\n{len(papers)} papers; {os.cpu_count()} CPUs; workers={args.workers}.")
+        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        write_docs(Path(args.write_docs), text + f"\n\n{len(papers)} papers; {os.cpu_count()} CPUs, load average "
+                   f"{load} after the run (the machine is shared); workers={args.workers}.")
     return 0
 
 

@@ -31,6 +31,7 @@ class Fig:
     caption_font: str = "Times-Roman"
     caption_size: float = 9.0
     caption_gap: float = 10.0      # space between a caption below the figure and what follows
+    span: bool = False             # two columns: a full-width figure at the top of a new page
 
 
 def raster_png(seed: int, size: tuple[int, int] = (240, 160)) -> bytes:
@@ -102,6 +103,8 @@ class _Writer:
     def figure(self, fig: Fig, seed: int) -> tuple[int, tuple[float, float, float, float]]:
         from reportlab.lib.utils import ImageReader, simpleSplit
 
+        if fig.span and self.columns == 2:
+            return self._spanning(fig, seed)
         cap_h = 11.0 * len(simpleSplit(fig.caption, fig.caption_font, fig.caption_size, self.width)) + 16
         self.need(fig.height + cap_h + 10)
         if fig.position == "above":
@@ -121,6 +124,16 @@ class _Writer:
         else:
             self.y -= 6
         return self.page, (x0, PAGE_H - top, x0 + w, PAGE_H - bottom)
+
+    def _spanning(self, fig: Fig, seed: int) -> tuple[int, tuple[float, float, float, float]]:
+        self.y = MARGIN - 1
+        self.col = 1
+        self.need(PAGE_H)  # start a new page
+        self.columns, self.width = 1, PAGE_W - 2 * MARGIN
+        page, box = self.figure(Fig(**{**fig.__dict__, "span": False}), seed)
+        self.columns, self.width = 2, (PAGE_W - 2 * MARGIN - GUTTER) / 2
+        self.top = self.y
+        return page, box
 
     def _vector(self, x0: float, y0: float, w: float, h: float) -> None:
         c = self.c

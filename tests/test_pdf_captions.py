@@ -87,3 +87,8 @@ def test_normalise_caption():
     assert normalise_caption(" The  ﬁrst\ncross- modal “map” — done ") == normalise_caption('The first crossmodal "map" - done')
     assert normalise_caption("a–b") == "ab"
     assert normalise_caption("S-2") == "S-2"
+
+
+def test_caption_right_under_a_short_figure_label_starts_a_block():
+    lines = [_line("temperature (K)", top=100, x0=150), _line("Figure 1: Caption text under the axis label.", top=111)]
+    assert [c.text for c in find_captions(lines, page=1)] == ["Caption text under the axis label."]

@@ -94,3 +94,12 @@ def test_parallel_folder_read_equals_sequential(tmp_path: Path):
     assert [p.to_dict() for p in one.problems] == [p.to_dict() for p in two.problems]
     for a, b in zip(one.records, two.records):
         assert Path(a.image).read_bytes() == Path(b.image).read_bytes()
+
+
+def test_file_size_limit_is_reported_with_the_setting_to_raise_it(tmp_path: Path):
+    from scicmr.corpus.pdf import PdfSettings, read_pdf
+
+    _good(tmp_path / "big.pdf", 1)
+    result = read_pdf(tmp_path / "big.pdf", tmp_path / "img", settings=PdfSettings(max_megabytes=0.001))
+    assert result.records == [] and not (tmp_path / "img").exists()
+    assert "over the 0.001 MB limit; raise it with --max-mb" in result.problems[0].reason

@@ -84,11 +84,16 @@ def test_two_columns_keep_captions_with_their_column(tmp_path: Path):
               Fig("1", "Fig. 1. Left column vector plot of the measured intensity against time for every sample.", "vector", height=120),
               body(12), Fig("2", "Fig. 2. Right column photograph.", "raster", position="above", height=110),
               body(8, cite="Both panels (Figs. 1–2) agree.")]
+    blocks += [Fig("3", "Fig. 3. A figure across both columns at the top of the page, with a caption that is "
+                        "long enough to need two lines at the full width of the page.", "vector", height=140, span=True),
+               body(20, cite="The wide plot (Fig. 3) spans the page.")]
     truth = make_paper(tmp_path / "two.pdf", blocks, columns=2, title="Two Column Paper About Detectors")
     result = read_pdf(tmp_path / "two.pdf", tmp_path / "img")
     assert result.problems == []
     figs = _by_figure(result)
-    assert set(figs) == {"1", "2"}
+    assert set(figs) == {"1", "2", "3"}
+    assert figs["3"].source.page == 2 and figs["3"].text.endswith("at the full width of the page.")
+    assert figs["3"].context == "The wide plot (Fig. 3) spans the page."
     assert figs["1"].text == "Left column vector plot of the measured intensity against time for every sample."
     _check_boxes(result, truth)
     assert figs["1"].source.bbox[2] < 306 < figs["2"].source.bbox[0]

@@ -76,6 +76,8 @@ def _starts_block(lines: Sequence[Line], i: int) -> bool:
         gap = line.top - prev.bottom
         if gap > 0.8 * line.size or abs(prev.size - line.size) > 0.6:
             return True
+        if prev.width < 0.6 * line.width:
+            return True  # a short line right above (an axis label of the figure) is no paragraph
         return prev.text.rstrip().endswith((".", ":", "。", "!", "?")) and not _ABBREVIATION_END.search(prev.text.rstrip())
     return True
 

@@ -40,13 +40,15 @@ Problem = Skipped
 @dataclass
 class PdfResult:
     """What :func:`read_pdf` produced: figure records, problems (a file-level problem means the
-    file was skipped), quirks (kept, but worth knowing), pages read, seconds and paper metadata."""
+    file was skipped), quirks (kept, but worth knowing), pages read, wall-clock and CPU seconds of
+    this process (CPU time is what a busy machine does not inflate), and paper metadata."""
 
     records: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     quirks: list[dict[str, str]] = field(default_factory=list)
     pages: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     meta: PaperMeta | None = None
 
 
@@ -184,7 +186,7 @@ def read_pdf(path: str | Path, image_dir: str | Path, *, paper_id: str | None = 
     settings = settings or PdfSettings()
     path = Path(path)
     paper_id = paper_id or path.stem
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = PdfResult()
     try:
         _read_into(result, path, Path(image_dir), paper_id, relative_to, source_name or str(path), settings)
@@ -192,6 +194,7 @@ def read_pdf(path: str | Path, image_dir: str | Path, *, paper_id: str | None = 
         result.records = []
         result.problems.append(Problem(source_name or str(path), str(skip)))
     result.seconds = time.perf_counter() - start
+    result.cpu_seconds = time.process_time() - cpu_start
     return result
 
 
