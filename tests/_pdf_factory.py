@@ -157,7 +157,7 @@ class _Writer:
 
 def make_paper(path: Path, blocks: list, *, columns: int = 1, title: str = "", authors: str = "",
                abstract: str = "", info_title: str | None = None, year: str | None = None,
-               encrypt: str | None = None, running: str = "") -> dict[str, tuple[int, tuple[float, float, float, float]]]:
+               encrypt: str | None = None, running: str = "", cropbox: tuple | None = None) -> dict[str, tuple[int, tuple[float, float, float, float]]]:
     """Write a paper; ``blocks`` holds body paragraphs (str) and :class:`Fig` objects."""
     from reportlab.pdfgen import canvas
 
@@ -167,6 +167,8 @@ def make_paper(path: Path, blocks: list, *, columns: int = 1, title: str = "", a
 
         kwargs["encrypt"] = pdfencrypt.StandardEncryption(encrypt, ownerPassword=encrypt + "-owner", strength=128)
     c = canvas.Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=1, **kwargs)
+    if cropbox:
+        c.setCropBox(cropbox)  # (x0, y0, x1, y1) of every page, PDF coordinates
     if info_title is not None:
         c.setTitle(info_title)
     if year:

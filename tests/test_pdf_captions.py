@@ -92,3 +92,15 @@ def test_normalise_caption():
 def test_caption_right_under_a_short_figure_label_starts_a_block():
     lines = [_line("temperature (K)", top=100, x0=150), _line("Figure 1: Caption text under the axis label.", top=111)]
     assert [c.text for c in find_captions(lines, page=1)] == ["Caption text under the axis label."]
+
+
+def test_lines_spell_out_ligatures_and_split_at_gutters():
+    from scicmr.corpus.pdf.layout import _make_line, _row_lines
+
+    def word(text, x0, x1, top=100.0):
+        return {"text": text, "x0": x0, "x1": x1, "top": top, "bottom": top + 10, "size": 10.0, "fontname": "X+Times-Bold"}
+
+    rows = _row_lines([word("ﬁrst", 72, 90), word("eﬀect", 93, 120), word("right", 330, 350, top=100.5)])
+    lines = [_make_line(r) for r in rows]
+    assert [ln.text for ln in lines] == ["first effect", "right"]
+    assert lines[0].bold and lines[0].first_bold

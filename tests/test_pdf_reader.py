@@ -175,3 +175,19 @@ def test_matplotlib_vector_figure_with_its_labels(tmp_path: Path, fonttype: int)
     assert iou(rec.source.bbox, truth) > 0.9  # tick labels, axis labels, legend and title included
     # The repeated citing sentence appears once in the context.
     assert rec.context == "As shown in Figure 1, the intensity grows with the temperature and saturates above the transition."
+
+
+def test_crop_box_offset_keeps_crops_on_the_figure(tmp_path: Path):
+    import numpy as np
+    from PIL import Image
+
+    blocks = [body(4), Fig("1", "Figure 1: A photograph.", "raster", height=120), body(3)]
+    make_paper(tmp_path / "plain.pdf", blocks)
+    make_paper(tmp_path / "cropped.pdf", blocks, cropbox=(30, 20, 590, 780))
+    plain = read_pdf(tmp_path / "plain.pdf", tmp_path / "a").records[0]
+    cropped = read_pdf(tmp_path / "cropped.pdf", tmp_path / "b").records[0]
+    assert cropped.source.bbox == plain.source.bbox
+    with Image.open(plain.image) as a, Image.open(cropped.image) as b:
+        assert a.size == b.size
+        diff = np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16)).mean()
+    assert diff < 2.0

@@ -24,6 +24,8 @@ Box = tuple[float, float, float, float]
 
 #: A horizontal gap wider than this many font sizes splits a row of words (column gutter).
 _GUTTER_EM = 1.5
+#: Typographic ligatures (TeX fonts emit them) spelled out, so "ﬁgure" reads "figure".
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 
 
 @dataclass
@@ -71,6 +73,9 @@ class PageLayout:
     drawings: list[Box]
     body_size: float
     n_chars: int
+    #: top-left corner of the page's CropBox in these coordinates: renderers draw the CropBox,
+    #: so a box is shifted by this much to land on the rendered bitmap.
+    origin: tuple[float, float] = (0.0, 0.0)
 
     @property
     def graphics(self) -> list[Box]:
@@ -122,7 +127,7 @@ def _make_line(words: list[dict[str, Any]]) -> Line:
     fonts = Counter(str(w.get("fontname", "")) for w in words for _ in range(len(w["text"])))
     font = fonts.most_common(1)[0][0] if fonts else ""
     return Line(
-        text=" ".join(w["text"] for w in words),
+        text=" ".join(w["text"] for w in words).translate(_LIGATURES),
         x0=min(w["x0"] for w in words), top=min(w["top"] for w in words),
         x1=max(w["x1"] for w in words), bottom=max(w["bottom"] for w in words),
         size=float(median(sizes)) if sizes else 0.0, font=font, bold=is_bold(font),
@@ -169,8 +174,9 @@ def page_layout(page: Any, number: int) -> PageLayout:
     for line in lines:
         chars[round(line.size * 2) / 2] += len(line.text)
     body_size = chars.most_common(1)[0][0] if chars else 10.0
+    origin = (float(page.cropbox[0]) - float(page.mediabox[0]), float(page.cropbox[1]) - float(page.mediabox[1]))
     layout = PageLayout(number, float(page.width), float(page.height), lines, images, drawings,
-                        body_size, sum(chars.values()))
+                        body_size, sum(chars.values()), origin)
     mark_body(layout)
     return layout
 

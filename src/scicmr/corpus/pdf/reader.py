@@ -139,7 +139,11 @@ def _render(path: Path, page_boxes: dict[int, list[tuple[str, tuple]]], dpi: int
             scale = dpi / 72.0
             image = page.render(scale=scale).to_pil().convert("RGB")
             for name, box in items:
-                crop = image.crop(tuple(int(round(v * scale)) for v in box))
+                # The size comes from the box's extent, not from two rounded edges, so a
+                # region has the same pixel size wherever it sits on the page.
+                left, top = int(round(box[0] * scale)), int(round(box[1] * scale))
+                width, height = int(round((box[2] - box[0]) * scale)), int(round((box[3] - box[1]) * scale))
+                crop = image.crop((left, top, left + max(width, 1), top + max(height, 1)))
                 buffer = io.BytesIO()
                 crop.save(buffer, format="PNG", optimize=False)
                 out[name] = buffer.getvalue()
@@ -232,16 +236,20 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
         raise PdfSkip("no captioned figures found")
     found.sort(key=lambda pair: (pair[0].page, _column_of(pair[0], layouts), pair[0].box[1]))
     sentences = _body_sentences(layouts, all_captions, regions, vocabulary)
-    _write_records(result, path, image_dir, paper_id, relative_to, source_name, settings, found, sentences, meta)
+    _write_records(result, path, image_dir, paper_id, relative_to, source_name, settings, found, sentences, meta,
+                   layouts)
 
 
 def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
                    relative_to: str | Path | None, source_name: str, settings: PdfSettings,
-                   found: list[tuple[Caption, Region]], sentences: list[str], meta: PaperMeta) -> None:
+                   found: list[tuple[Caption, Region]], sentences: list[str], meta: PaperMeta,
+                   layouts: Sequence[PageLayout]) -> None:
     ids = _unique_ids(paper_id, [cap for cap, _ in found])
     page_boxes: dict[int, list[tuple[str, tuple]]] = {}
     for rid, (cap, region) in zip(ids, found):
-        page_boxes.setdefault(cap.page, []).append((rid, region.box))
+        dx, dy = layouts[cap.page - 1].origin
+        box = (region.box[0] - dx, region.box[1] - dy, region.box[2] - dx, region.box[3] - dy)
+        page_boxes.setdefault(cap.page, []).append((rid, box))
     try:
         pngs = _render(path, page_boxes, settings.dpi)
     except Exception as exc:  # noqa: BLE001 -- pdfium errors: the file cannot be rendered
