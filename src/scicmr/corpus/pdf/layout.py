@@ -154,7 +154,24 @@ def _graphic_boxes(page: Any) -> tuple[list[Box], list[Box]]:
         if w * h > 0.8 * area or max(w, h) < 1.0:
             continue  # page backgrounds and specks
         drawings.append(box)
-    return images, drawings
+    return images, _coarsen(drawings)
+
+
+def _coarsen(boxes: list[Box], limit: int = 2000, cell: float = 6.0) -> list[Box]:
+    """Merge small drawings (scatter markers, hatching) that share a ``cell``-point grid cell,
+    so a plot of 10^5 points costs what a few thousand boxes cost. Large drawings are kept."""
+    if len(boxes) <= limit:
+        return boxes
+    cells: dict[tuple[int, int], Box] = {}
+    big: list[Box] = []
+    for box in boxes:
+        if box[2] - box[0] > cell or box[3] - box[1] > cell:
+            big.append(box)
+            continue
+        key = (int(box[0] // cell), int(box[1] // cell))
+        old = cells.get(key)
+        cells[key] = box if old is None else (min(old[0], box[0]), min(old[1], box[1]), max(old[2], box[2]), max(old[3], box[3]))
+    return big + list(cells.values())
 
 
 def _clip(box: Box, page: Any) -> Box | None:

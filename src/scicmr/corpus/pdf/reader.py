@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from scicmr._io import atomic_write_bytes
 from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabulary, find_captions,
                                         join_lines, split_sentences)
-from scicmr.corpus.pdf.figures import Region, find_region, pad_box
+from scicmr.corpus.pdf.figures import Region, find_region, pad_box, page_parts
 from scicmr.corpus.pdf.layout import PageLayout, center_inside, mark_running, page_layout, typical_line_gaps
 from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
 from scicmr.corpus.readers.base import Skipped
@@ -222,8 +222,9 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
     for layout in layouts:
         captions = find_captions(layout.lines, layout.number, vocabulary, gaps)
         all_captions.extend(captions)
+        parts = page_parts(layout, captions) if captions else None
         for cap in captions:
-            region = find_region(cap, layout, captions, [r.box for r in regions.get(layout.number, [])])
+            region = find_region(cap, layout, captions, [r.box for r in regions.get(layout.number, [])], parts)
             if region is None:
                 result.quirks.append({"item": f"{source_name} page {layout.number}",
                                       "quirk": f"caption '{cap.label}' has no figure next to it; left out",
