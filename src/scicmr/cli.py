@@ -316,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
 # imports must stay light: heavy libraries load inside the command functions.
 COMMAND_MODULES: tuple[str, ...] = (
     "scicmr.commands.clean",
+    "scicmr.commands.matching",
 )
 
 

@@ -56,6 +56,20 @@ class AlignedThumbs:
 
     vectors: np.ndarray
     boxes: np.ndarray
+    reference: object = None  # the REFERENCE-px RGB PIL image the crops are cut from
+
+    def crop_vectors(self, boxes: np.ndarray, side: int = THUMB) -> np.ndarray:
+        """(len(boxes), 3*side²) NCC vectors of arbitrary unit ``boxes`` (clipped to the image)."""
+        from PIL import Image
+
+        out = []
+        for box in np.asarray(boxes, dtype=np.float64):
+            size = min(box[2] - box[0], 1.0)
+            x0 = min(max(box[0], 0.0), 1.0 - size)
+            y0 = min(max(box[1], 0.0), 1.0 - size)
+            pixel_box = tuple(np.array([x0, y0, x0 + size, y0 + size]) * REFERENCE)
+            out.append(np.asarray(self.reference.resize((side, side), Image.BILINEAR, box=pixel_box), dtype=np.float32).ravel())
+        return _normalise(np.stack(out))
 
     @classmethod
     def from_image(cls, image, boxes: np.ndarray | None = None, side: int = THUMB) -> "AlignedThumbs":
@@ -68,7 +82,7 @@ class AlignedThumbs:
             np.asarray(reference.resize((side, side), Image.BILINEAR, box=tuple(b * REFERENCE)), dtype=np.float32).ravel()
             for b in boxes
         ]
-        return cls(vectors=_normalise(np.stack(crops)), boxes=boxes)
+        return cls(vectors=_normalise(np.stack(crops)), boxes=boxes, reference=reference)
 
 
 def aligned_correlation(query: np.ndarray, reference: AlignedThumbs) -> tuple[float, np.ndarray]:
@@ -77,6 +91,33 @@ def aligned_correlation(query: np.ndarray, reference: AlignedThumbs) -> tuple[fl
     scores = reference.vectors @ query
     best = int(np.argmax(scores))
     return float(scores[best]), reference.boxes[best]
+
+
+def refined_correlation(queries: np.ndarray, reference: AlignedThumbs, rounds: tuple[float, ...] = (0.03, 0.015)):
+    """Coarse-to-fine: the best grid box over the (a, 3*side²) query vectors (e.g. one per
+    query rotation), then per round the 3 x 3 shifts x 3 scales (step ``s`` in unit
+    coordinates, scale 1 ± s) around the best box so far. The grid's offset step (up to 7.5 %
+    of the side) would otherwise leave a crop up to a few thumbnail pixels off.
+
+    Returns (best NCC, best box (4,), index of the best query row).
+    """
+    scores = reference.vectors @ queries.T  # (m, a)
+    flat = int(np.argmax(scores))
+    best, box, row = float(scores.flat[flat]), reference.boxes[flat // scores.shape[1]], flat % scores.shape[1]
+    for step in rounds:
+        size = box[2] - box[0]
+        candidates = []
+        for scale in (1 - step, 1.0, 1 + step):
+            s = size * scale
+            for dy in (-step, 0.0, step):
+                for dx in (-step, 0.0, step):
+                    x0, y0 = box[0] + (size - s) / 2 + dx, box[1] + (size - s) / 2 + dy
+                    candidates.append((x0, y0, x0 + s, y0 + s))
+        candidates = np.asarray(candidates)
+        local = reference.crop_vectors(candidates) @ queries[row]
+        if float(local.max()) > best:
+            best, box = float(local.max()), candidates[int(np.argmax(local))]
+    return best, box, row
 
 
 DETAIL = 64  # side of the fine, high-pass comparison
