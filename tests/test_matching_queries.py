@@ -135,3 +135,21 @@ def test_library_matching_saves_reuses_and_skips_quarantine(figures, tmp_path, c
     lib.update_records([marked])
     assert figures[3][0] not in {m.id for m, _ in match_image(lib, str(query_path), 5, encoder="thumbnail")}
     assert main(["match", str(lib.root), str(tmp_path / "missing.jpg")]) == 2
+
+
+@pytest.mark.slow
+def test_searcher_similar_images_uses_the_library_encoder(tmp_path):
+    from _factories import make_manifest
+
+    from scicmr.workflow import Searcher, encode_library, ingest, train_model
+
+    report = ingest(make_manifest(tmp_path / "src", per_field=6), tmp_path / "lib", seed=0)
+    encode_library(report.library, image="thumbnail", text="tfidf")
+    train_model(report.library, "cca")
+    searcher = Searcher(report.library)
+    lib = searcher.lib
+    for record in lib.records()[:4]:
+        query = distort(Image.open(lib.image_path(record)), "jpeg", 3)[0]
+        hits = searcher.search_similar_images(query, k=3)
+        assert hits[0].id == record.id and hits[0].modality == "image"
+    assert list((lib.root / "indexes").glob("image-match-image-thumbnail-*"))

@@ -129,27 +129,38 @@ class ImageMatcher:
         """Top ``k`` collection images for one query (path or PIL image)."""
         return self.match_many([image], k)[0]
 
-    def match_many(self, images: Sequence[Any], k: int = 10, *, rerank: bool | None = None) -> list[list[Match]]:
-        """Top ``k`` matches of each query image (re-ranked unless ``rerank`` is False)."""
+    def correlations(self, images: Sequence[Any], positions: np.ndarray) -> np.ndarray:
+        """(q, m) crop-aligned NCC of each query image against its shortlisted positions."""
         from scicmr.encoders.images import load_image
         from scicmr.matching.align import refined_correlation
 
+        out = np.empty(np.shape(positions), dtype=np.float64)
+        for row, (image, order) in enumerate(zip(images, positions)):
+            thumbs = self._query_thumbs(load_image(image))
+            out[row] = [refined_correlation(thumbs, self._reference(int(p)))[0] for p in order]
+        return out
+
+    def rank(self, cosines: np.ndarray, positions: np.ndarray, ncc: np.ndarray | None, k: int) -> list[list[Match]]:
+        """Top-``k`` Matches from shortlist arrays ((q, m) each); ``ncc`` None ranks by cosine."""
+        out = []
+        for q, (row, order) in enumerate(zip(cosines, positions)):
+            if ncc is None:
+                out.append([Match(r + 1, self.ids_[p], float(c), float(c), None)
+                            for r, (c, p) in enumerate(zip(row[:k], order[:k]))])
+                continue
+            final = ncc[q] + self.global_weight * row
+            ranked = np.argsort(-final, kind="stable")[:k]
+            out.append([Match(r + 1, self.ids_[order[i]], float(final[i]), float(row[i]), float(ncc[q][i]))
+                        for r, i in enumerate(ranked)])
+        return out
+
+    def match_many(self, images: Sequence[Any], k: int = 10, *, rerank: bool | None = None) -> list[list[Match]]:
+        """Top ``k`` matches of each query image (re-ranked unless ``rerank`` is False)."""
         if int(k) < 1:
             raise InputError(f"k must be >= 1, got {k}")
         rerank = self.rerank if rerank is None else rerank
         cosines, positions = self.shortlist_for(images, max(self.shortlist, k) if rerank else k)
-        out = []
-        for image, row, order in zip(images, cosines, positions):
-            if not rerank:
-                out.append([Match(r + 1, self.ids_[p], float(c), float(c), None) for r, (c, p) in enumerate(zip(row, order))])
-                continue
-            thumbs = self._query_thumbs(load_image(image))
-            ncc = np.array([refined_correlation(thumbs, self._reference(int(p)))[0] for p in order])
-            final = ncc + self.global_weight * row
-            ranked = np.argsort(-final, kind="stable")[:k]
-            out.append([Match(r + 1, self.ids_[order[i]], float(final[i]), float(row[i]), float(ncc[i]))
-                        for r, i in enumerate(ranked)])
-        return out
+        return self.rank(cosines, positions, self.correlations(images, positions) if rerank else None, k)
 
     # ------------------------------------------------------------------ persistence
     def config(self) -> dict[str, Any]:
