@@ -153,3 +153,16 @@ def test_searcher_similar_images_uses_the_library_encoder(tmp_path):
         hits = searcher.search_similar_images(query, k=3)
         assert hits[0].id == record.id and hits[0].modality == "image"
     assert list((lib.root / "indexes").glob("image-match-image-thumbnail-*"))
+
+
+def test_detail_correlation_separates_copies_from_other_images():
+    from scicmr.matching.align import detail_correlation
+
+    a, b = _noise_image(4, (128, 128)), _noise_image(5, (128, 128))
+    from PIL import ImageFilter
+
+    smooth_a = a.filter(ImageFilter.GaussianBlur(3)).convert("F")
+    smooth_b = b.filter(ImageFilter.GaussianBlur(3)).convert("F")
+    full = np.array([0.0, 0.0, 1.0, 1.0])
+    assert detail_correlation(smooth_a, smooth_a, full) > 0.99  # resampling at the same box
+    assert detail_correlation(smooth_a, smooth_b, full) < 0.3

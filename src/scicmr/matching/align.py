@@ -5,7 +5,10 @@ re-compressed. :func:`crop_grid` lists candidate crop boxes of the original (the
 plus squares of fractions ``CROP_FRACTIONS`` at a 5 x 5 grid of offsets); :class:`AlignedThumbs`
 renders every box of a reference image to a small RGB thumbnail once, and
 :func:`aligned_correlation` returns the best normalised cross-correlation (NCC) of a query
-thumbnail against them, plus the box that gave it. NCC of mean-centred, L2-normalised pixel
+thumbnail against them, plus the box that gave it. :func:`refined_correlation` then searches
+finer shifts and scales around the best box (matching); :func:`detail_correlation` compares
+high-pass 64 px images at the aligned box (near-duplicate verification, where figures of one
+template must be told apart from copies). NCC of mean-centred, L2-normalised pixel
 vectors is invariant to brightness and contrast changes (an affine map of intensities), which
 is why it survives exposure changes of a phone photo; blur and JPEG lower it only a little at
 this resolution. Rotation and perspective are not searched: at 24 px a ±10° turn moves the
@@ -132,7 +135,7 @@ def _detail(pixels: np.ndarray) -> np.ndarray:
     return _normalise((pixels - gaussian_filter(pixels, DETAIL_SIGMA)).ravel())
 
 
-def refine_correlation(reference, query, box: np.ndarray, *, steps: int = 2) -> float:
+def detail_correlation(reference, query, box: np.ndarray, *, steps: int = 2) -> float:
     """Best high-pass NCC at ``DETAIL`` px of ``query`` against crops of ``reference`` (both
     grey PIL images) around ``box``: scales x{0.98..1.02} and shifts of up to ``steps`` px.
 
@@ -158,14 +161,3 @@ def refine_correlation(reference, query, box: np.ndarray, *, steps: int = 2) -> 
                 crop = ref.resize((DETAIL, DETAIL), Image.BILINEAR, box=(cx, cy, cx + s, cy + s))
                 best = max(best, float(_detail(np.asarray(crop, dtype=np.float32)) @ target))
     return best
-
-
-def crop_similarity(image_a, image_b, boxes: np.ndarray | None = None) -> tuple[float, float]:
-    """Symmetric crop-aligned similarity of two RGB PIL images, ``(coarse NCC, detail NCC)``:
-    the max over "B is a crop of A" and "A is a crop of B" (near-duplicate verification, where
-    either copy may be the cropped one)."""
-    out = []
-    for ref, query in ((image_a, image_b), (image_b, image_a)):
-        coarse, box = aligned_correlation(thumb_vector(query), AlignedThumbs.from_image(ref, boxes))
-        out.append((coarse, refine_correlation(ref.convert("F"), query.convert("F"), box)))
-    return max(out, key=lambda pair: pair[1])

@@ -111,7 +111,7 @@ def near_duplicates(
 ) -> list[DuplicateGroup]:
     """Groups of near-identical images. ``load(i)`` returns image i as an RGB PIL image (called
     only for images in a gated pair, each at most once)."""
-    from scicmr.matching.align import AlignedThumbs, aligned_correlation, crop_grid, refine_correlation, thumb_vector
+    from scicmr.matching.align import AlignedThumbs, aligned_correlation, crop_grid, detail_correlation, thumb_vector
 
     boxes = crop_grid(DUPLICATE_CROPS)
     cache: dict[int, tuple] = {}
@@ -129,7 +129,7 @@ def near_duplicates(
         for ref, query in ((a, b), (b, a)):
             coarse, box = aligned_correlation(query[2], ref[3])
             if coarse >= coarse_min:  # the costly high-pass check only where the coarse one passes
-                best = max(best, (coarse, refine_correlation(ref[1], query[1], box)), key=lambda s: s[1])
+                best = max(best, (coarse, detail_correlation(ref[1], query[1], box)), key=lambda s: s[1])
         if best[1] >= detail_min:
             pairs[(i, j)] = {"phash_distance": dp, "dhash_distance": dd, "coarse_ncc": round(best[0], 4),
                              "detail_ncc": round(best[1], 4)}
