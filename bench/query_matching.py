@@ -27,11 +27,28 @@ def hits(ranked: list[list[str]], truth: list[str], k: int) -> float:
     return float(np.mean([t in r[:k] for r, t in zip(ranked, truth)]))
 
 
-def main() -> None:
+def make_queries(ids: list[str], paths: list[str], per_kind: int) -> dict:
+    """{(half, kind): (distorted images, original ids)}; validation queries come from the
+    even-positioned figures, test queries from the odd ones."""
     from PIL import Image
 
-    from scicmr.demo.corpus import generate_corpus
     from scicmr.matching.distortions import KINDS, distort
+
+    rng = np.random.default_rng(0)
+    halves = {"validation": np.arange(0, len(ids), 2), "test": np.arange(1, len(ids), 2)}
+    queries = {}
+    for half, positions in halves.items():
+        for kind in KINDS:
+            chosen = rng.choice(positions, size=min(per_kind, len(positions)), replace=False)
+            seeds = rng.integers(0, 2**31, len(chosen))
+            images = [distort(Image.open(paths[p]).convert("RGB"), kind, int(s))[0] for p, s in zip(chosen, seeds)]
+            queries[(half, kind)] = (images, [ids[p] for p in chosen])
+    return queries
+
+
+def main() -> None:
+    from scicmr.demo.corpus import generate_corpus
+    from scicmr.matching.distortions import KINDS
     from scicmr.matching.matcher import ImageMatcher
 
     ap = argparse.ArgumentParser()
@@ -54,15 +71,7 @@ def main() -> None:
     matcher = ImageMatcher(args.encoder, shortlist=args.shortlist).fit(ids, paths)
     print(f"collection: {len(ids)} figures, encoded in {time.perf_counter() - start:.1f} s with {args.encoder}")
 
-    rng = np.random.default_rng(0)
-    halves = {"validation": np.arange(0, len(ids), 2), "test": np.arange(1, len(ids), 2)}
-    queries = {}  # (half, kind) -> (images, truth)
-    for half, positions in halves.items():
-        for kind in KINDS:
-            chosen = rng.choice(positions, size=min(args.per_kind, len(positions)), replace=False)
-            seeds = rng.integers(0, 2**31, len(chosen))
-            images = [distort(Image.open(paths[p]).convert("RGB"), kind, int(s))[0] for p, s in zip(chosen, seeds)]
-            queries[(half, kind)] = (images, [ids[p] for p in chosen])
+    queries = make_queries(ids, paths, args.per_kind)
 
     # Shortlists and correlations once per query set; each weight only re-sorts them.
     staged = {}
