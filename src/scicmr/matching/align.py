@@ -88,6 +88,18 @@ class AlignedThumbs:
         return cls(vectors=_normalise(np.stack(crops)), boxes=boxes, reference=reference)
 
 
+def colour_difference(query_image, reference: AlignedThumbs, box: np.ndarray, side: int = THUMB) -> float:
+    """Mean absolute RGB difference (0-255) between the query and the reference crop at
+    ``box``, both at ``side`` px. NCC ignores colour shifts by design; this does not, which
+    separates recoloured figures of one template from re-encoded copies."""
+    from PIL import Image
+
+    crop = np.asarray(reference.reference.resize((side, side), Image.BILINEAR, box=tuple(np.asarray(box) * REFERENCE)),
+                      dtype=np.float64)
+    query = np.asarray(query_image.convert("RGB").resize((side, side), Image.BOX), dtype=np.float64)
+    return float(np.abs(crop - query).mean())
+
+
 def aligned_correlation(query: np.ndarray, reference: AlignedThumbs) -> tuple[float, np.ndarray]:
     """Best NCC of a query vector ((3*side²,) from :func:`thumb_vector`) over the reference's
     crop boxes, in [-1, 1], and that box (4,)."""

@@ -53,7 +53,9 @@ class CleaningConfig:
             least this [0.85] ...
         near_detail_min: ... and its aligned high-pass 64 px NCC at least this [0.83]
             (measured: re-encoded, rescaled, 3 %-cropped copies of demo figures >= 0.86;
-            distinct figures of one template <= 0.79).
+            distinct figures of one template <= 0.79) ...
+        near_colour_max: ... and its mean RGB difference at the aligned 24 px crop at most
+            this (0-255) [8.0] (copies <= 6.9; recoloured figures of one template 8.7-27).
     Anomalies (image features: the library's cached features when they cover every image,
     else ``encoder``):
         encoder: image encoder spec used when no cached features fit ["efficientnet-lite0"].
@@ -84,6 +86,7 @@ class CleaningConfig:
     dhash_max: int = 16
     near_coarse_min: float = 0.85
     near_detail_min: float = 0.83
+    near_colour_max: float = 8.0
     encoder: Any = "efficientnet-lite0"
     knn: int = 5
     contamination: float = 0.02
@@ -113,9 +116,9 @@ class CleaningConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     # Catch more: looser duplicate radius, lower outlier bar, stricter domain probability.
-    "strict": {"phash_max": 20, "dhash_max": 20, "near_detail_min": 0.78, "outlier_z": 4.0, "contamination": 0.05, "in_domain_threshold": 0.4},
+    "strict": {"phash_max": 20, "dhash_max": 20, "near_detail_min": 0.78, "near_colour_max": 12.0, "outlier_z": 4.0, "contamination": 0.05, "in_domain_threshold": 0.4},
     # Flag only the obvious.
-    "lenient": {"phash_max": 10, "dhash_max": 12, "near_detail_min": 0.9, "outlier_z": 8.0, "contamination": 0.01, "in_domain_threshold": 0.05},
+    "lenient": {"phash_max": 10, "dhash_max": 12, "near_detail_min": 0.9, "near_colour_max": 5.0, "outlier_z": 8.0, "contamination": 0.01, "in_domain_threshold": 0.05},
 }
 
 

@@ -6,7 +6,8 @@
   lie a few pHash bits apart, as close as a re-encoded copy. So every pair that passes the gate
   (pHash <= ``phash_max`` and dHash <= ``dhash_max``) is verified with the crop-aligned
   thumbnail correlation of :mod:`scicmr.matching.align`: coarse NCC (24 px, crops down to
-  85 %) >= ``coarse_min`` and high-pass NCC (64 px) >= ``detail_min``.
+  85 %) >= ``coarse_min``, high-pass NCC (64 px) >= ``detail_min`` and mean RGB difference
+  at the aligned crop <= ``colour_max`` (recoloured figures of one template correlate well).
 
 Groups are the connected components of the duplicate pairs (union-find); the canonical member
 is the earliest in library order, the others are flagged with ``duplicate_of`` = canonical.
@@ -108,10 +109,18 @@ def near_duplicates(
     dhash_max: int,
     coarse_min: float = 0.85,
     detail_min: float = 0.83,
+    colour_max: float = 8.0,
 ) -> list[DuplicateGroup]:
     """Groups of near-identical images. ``load(i)`` returns image i as an RGB PIL image (called
     only for images in a gated pair, each at most once)."""
-    from scicmr.matching.align import AlignedThumbs, aligned_correlation, crop_grid, detail_correlation, thumb_vector
+    from scicmr.matching.align import (
+        AlignedThumbs,
+        aligned_correlation,
+        colour_difference,
+        crop_grid,
+        detail_correlation,
+        thumb_vector,
+    )
 
     boxes = crop_grid(DUPLICATE_CROPS)
     cache: dict[int, tuple] = {}
@@ -125,12 +134,13 @@ def near_duplicates(
     pairs = {}
     for i, j, dp, dd in hash_candidates(phashes, dhashes, phash_max, dhash_max):
         a, b = prepared(i), prepared(j)
-        best = (-1.0, -1.0)
+        best = (-1.0, -1.0, np.inf)
         for ref, query in ((a, b), (b, a)):
             coarse, box = aligned_correlation(query[2], ref[3])
-            if coarse >= coarse_min:  # the costly high-pass check only where the coarse one passes
-                best = max(best, (coarse, detail_correlation(ref[1], query[1], box)), key=lambda s: s[1])
-        if best[1] >= detail_min:
+            if coarse >= coarse_min:  # the costly checks only where the coarse one passes
+                scores = (coarse, detail_correlation(ref[1], query[1], box), colour_difference(query[0], ref[3], box))
+                best = max(best, scores, key=lambda s: s[1])
+        if best[1] >= detail_min and best[2] <= colour_max:
             pairs[(i, j)] = {"phash_distance": dp, "dhash_distance": dd, "coarse_ncc": round(best[0], 4),
-                             "detail_ncc": round(best[1], 4)}
+                             "detail_ncc": round(best[1], 4), "colour_difference": round(best[2], 2)}
     return _groups("near_duplicate", ids, pairs)

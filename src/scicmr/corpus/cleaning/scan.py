@@ -136,7 +136,7 @@ def scan_images(
                                  np.stack([f.dhash for f in rest]) if rest else np.zeros((0, 8), np.uint8),
                                  lambda i: load_image(rest[i].path), phash_max=config.phash_max,
                                  dhash_max=config.dhash_max, coarse_min=config.near_coarse_min,
-                                 detail_min=config.near_detail_min)
+                                 detail_min=config.near_detail_min, colour_max=config.near_colour_max)
         dropped |= _add_groups(flags, groups)
         report.seconds["near"] = time.perf_counter() - start
     if {"outlier", "domain"} & set(checks):
