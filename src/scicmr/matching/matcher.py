@@ -52,12 +52,13 @@ class ImageMatcher:
         encoder: image encoder spec (name or dict) for the global features.
         shortlist: candidates re-ranked per query.
         rerank: False gives the global ranking alone.
-        global_weight: weight of the cosine in the re-ranked score.
+        global_weight: weight of the cosine in the re-ranked score (0.25: chosen on validation
+            queries in bench/query_matching.py, see docs/matching.md).
         angles: query rotations (degrees) tried by the correlation.
     """
 
     def __init__(self, encoder: Any = "efficientnet-lite0", shortlist: int = 30, rerank: bool = True,
-                 global_weight: float = 0.5, angles: Sequence[float] = (-8.0, -4.0, 0.0, 4.0, 8.0)):
+                 global_weight: float = 0.25, angles: Sequence[float] = (-8.0, -4.0, 0.0, 4.0, 8.0)):
         if int(shortlist) < 1:
             raise InputError(f"shortlist must be >= 1, got {shortlist}")
         self.encoder = encoder
