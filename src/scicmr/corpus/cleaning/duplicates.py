@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from scicmr._progress import progress
 from scicmr.hashing.codes import hamming_distances
 
 # Near copies are at most slightly cropped: search crops down to 85 % only.
@@ -132,7 +133,8 @@ def near_duplicates(
         return cache[i]
 
     pairs = {}
-    for i, j, dp, dd in hash_candidates(phashes, dhashes, phash_max, dhash_max):
+    gated = hash_candidates(phashes, dhashes, phash_max, dhash_max)
+    for i, j, dp, dd in progress(gated, total=len(gated), desc="cleaning: verify near duplicates", unit="pair"):
         a, b = prepared(i), prepared(j)
         best = (-1.0, -1.0, np.inf)
         for ref, query in ((a, b), (b, a)):
