@@ -143,3 +143,26 @@ def test_quarantine_and_restore_round_trip(planted, tmp_path):
     assert all("quarantine" not in r.extra for r in lib.records())
     assert len(paired_records(lib, None)) == len(lib)
     assert main(["clean", str(root), "--restore"]) == 0  # nothing left to restore: still fine
+
+
+@pytest.mark.slow
+def test_clean_uses_the_library_features_and_skips_quarantined_in_training(tmp_path):
+    from _factories import make_manifest
+
+    from scicmr.workflow import encode_library, ingest, train_model
+    from scicmr.workflow.clean import clean_library
+
+    report = ingest(make_manifest(tmp_path / "src", per_field=6), tmp_path / "lib", seed=0)
+    encode_library(report.library, image="thumbnail", text="tfidf")
+    cleaned, moved = clean_library(report.library, checks="outlier,domain", dry_run=True)
+    assert moved is None and any("cached library features (image-thumbnail-" in n for n in cleaned.notes)
+    # Quarantine one record by hand-made report: training still works on the rest.
+    from scicmr.corpus.cleaning.quarantine import quarantine
+    from scicmr.corpus.cleaning.report import CleaningReport, Flag
+    from scicmr.corpus.library import Library
+
+    lib = Library.open(report.library)
+    victim = lib.records("train")[0]
+    before = len(lib.records("train"))
+    quarantine(lib, CleaningReport(1, ["blank"], {}, [Flag(victim.id, victim.image, {"blank": "test"})]))
+    assert train_model(lib, "cca").train_pairs == before - 1

@@ -57,6 +57,9 @@ def clean_library(
     cached, cached_encoder = (None, None) if encoder is not None else _cached_features(lib)
     report = scan_images([(r.id, str(lib.image_path(r))) for r in records], config=cleaning_config(config),
                          checks=checks, encoder=encoder or cached_encoder, cached_features=cached)
+    if {"outlier", "domain"} & set(report.checks):
+        source = f"cached library features ({lib.meta['encoders']['image']['key']})" if cached else "encoded afresh"
+        report.notes.append(f"anomaly features: {source}")
     report.notes.append("dry run: nothing moved" if dry_run else "flagged images moved to quarantine/")
     report.save(lib.reports_dir() / REPORT_NAME)
     return report, (None if dry_run else quarantine(lib, report))
