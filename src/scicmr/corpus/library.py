@@ -154,6 +154,24 @@ class Library:
                 ) from None
         return len(records)
 
+    def update_records(self, records: Iterable[Record]) -> int:
+        """Rewrite the bodies of existing records in one transaction (position and split kept).
+
+        An unknown id raises InputError and nothing is written.
+        """
+        rows = []
+        for r in records:
+            body = r.to_dict()
+            body["extra"] = {k: v for k, v in body["extra"].items() if k != "split"}  # the column holds it
+            rows.append((json.dumps(body, ensure_ascii=False), r.id))
+        with self._connect() as conn:
+            known = {row[0] for row in conn.execute("SELECT id FROM records")}
+            missing = [i for _, i in rows if i not in known]
+            if missing:
+                raise InputError(f"cannot update records missing from {self.root}: {missing[:3]}")
+            conn.executemany("UPDATE records SET body = ? WHERE id = ?", rows)
+        return len(rows)
+
     def delete_records(self, ids: Sequence[str]) -> int:
         with self._connect() as conn:
             cur = conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in ids])

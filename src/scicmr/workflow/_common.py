@@ -75,7 +75,8 @@ class SplitData:
 
 
 def paired_records(lib: Library, split: str | None) -> list[Record]:
-    return [r for r in lib.records(split) if r.kind == "pair"]
+    """Image–text pairs of ``split``; records quarantined by `scicmr clean` are left out."""
+    return [r for r in lib.records(split) if r.kind == "pair" and not r.extra.get("quarantine")]
 
 
 def split_data(

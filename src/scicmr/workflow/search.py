@@ -131,6 +131,16 @@ class Searcher:
         """Image (path or PIL) → texts (target "text") or → similar images (target "image")."""
         return self.lookup(self.embed_image([image]), target, k)[0]
 
+    def search_similar_images(self, image: Any, k: int = 10) -> list[Hit]:
+        """Image (path or PIL) → the library figure it shows and the most similar ones (mobile
+        visual search: a photo of a printed figure finds the original). Uses the image matcher
+        of :mod:`scicmr.workflow.match`, not the trained cross-modal model."""
+        from scicmr.workflow.match import image_matcher, match_image
+
+        if getattr(self, "_matcher", None) is None:
+            self._matcher = image_matcher(self.lib)
+        return [Hit(m.rank, m.id, m.score, "image", r) for m, r in match_image(self.lib, image, k, matcher=self._matcher)]
+
     def search_record(self, record_id: str, k: int = 10, query_modality: str = "image", target: str = "text"):
         """Use an existing record's image or text as the query (works on feature benchmarks)."""
         return self.lookup(self.embed_record(record_id, query_modality), target, k)[0]

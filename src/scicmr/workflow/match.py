@@ -1,0 +1,70 @@
+"""Image -> image search over a library: the mobile-visual-search path (a phone photo of a
+figure finds the original). Kept apart from :class:`~scicmr.workflow.search.Searcher`, whose
+image queries go through a trained cross-modal model to texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scicmr._io import read_json
+from scicmr.corpus.library import Library
+from scicmr.corpus.record import Record
+from scicmr.errors import InputError, LibraryError
+from scicmr.matching.matcher import ImageMatcher, Match
+from scicmr.workflow._common import as_library
+
+
+def _matchable(lib: Library) -> list[Record]:
+    records = [r for r in lib.records() if r.image and not r.extra.get("quarantine")]
+    if not records:
+        raise InputError(f"{lib.root} has no images to match against", fix="ingest a source with images first")
+    return records
+
+
+def _encoder_and_cache(lib: Library, encoder: Any):
+    """(encoder, feature cache key or None): the library's own image encoder and features
+    unless ``encoder`` names another one."""
+    from scicmr.encoders import create_encoder, feature_key
+    from scicmr.workflow.encode import load_query_encoder
+
+    entry = lib.meta.get("encoders", {}).get("image") or {}
+    if encoder is None and entry.get("key") and entry.get("name") != "precomputed" and lib.has_features(entry["key"]):
+        return load_query_encoder(lib, "image"), entry["key"]
+    made = create_encoder(encoder or "efficientnet-lite0")
+    return made, feature_key(made)
+
+
+def image_matcher(lib: Library | str | Path, *, encoder: Any = None, **params: Any) -> ImageMatcher:
+    """The library's image matcher, built once and saved under ``indexes/image-match-<key>``;
+    rebuilt when the set of images changed (ingest, clean, restore)."""
+    lib = as_library(lib)
+    records = _matchable(lib)
+    ids = [r.id for r in records]
+    query_encoder, key = _encoder_and_cache(lib, encoder)
+    directory = lib.index_dir(f"image-match-{key}")
+    if (directory / "ids.json").exists() and read_json(directory / "ids.json") == ids:
+        matcher = ImageMatcher.load(directory, encoder=query_encoder)
+        for name, value in params.items():
+            setattr(matcher, name, value)
+        return matcher
+    features = None
+    if lib.has_features(key):
+        try:
+            features = lib.load_features(key, ids)
+        except LibraryError:
+            features = None  # the cache lacks some images: encode them all
+    matcher = ImageMatcher(query_encoder, **params).fit(ids, [str(lib.image_path(r)) for r in records], features)
+    matcher.save(directory)
+    return matcher
+
+
+def match_image(lib: Library | str | Path, image: Any, k: int = 10, *, encoder: Any = None,
+                rerank: bool = True, matcher: ImageMatcher | None = None) -> list[tuple[Match, Record]]:
+    """The ``k`` library figures most like ``image`` (a path or PIL image), best first, each
+    with its record."""
+    lib = as_library(lib)
+    matcher = matcher or image_matcher(lib, encoder=encoder)
+    matches = matcher.match_many([image], k, rerank=rerank)[0]
+    records = lib.get_many([m.id for m in matches])
+    return list(zip(matches, records))
