@@ -50,36 +50,3 @@ def client(library: Path, **settings):
 
     return TestClient(create_app(Settings(library=library, **settings)))
 
-
-class ServerThread:
-    """uvicorn serving an app on a free loopback port in a background thread.
-
-    >>> with ServerThread(app) as base_url: ...   # doctest: +SKIP
-    """
-
-    def __init__(self, app):
-        self.app = app
-
-    def __enter__(self) -> str:
-        import socket
-        import threading
-        import time
-
-        import uvicorn
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)

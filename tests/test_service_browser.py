@@ -19,7 +19,8 @@ pytest.importorskip("fastapi")
 
 from playwright.sync_api import expect  # noqa: E402
 
-from _service_factory import ServerThread, build_library, image_bytes  # noqa: E402
+from _service_factory import build_library, image_bytes  # noqa: E402
+from scicmr.service.background import BackgroundServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def site(tmp_path_factory):
     from scicmr.service import Settings, create_app
 
     library = build_library(tmp_path_factory.mktemp("service-browser"))
-    with ServerThread(create_app(Settings(library=library))) as base_url:
+    with BackgroundServer(create_app(Settings(library=library))) as base_url:
         yield base_url
 
 

@@ -210,10 +210,15 @@ class SearchEngine:
         return {m: np.zeros((0, dim), dtype=np.float32) for m in MODALITIES}
 
     def warm_up(self) -> None:
-        """Load both query encoders now (not on the first request); note which cannot load."""
+        """Load both query encoders and run one probe query through each now, so the first
+        request does not pay for loading weights; note the modalities that cannot be queried
+        (a benchmark library of precomputed features has no encoder)."""
+        from PIL import Image
+
+        probes = {"text": "warm up", "image": Image.new("RGB", (64, 64), "white")}
         for modality in MODALITIES:
             try:
-                self.searcher._encoder(modality)
+                self.embed(modality, [probes[modality]])
                 self.query_modalities[modality] = None
             except (InputError, LibraryError) as exc:
                 self.query_modalities[modality] = exc.problem
