@@ -201,3 +201,28 @@ def test_queries_in_flight_are_not_dropped_during_writes(api):
     assert errors == []
     assert {total for _, total in seen} <= {36, 37, 38, 39}
     assert dict(seen).get(4, 38) == 38  # the final snapshot (3 adds, 1 delete) holds 38
+
+
+def test_pdf_papers_become_searchable_records_with_their_page(api, library, tmp_path):
+    pytest.importorskip("pdfplumber")
+    from _pdf_factory import Fig, body, make_paper
+
+    make_paper(tmp_path / "paper.pdf", [body(3), Fig("1", "Figure 1: Quasar absorption lines in a distant nebula."),
+                                        body(2)], title="Spectra of Distant Quasars", authors="Ada Newcomer", year="2022")
+    data = (tmp_path / "paper.pdf").read_bytes()
+    response = api.post("/api/records", headers=KEY, files=[("files", ("paper.pdf", data, "application/octet-stream"))])
+    assert response.status_code == 201, response.text
+    assert response.json()["added"] == ["paper-fig1"]
+    body_ = _search_text(api, "quasar absorption lines nebula", target="text")
+    assert body_["hits"][0]["id"] == "paper-fig1" and body_["hits"][0]["page"] == 1
+    detail = api.get("/api/records/paper-fig1").json()
+    assert detail["source"]["file"] == "pdfs/paper.pdf" and detail["page_url"]
+    page = api.get(detail["page_url"])
+    assert page.status_code == 200 and page.content[:4] == b"\x89PNG"
+    assert (library / "pdfs" / "paper.pdf").read_bytes() == data
+    again = api.post("/api/records", headers=KEY, files=[("files", ("paper.pdf", data))])
+    assert again.status_code == 409 and "already in the library" in again.json()["error"]["problem"]
+    blank = api.post("/api/records", headers=KEY, files=[("files", ("empty.pdf", b"%PDF-1.4\n%%EOF\n"))])
+    assert blank.status_code == 400 and "gave no figures" in blank.json()["error"]["problem"]
+    assert not (library / "pdfs" / "empty.pdf").exists()
+    assert api.post("/api/records", headers=KEY, files=[("files", ("a.png", image_bytes("red", 1)))]).status_code == 422

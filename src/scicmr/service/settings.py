@@ -13,6 +13,7 @@ max_k                            ``SCICMR_MAX_K``                            100
 max_offset                       ``SCICMR_MAX_OFFSET``                       1000
 max_records_per_request          ``SCICMR_MAX_RECORDS_PER_REQUEST``          100
 max_request_bytes (write bodies) ``SCICMR_MAX_REQUEST_BYTES``                64 MiB
+max_pdf_bytes                    ``SCICMR_MAX_PDF_BYTES``                    50 MiB
 extra_file_roots                 (argument only)                             ()
 ===============================  ==========================================  =============
 
@@ -33,7 +34,7 @@ from scicmr.errors import InputError
 DEFAULT_API_KEY_ENV = "SCICMR_API_KEY"
 _ENV_PREFIX = "SCICMR_"
 _INT_SETTINGS = ("max_upload_bytes", "max_image_pixels", "max_k", "max_offset", "max_records_per_request",
-                 "max_request_bytes")
+                 "max_request_bytes", "max_pdf_bytes")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Settings:
     max_offset: int = 1000
     max_records_per_request: int = 100
     max_request_bytes: int = 64 * 2**20
+    max_pdf_bytes: int = 50 * 2**20
     extra_file_roots: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:

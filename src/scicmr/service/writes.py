@@ -1,10 +1,11 @@
 """Adding and deleting records while the service runs.
 
-Adding: the uploaded rows and images are validated in a staging folder inside the library
+Adding: the uploaded rows and images (or PDF papers, read by :mod:`scicmr.corpus.pdf` into
+one record per captioned figure) are validated in a staging folder inside the library
 (nothing else touched), encoded with the library's fitted encoders and projected by the
 trained model; then, in this order, the feature caches are extended (new rows appended: the
-old rows stay readable whatever happens next), the images are moved into ``images/added/``
-and the records are inserted in one SQLite transaction — the commit point. Only then is a new
+old rows stay readable whatever happens next), the images are moved into ``images/added/`` (PDFs
+into ``pdfs/``, where the detail view renders their pages) and the records are inserted in one SQLite transaction — the commit point. Only then is a new
 index snapshot built off to the side and swapped in under the engine's write lock, so queries
 in flight finish on the old snapshot; finally the built index is persisted atomically.
 
@@ -60,11 +61,16 @@ def parse_rows(text: str, limit: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _stage(lib_root: Path, staging: Path, rows: list[dict], files: dict[str, bytes], max_pixels: int) -> list[Record]:
+def _stage(staging: Path, rows: list[dict], files: dict[str, bytes], max_pixels: int) -> list[Record]:
     """Validated pair records whose images sit under ``staging/images`` (paths relative to
     ``staging``)."""
     from scicmr.corpus.readers.manifest import read_manifest
 
+    if not rows:
+        if files:
+            raise ApiError(400, f"images {sorted(files)[:5]} were uploaded without records describing them",
+                           fix="send a records field with one object per figure")
+        return []
     uploads = staging / "uploads"
     uploads.mkdir()
     for name, data in files.items():
@@ -88,6 +94,29 @@ def _stage(lib_root: Path, staging: Path, rows: list[dict], files: dict[str, byt
     if not_pairs:
         raise ApiError(400, f"records {not_pairs[:5]} lack an image or a text", fix="each record needs both")
     return result.records
+
+
+def _stage_pdfs(lib_root: Path, staging: Path, pdfs: dict[str, bytes]) -> list[Record]:
+    """Records of the captioned figures of uploaded PDF papers; figures under
+    ``staging/images/pdf``, the papers under ``staging/pdfs`` (``source.file`` = ``pdfs/<name>``)."""
+    if not pdfs:
+        return []
+    from scicmr.corpus.pdf import read_pdf
+
+    (staging / "pdfs").mkdir()
+    records = []
+    for name, data in pdfs.items():
+        if (lib_root / "pdfs" / name).exists():
+            raise ApiError(409, f"a PDF named {name!r} is already in the library", fix="rename the file")
+        (staging / "pdfs" / name).write_bytes(data)
+        result = read_pdf(staging / "pdfs" / name, staging / "images" / "pdf", relative_to=staging,
+                          source_name=f"pdfs/{name}")
+        if not result.records:
+            reasons = "; ".join(p.reason for p in result.problems) or "no captioned figures found"
+            raise ApiError(400, f"PDF {name!r} gave no figures: {reasons}",
+                           fix="send papers with a text layer and captions like 'Figure 1: ...'")
+        records += result.records
+    return records
 
 
 def _project(engine: SearchEngine, staging: Path, records: list[Record]) -> tuple[dict, dict]:
@@ -124,6 +153,15 @@ def _move_images(lib_root: Path, staging: Path, records: list[Record]) -> list[P
     return moved
 
 
+def _move_pdfs(lib_root: Path, staging: Path, pdfs: dict[str, bytes]) -> list[Path]:
+    moved = []
+    for name in pdfs:
+        (lib_root / "pdfs").mkdir(exist_ok=True)
+        os.replace(staging / "pdfs" / name, lib_root / "pdfs" / name)
+        moved.append(lib_root / "pdfs" / name)
+    return moved
+
+
 def persist_index(engine: SearchEngine, snapshot: Snapshot) -> None:
     """Save the snapshot's indexes where ``scicmr index`` keeps them (when the library has a
     built index); each directory, ids.json included, is swapped in whole."""
@@ -144,20 +182,23 @@ def _swap_and_persist(engine: SearchEngine, snapshot: Snapshot) -> None:
         log.exception("could not save the updated index; it will be rebuilt when the library is next opened")
 
 
-def add_records(state: AppState, rows: list[dict], files: dict[str, bytes], max_pixels: int) -> list[str]:
-    """Add image–caption pairs; returns their ids. See the module docstring for the order."""
+def add_records(state: AppState, rows: list[dict], files: dict[str, bytes], max_pixels: int,
+                pdfs: dict[str, bytes] | None = None) -> list[str]:
+    """Add image–caption pairs described by ``rows`` and the captioned figures of ``pdfs``
+    (name → bytes); returns the new ids. See the module docstring for the order."""
     engine, lib = state.engine, state.library
     with engine.write_lock:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=lib.root))
         moved: list[Path] = []
         try:
-            records = _stage(lib.root, staging, rows, files, max_pixels)
-            clash = sorted(fetch_records(lib, [r.id for r in records]))
+            records = _stage(staging, rows, files, max_pixels) + _stage_pdfs(lib.root, staging, pdfs or {})
+            ids = [r.id for r in records]
+            clash = sorted(fetch_records(lib, ids)) or sorted({i for i in ids if ids.count(i) > 1})
             if clash:
                 raise ApiError(409, f"records {clash[:5]} already exist", fix="delete them first or use new ids")
             raw, shared = _project(engine, staging, records)
             _append_features(engine, records, raw)
-            moved = _move_images(lib.root, staging, records)
+            moved = _move_images(lib.root, staging, records) + _move_pdfs(lib.root, staging, pdfs or {})
             lib.add_records(records)  # the commit point: one SQLite transaction
         except ApiError:
             _remove(moved)

@@ -26,24 +26,38 @@ def _file_name(upload: UploadFile) -> str:
 
 @router.post("/records", response_model=WriteResult, status_code=201, responses=ERROR_RESPONSES)
 def add_records(
-    records: str = Form(..., description='JSON object or list of objects in manifest fields: id, title, caption, '
-                                         'authors, date, labels, source_file, page, and image = an uploaded file name'),
-    files: list[UploadFile] = File(..., description="the figures (JPEG, PNG or WebP), named as in the records"),
+    records: str | None = Form(None, description='JSON object or list of objects in manifest fields: id, title, '
+                                                 'caption, authors, date, labels, source_file, page, and image = an '
+                                                 'uploaded file name. Optional when only PDFs are sent.'),
+    files: list[UploadFile] = File(..., description="figures (JPEG, PNG or WebP) named as in the records, and/or "
+                                                    "PDF papers (their captioned figures become records)"),
     state: AppState = Depends(get_state),
     settings: Settings = Depends(get_settings),
 ) -> WriteResult:
-    """Add figure–caption records: they are encoded with the library's encoders and model
-    and become searchable at once; queries running meanwhile are not interrupted."""
+    """Add figure–caption records, or PDF papers: they are encoded with the library's
+    encoders and model and become searchable at once; queries running meanwhile are not
+    interrupted."""
     from scicmr.service.writes import add_records as add, parse_rows
 
-    rows = parse_rows(records, settings.max_records_per_request)
-    data: dict[str, bytes] = {}
+    images: dict[str, bytes] = {}
+    pdfs: dict[str, bytes] = {}
     for upload in files:
         name = _file_name(upload)
-        if name in data:
+        if name in images or name in pdfs:
             raise ApiError(400, f"two uploaded files are named {name!r}", fix="give every file its own name")
-        data[name] = read_bounded(upload.file, settings.max_upload_bytes, f"file {name!r}")
-    added = add(state, rows, data, settings.max_image_pixels)
+        data = read_bounded(upload.file, max(settings.max_upload_bytes, settings.max_pdf_bytes), f"file {name!r}")
+        if data.startswith(b"%PDF-"):  # sniffed, like images: the name and content type are not trusted
+            pdfs[name] = data
+        elif len(data) > settings.max_upload_bytes:
+            raise ApiError(413, f"file {name!r} is larger than the {settings.max_upload_bytes:,}-byte image limit",
+                           fix="send a smaller image")
+        else:
+            images[name] = data
+    if records is None and not pdfs:
+        raise ApiError(422, "records is required unless PDF papers are uploaded",
+                       fix='send records=[{"id": ..., "caption": ..., "image": "fig1.png"}] with the images')
+    rows = parse_rows(records, settings.max_records_per_request) if records is not None else []
+    added = add(state, rows, images, settings.max_image_pixels, pdfs=pdfs)
     snapshot = state.engine.snapshot
     return WriteResult(added=added, indexed=len(snapshot), snapshot=snapshot.version)
 
