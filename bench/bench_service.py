@@ -10,7 +10,8 @@ size, a copy is grown to that many items with *synthetic* records: each one copi
 record's metadata and takes that record's encoder features plus Gaussian noise (0.5 x the
 per-dimension standard deviation), so every synthetic item goes through the real trained model
 into the real index, and the candidate pool has the size under test. The queries are real: text
-phrases and PNG figures, encoded per request by the library's own encoders. ``scicmr serve``
+phrases (also with a year + author filter, ranked exactly over the rows that pass) and PNG
+figures, encoded per request by the library's own encoders. ``scicmr serve``
 runs in a subprocess (uvicorn, one worker process); an httpx client with ``--workers``
 concurrent threads sends a fixed number of requests of each kind after a short warm-up.
 Timings depend on the machine and its load: never assert on them.
@@ -120,8 +121,11 @@ def load(base_url: str, kind: str, requests: int, workers: int, images: list[byt
     def one(i: int, client: httpx.Client) -> tuple[float, bool]:
         started = time.perf_counter()
         try:
-            if kind == "text":
-                response = client.get("/api/search", params={"q": TEXT_QUERIES[i % len(TEXT_QUERIES)], "k": 10})
+            if kind in ("text", "text+filter"):
+                params = {"q": TEXT_QUERIES[i % len(TEXT_QUERIES)], "k": 10}
+                if kind == "text+filter":  # ranked exactly over the rows that pass (about half)
+                    params.update(year_min=2015, author="a")
+                response = client.get("/api/search", params=params)
             else:
                 response = client.post("/api/search/image", params={"k": 10},
                                        files={"image": ("q.png", images[i % len(images)], "image/png")})
@@ -170,7 +174,7 @@ def main(argv=None) -> int:
         port = free_port()
         server, startup = start_server(library, port)
         try:
-            for kind in ("text", "image"):
+            for kind in ("text", "text+filter", "image"):
                 row = {"size": size, "encoders": args.encoders, "workers": args.workers, "startup_s": round(startup, 1),
                        **load(f"http://127.0.0.1:{port}", kind, args.requests, args.workers, images)}
                 row["server_rss_mib"] = round(rss_mib(server.pid))

@@ -53,24 +53,37 @@ class Filters:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One immutable view of the searchable records (rows = paired records in library order)."""
+    """One immutable view of the searchable records (rows = paired records in library order).
+
+    Label and author filters go through inverted maps (name → row positions) built once per
+    snapshot, so a filter costs one pass over the distinct names, not over the rows.
+    """
 
     ids: tuple[str, ...]
     vectors: dict[str, np.ndarray]  # modality -> (n, k) float32, unit rows
     indexes: dict[str, Any]  # modality -> VectorIndex over row positions
     years: np.ndarray  # (n,) int64, 0 = unknown
     labels: tuple[frozenset, ...]  # lower-cased label names per row
-    authors: np.ndarray  # (n,) str: lower-cased author names joined by "\n"
+    authors: tuple[tuple[str, ...], ...]  # lower-cased author names per row
     index_kind: str
     version: int = 0
     position: dict[str, int] = field(default_factory=dict, compare=False)
+    label_rows: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    author_rows: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.position:
-            object.__setattr__(self, "position", {rid: p for p, rid in enumerate(self.ids)})
+        object.__setattr__(self, "position", {rid: p for p, rid in enumerate(self.ids)})
+        object.__setattr__(self, "label_rows", _inverted(self.labels))
+        object.__setattr__(self, "author_rows", _inverted(self.authors))
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def _rows_mask(self, rows: list[np.ndarray]) -> np.ndarray:
+        keep = np.zeros(len(self), dtype=bool)
+        for positions in rows:
+            keep[positions] = True
+        return keep
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """(n,) bool rows passing ``filters``, or None when nothing is filtered."""
@@ -82,10 +95,10 @@ class Snapshot:
         if filters.year_max is not None:
             keep &= (self.years <= filters.year_max) & (self.years > 0)
         if filters.labels:
-            wanted = {label.lower() for label in filters.labels}
-            keep &= np.fromiter((bool(wanted & row) for row in self.labels), dtype=bool, count=len(self))
+            keep &= self._rows_mask([self.label_rows.get(label.lower(), _NO_ROWS) for label in filters.labels])
         if filters.author:
-            keep &= np.char.find(self.authors, filters.author.strip().lower()) >= 0
+            needle = filters.author.strip().lower()
+            keep &= self._rows_mask([rows for name, rows in self.author_rows.items() if needle in name])
         return keep
 
     def rank(self, query: np.ndarray, target: str, k: int, offset: int, filters: Filters) -> tuple[list[tuple[int, float]], int]:
@@ -106,10 +119,24 @@ class Snapshot:
             total = int(candidates.size)
             if total == 0:
                 return [], 0
-            block = normalise_rows(np.asarray(query, dtype=np.float32)) @ self.vectors[target][candidates].T
-            scores, positions = top_k_rows(block, candidates, min(need, total))
+            # One matrix-vector product over all rows, then a gather: cheaper than copying
+            # the candidates' vectors out first.
+            every = self.vectors[target] @ normalise_rows(np.asarray(query, dtype=np.float32))[0]
+            scores, positions = top_k_rows(every[candidates][None, :], candidates, min(need, total))
         page = [(int(p), float(s)) for p, s in zip(positions[0], scores[0]) if p >= 0][offset:need]
         return page, total
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _inverted(columns: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
+    """{name: (m,) int64 rows holding it} from per-row name collections."""
+    rows: dict[str, list[int]] = {}
+    for position, names in enumerate(columns):
+        for name in names:
+            rows.setdefault(name, []).append(position)
+    return {name: np.asarray(found, dtype=np.int64) for name, found in rows.items()}
 
 
 def build_snapshot(records: Sequence[Record], vectors: dict[str, np.ndarray], index_kind: str,
@@ -124,7 +151,7 @@ def build_snapshot(records: Sequence[Record], vectors: dict[str, np.ndarray], in
         unit={m: normalise_rows(np.ascontiguousarray(vectors[m], dtype=np.float32)) for m in MODALITIES},
         years=np.array([r.year or 0 for r in records], dtype=np.int64),
         labels=tuple(frozenset(label.lower() for label in r.labels) for r in records),
-        authors=np.array(["\n".join(a.lower() for a in r.authors) for r in records], dtype=str).reshape(-1),
+        authors=tuple(tuple(a.lower() for a in r.authors) for r in records),
         index_kind=index_kind, version=version, prebuilt=prebuilt,
     )
 
@@ -142,7 +169,7 @@ def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
             index.add(unit[modality], np.arange(len(ids), dtype=np.int64))
             indexes[modality] = index
     return Snapshot(ids=tuple(ids), vectors=unit, indexes=indexes, years=years, labels=tuple(labels),
-                    authors=authors.astype(str), index_kind=kind, version=version)
+                    authors=tuple(authors), index_kind=kind, version=version)
 
 
 def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, np.ndarray]) -> Snapshot:
@@ -153,7 +180,7 @@ def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, n
         unit={m: np.concatenate([snapshot.vectors[m], more.vectors[m]]) for m in MODALITIES},
         years=np.concatenate([snapshot.years, more.years]),
         labels=snapshot.labels + more.labels,
-        authors=np.concatenate([snapshot.authors, more.authors]),
+        authors=snapshot.authors + more.authors,
         index_kind=snapshot.index_kind, version=snapshot.version + 1,
     )
 
@@ -167,7 +194,7 @@ def without(snapshot: Snapshot, record_ids: Sequence[str]) -> Snapshot:
         unit={m: snapshot.vectors[m][keep] for m in MODALITIES},
         years=snapshot.years[keep],
         labels=tuple(lab for lab, k in zip(snapshot.labels, keep) if k),
-        authors=snapshot.authors[keep],
+        authors=tuple(a for a, k in zip(snapshot.authors, keep) if k),
         index_kind=snapshot.index_kind, version=snapshot.version + 1,
     )
 
