@@ -31,7 +31,7 @@ def file_roots(lib, settings: Settings) -> tuple[Path, ...]:
     return tuple(Path(r) for r in roots)
 
 
-def load_state(settings: Settings):
+def load_state(settings: Settings, metrics=None):
     """Open the library and load the engine (model, encoders, index snapshot)."""
     from scicmr.corpus.library import Library
     from scicmr.service.deps import AppState
@@ -41,7 +41,8 @@ def load_state(settings: Settings):
     lib = Library.open(settings.library)
     engine = SearchEngine(lib, settings.model)
     engine.warm_up()
-    return AppState(settings=settings, library=lib, engine=engine, metrics=Metrics(), file_roots=file_roots(lib, settings))
+    return AppState(settings=settings, library=lib, engine=engine, metrics=metrics or Metrics(),
+                    file_roots=file_roots(lib, settings))
 
 
 def create_app(settings: Settings):
@@ -59,8 +60,7 @@ def create_app(settings: Settings):
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        state = load_state(settings)
-        state.metrics = metrics
+        state = load_state(settings, metrics)
         app.state.scicmr = state
         log.info("serving %s: model %s, %d records indexed", state.library.root, state.engine.model_name,
                  len(state.engine.snapshot))
