@@ -13,7 +13,9 @@ into the real index, and the candidate pool has the size under test. The queries
 phrases (also with a year + author filter, ranked exactly over the rows that pass) and PNG
 figures, encoded per request by the library's own encoders. ``scicmr serve``
 runs in a subprocess (uvicorn, one worker process); an httpx client with ``--workers``
-concurrent threads sends a fixed number of requests of each kind after a short warm-up.
+concurrent threads sends a fixed number of requests of each kind after a short warm-up (``--repeats``
+runs of each; medians reported, errors summed). The 1-minute load average after each kind is
+printed too: on a shared machine it explains most of the spread.
 Timings depend on the machine and its load: never assert on them.
 """
 
@@ -145,6 +147,17 @@ def load(base_url: str, kind: str, requests: int, workers: int, images: list[byt
             "p99_ms": round(float(np.percentile(latencies, 99)), 1)}
 
 
+def median_of(runs: list[dict]) -> dict:
+    """One row from repeated runs: median q/s and latencies, all errors, all requests."""
+    row = dict(runs[0])
+    for key in ("qps", "p50_ms", "p99_ms", "seconds"):
+        row[key] = float(np.median([r[key] for r in runs]))
+    row["errors"] = sum(r["errors"] for r in runs)
+    row["requests"] = sum(r["requests"] for r in runs)
+    row["repeats"] = len(runs)
+    return row
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -157,6 +170,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--requests", type=int, default=300, help="requests of each kind per size")
     parser.add_argument("--workers", type=int, default=4, help="concurrent client threads")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per query kind; medians are reported")
     parser.add_argument("--papers", type=int, default=60, help="papers of the generated corpus (2-4 figures each)")
     parser.add_argument("--encoders", default="fast", choices=["fast", "default"])
     parser.add_argument("--work", help="folder for the libraries (default: a temporary folder, removed)")
@@ -175,8 +189,10 @@ def main(argv=None) -> int:
         server, startup = start_server(library, port)
         try:
             for kind in ("text", "text+filter", "image"):
+                runs = [load(f"http://127.0.0.1:{port}", kind, args.requests, args.workers, images)
+                        for _ in range(args.repeats)]
                 row = {"size": size, "encoders": args.encoders, "workers": args.workers, "startup_s": round(startup, 1),
-                       **load(f"http://127.0.0.1:{port}", kind, args.requests, args.workers, images)}
+                       **median_of(runs), "load_avg_1min": round(os.getloadavg()[0], 1)}
                 row["server_rss_mib"] = round(rss_mib(server.pid))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -184,11 +200,11 @@ def main(argv=None) -> int:
             server.terminate()
             server.wait(timeout=30)
         shutil.rmtree(library, ignore_errors=True)
-    print("\n| items | query | requests | errors | q/s | p50 ms | p99 ms | server RSS MiB | startup s |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| items | encoders | query | requests | errors | q/s | p50 ms | p99 ms | server RSS MiB | startup s | load avg |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['size']:,} | {r['kind']} | {r['requests']} | {r['errors']} | {r['qps']} | {r['p50_ms']} | "
-              f"{r['p99_ms']} | {r['server_rss_mib']} | {r['startup_s']} |")
+        print(f"| {r['size']:,} | {r['encoders']} | {r['kind']} | {r['requests']} | {r['errors']} | {r['qps']:.1f} | "
+              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['server_rss_mib']} | {r['startup_s']} | {r['load_avg_1min']} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     if not args.work:
