@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH_KEY = "bench-service-key-0123"
 TEXT_QUERIES = (
     "heat map of gene expression across samples", "X-ray diffraction pattern of a thin film",
     "training loss curve of a neural network", "absorption spectrum of a galaxy", "rainfall anomaly by decade",
@@ -101,7 +102,7 @@ def start_server(library: Path, port: int) -> tuple[subprocess.Popen, float]:
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "HF_HUB_OFFLINE": "1"}
-    env.pop("SCICMR_API_KEY", None)
+    env["SCICMR_API_KEY"] = BENCH_KEY
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "scicmr.cli", "serve", str(library), "--port", str(port),
                                 "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL)
@@ -147,6 +148,27 @@ def load(base_url: str, kind: str, requests: int, workers: int, images: list[byt
             "p99_ms": round(float(np.percentile(latencies, 99)), 1)}
 
 
+def writes(base_url: str, count: int, images: list[bytes]) -> dict:
+    """Seconds per add (one record with its figure, over HTTP) and for one delete."""
+    import httpx
+
+    headers = {"X-API-Key": BENCH_KEY}
+    adds = []
+    with httpx.Client(base_url=base_url, timeout=300) as client:
+        for i in range(count):
+            rows = [{"id": f"bench-add-{i}", "title": "Added while serving", "caption": TEXT_QUERIES[i % 8],
+                     "image": "fig.png"}]
+            started = time.perf_counter()
+            response = client.post("/api/records", headers=headers, data={"records": json.dumps(rows)},
+                                   files=[("files", ("fig.png", images[i % len(images)], "image/png"))])
+            adds.append(time.perf_counter() - started)
+            response.raise_for_status()
+        started = time.perf_counter()
+        client.delete("/api/records/bench-add-0", headers=headers).raise_for_status()
+        deleted = time.perf_counter() - started
+    return {"add_s_median": round(float(np.median(adds)), 2), "delete_s": round(deleted, 2), "adds": count}
+
+
 def median_of(runs: list[dict]) -> dict:
     """One row from repeated runs: median q/s and latencies, all errors, all requests."""
     row = dict(runs[0])
@@ -171,6 +193,7 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests of each kind per size")
     parser.add_argument("--workers", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--repeats", type=int, default=1, help="runs per query kind; medians are reported")
+    parser.add_argument("--writes", type=int, default=0, help="also time this many adds and one delete")
     parser.add_argument("--papers", type=int, default=60, help="papers of the generated corpus (2-4 figures each)")
     parser.add_argument("--encoders", default="fast", choices=["fast", "default"])
     parser.add_argument("--work", help="folder for the libraries (default: a temporary folder, removed)")
@@ -196,6 +219,9 @@ def main(argv=None) -> int:
                 row["server_rss_mib"] = round(rss_mib(server.pid))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+            if args.writes:
+                timed = writes(f"http://127.0.0.1:{port}", args.writes, images)
+                print(json.dumps({"size": size, **timed}), flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
