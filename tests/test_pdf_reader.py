@@ -191,3 +191,30 @@ def test_crop_box_offset_keeps_crops_on_the_figure(tmp_path: Path):
         assert a.size == b.size
         diff = np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16)).mean()
     assert diff < 2.0
+
+
+def test_many_small_drawings_are_merged_without_changing_the_region(tmp_path: Path, monkeypatch):
+    import numpy as np
+    from reportlab.pdfgen import canvas
+
+    import scicmr.corpus.pdf.layout as layout
+
+    c = canvas.Canvas(str(tmp_path / "dots.pdf"), pagesize=(612, 792), invariant=1)
+    c.setFont("Times-Roman", 10)
+    for k in range(8):
+        c.drawString(72, 740 - 12 * k, "Body text of the paper runs across the whole column of the page here.")
+    rng = np.random.default_rng(0)
+    for x, y in rng.uniform(0, 1, size=(3000, 2)):
+        c.rect(150 + 300 * x, 400 + 200 * y, 1.5, 1.5, stroke=0, fill=1)  # scatter markers
+    c.setFont("Times-Roman", 9)
+    c.drawString(72, 385, "Figure 1: Three thousand markers.")
+    c.save()
+    fast = read_pdf(tmp_path / "dots.pdf", tmp_path / "a").records[0]
+    coarsen = layout._coarsen
+    monkeypatch.setattr(layout, "_coarsen", lambda boxes, **_: boxes)  # the reference: every box kept
+    slow = read_pdf(tmp_path / "dots.pdf", tmp_path / "b").records[0]
+    assert fast.source.bbox == slow.source.bbox
+    assert iou(fast.source.bbox, (150, 792 - 601.5, 451.5, 792 - 400)) > 0.9
+    boxes = [(float(i % 50), float(i // 50), i % 50 + 1.0, i // 50 + 1.0) for i in range(2500)]
+    merged = coarsen(boxes)
+    assert len(merged) < 200 and layout.union(merged) == layout.union(boxes)
