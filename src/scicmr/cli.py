@@ -322,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMAND_MODULES: tuple[str, ...] = (
     "scicmr.commands.clean",
     "scicmr.commands.matching",
+    "scicmr.commands.serve",
 )
 
 

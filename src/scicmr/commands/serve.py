@@ -1,0 +1,61 @@
+"""``scicmr serve LIB``: the search service and web UI over one library (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    from scicmr.service.settings import DEFAULT_API_KEY_ENV
+
+    p = subparsers.add_parser("serve", help="serve a library as a search engine with a web UI (FastAPI + uvicorn)")
+    p.add_argument("library")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1; 0.0.0.0 lets phones on your network in)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--model", help="model name (default: the library's default model)")
+    p.add_argument("--api-key-env", default=DEFAULT_API_KEY_ENV, metavar="NAME",
+                   help=f"environment variable holding the API key for write endpoints (default {DEFAULT_API_KEY_ENV}); "
+                        "unset: writes are disabled")
+    p.add_argument("--max-k", type=int, help="largest page size (default 100)")
+    p.add_argument("--max-upload-mb", type=float, help="largest uploaded image in MiB (default 10)")
+    p.add_argument("--allow-root", action="append", default=[], metavar="DIR",
+                   help="extra folder source PDFs may be rendered from (repeatable)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=cmd_serve)
+
+
+def settings_from_args(args: argparse.Namespace):
+    from pathlib import Path
+
+    from scicmr.service.settings import Settings
+
+    return Settings.from_env(
+        api_key_env=args.api_key_env, library=args.library, model=args.model, max_k=args.max_k,
+        max_upload_bytes=int(args.max_upload_mb * 2**20) if args.max_upload_mb else None,
+        extra_file_roots=tuple(Path(p) for p in args.allow_root) or None,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from scicmr.corpus.library import Library
+    from scicmr.errors import InputError
+    from scicmr.workflow._common import resolve_model_name
+
+    try:
+        import uvicorn
+    except ImportError:
+        from scicmr.errors import MissingDependencyError
+
+        raise MissingDependencyError("uvicorn", "serve") from None
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port must be 1..65535, got {args.port}")
+    settings = settings_from_args(args)
+    # Fail here with the CLI's clear message rather than inside the server's startup.
+    resolve_model_name(Library.open(settings.library), settings.model)
+    from scicmr.service.app import create_app
+
+    state = "on" if settings.writes_enabled else f"off (set ${args.api_key_env} to enable)"
+    print(f"serving {settings.library} at http://{args.host}:{args.port}/ — API docs at /docs, writes {state}")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0

@@ -1,0 +1,69 @@
+"""Records as the API shows them: hits and details with links to their media."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+from urllib.parse import quote
+
+from scicmr.corpus.library import Library
+from scicmr.corpus.record import Record
+from scicmr.service.media import resolve_inside
+from scicmr.service.schemas import Hit, RecordDetail, SourceOut
+
+
+def fetch_records(lib: Library, ids: Sequence[str]) -> dict[str, Record]:
+    """Records of ``ids`` in one query (a page of hits), keyed by id; missing ids are absent
+    (a record deleted after the snapshot was taken)."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    with lib._connect() as conn:  # one connection for the page instead of one per hit
+        rows = conn.execute(f"SELECT body, split FROM records WHERE id IN ({marks})", list(ids)).fetchall()
+    found = {}
+    for body, split in rows:
+        record = Record.from_dict(json.loads(body))
+        record.extra["split"] = split
+        found[record.id] = record
+    return found
+
+
+def _record_url(record_id: str, what: str = "") -> str:
+    return f"/api/records/{quote(record_id, safe='')}" + (f"/{what}" if what else "")
+
+
+def page_source(record: Record, roots: Sequence[Path]) -> Path | None:
+    """The PDF a record's figure comes from, when it is reachable under ``roots``."""
+    source = record.source
+    if not source.file or source.page is None or not str(source.file).lower().endswith(".pdf"):
+        return None
+    return resolve_inside(roots, source.file)
+
+
+def links(record: Record, lib_root: Path, roots: Sequence[Path]) -> dict[str, str | None]:
+    has_image = resolve_inside([lib_root], record.image) is not None
+    return {
+        "image_url": _record_url(record.id, "image") if has_image else None,
+        "thumbnail_url": _record_url(record.id, "thumbnail") if has_image else None,
+        "page_url": _record_url(record.id, "page") if page_source(record, roots) else None,
+    }
+
+
+def to_hit(record: Record, rank: int, score: float, modality: str, lib_root: Path, roots: Sequence[Path]) -> Hit:
+    return Hit(
+        rank=rank, id=record.id, score=round(score, 6), modality=modality, title=record.title, caption=record.text,
+        authors=record.authors, year=record.year, labels=record.labels, page=record.source.page,
+        source_file=record.source.file, detail_url=_record_url(record.id), **links(record, lib_root, roots),
+    )
+
+
+def to_detail(record: Record, indexed: bool, lib_root: Path, roots: Sequence[Path]) -> RecordDetail:
+    source = record.source
+    return RecordDetail(
+        id=record.id, kind=record.kind, title=record.title, text=record.text, keywords=record.keywords,
+        authors=record.authors, date=record.date, year=record.year, labels=record.labels,
+        split=record.extra.get("split"), group=record.group, context=record.context,
+        source=SourceOut(file=source.file, page=source.page, bbox=list(source.bbox) if source.bbox else None),
+        indexed=indexed, **links(record, lib_root, roots),
+    )
