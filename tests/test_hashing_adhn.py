@@ -84,7 +84,8 @@ def test_network_freezing_and_attention_placement():
 def test_adhn_learns_separable_images_and_round_trips(tmp_path):
     images, labels = coloured_images(12, seed=0)
     test_images, test_labels = coloured_images(5, seed=1)
-    model = ADHN(n_bits=16, backbone="tiny", image_size=32, epochs=30, batch_size=8, lr=3e-3, seed=0)
+    model = ADHN(n_bits=16, backbone="tiny", image_size=32, epochs=30, batch_size=8, lr=3e-3,
+                 backbone_lr=3e-3, seed=0)
     assert "adhn" in available_image_hashers() and produces_codes(model)
     with pytest.raises(NotFittedError):
         model.transform(test_images)

@@ -73,7 +73,9 @@ class ADHN(HashingMixin):
         reduction: SE-G squeeze ratio r.
         frozen_stages: leading backbone stages kept frozen (None: the backbone's default).
         image_size, resize: input side in pixels and ``"pad"`` (whole figure on white) or ``"crop"``.
-        epochs, batch_size, lr, weight_decay: Adam training.
+        epochs, batch_size, weight_decay: Adam training.
+        lr: learning rate of the new parts (SE-G blocks, hash layer); backbone_lr: of the
+            trainable pretrained stages (smaller, so fine-tuning does not wash out ImageNet features).
         quantisation_weight: λ in L = L_s + λ L_q.
         seed: initialisation and minibatch order.
     """
@@ -81,7 +83,8 @@ class ADHN(HashingMixin):
     def __init__(self, n_bits: int = 32, backbone: str = "efficientnet-lite0", checkpoint: str | None = None,
                  attention: str = "se-g", reduction: int = 16, frozen_stages: int | None = None,
                  image_size: int = 128, resize: str = "pad", epochs: int = 20, batch_size: int = 32,
-                 lr: float = 1e-3, weight_decay: float = 1e-4, quantisation_weight: float = 0.1, seed: int = 0):
+                 lr: float = 1e-3, backbone_lr: float = 1e-4, weight_decay: float = 1e-4,
+                 quantisation_weight: float = 0.1, seed: int = 0):
         self.n_bits = n_bits
         self.backbone = backbone
         self.checkpoint = checkpoint
@@ -93,6 +96,7 @@ class ADHN(HashingMixin):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.backbone_lr = backbone_lr
         self.weight_decay = weight_decay
         self.quantisation_weight = quantisation_weight
         self.seed = seed
@@ -110,8 +114,9 @@ class ADHN(HashingMixin):
         problems = [f"{name} must be >= {low}, got {getattr(self, name)!r}"
                     for name, low in (("epochs", 1), ("batch_size", 2), ("image_size", 16), ("reduction", 1))
                     if not isinstance(getattr(self, name), int) or getattr(self, name) < low]
-        if not float(self.lr) > 0 or float(self.quantisation_weight) < 0:
-            problems.append(f"lr must be > 0 and quantisation_weight >= 0, got {self.lr}, {self.quantisation_weight}")
+        if not (float(self.lr) > 0 and float(self.backbone_lr) >= 0 and float(self.quantisation_weight) >= 0):
+            problems.append(f"lr must be > 0, backbone_lr and quantisation_weight >= 0; got {self.lr}, "
+                            f"{self.backbone_lr}, {self.quantisation_weight}")
         if problems:
             raise InputError("bad ADHN parameters: " + "; ".join(problems), fix="see help(scicmr.hashing.adhn.ADHN)")
 
@@ -147,7 +152,7 @@ class ADHN(HashingMixin):
         import torch
 
         from scicmr.hashing.losses import adhn_loss
-        from scicmr.methods.training import adam, loss_step, train_loop
+        from scicmr.methods.training import loss_step, train_loop
 
         self._check_params()
         images = _as_image_list(images)
@@ -168,7 +173,7 @@ class ADHN(HashingMixin):
                                      float(self.quantisation_weight))
                 return value
 
-            optimiser = adam(self.net_, float(self.lr), float(self.weight_decay))
+            optimiser = self._optimiser()
             result = train_loop(self.net_, len(images), loss_step(loss, optimiser), epochs=int(self.epochs),
                                 batch_size=int(self.batch_size), seed=int(self.seed), validate=validate,
                                 patience=None, min_batch=2, desc="ADHN")
@@ -177,6 +182,18 @@ class ADHN(HashingMixin):
         self.parameters_ = self.net_.parameter_counts()
         self.fitted_ = True
         return self
+
+    def _optimiser(self):
+        """Adam: new parts (attention, hash layer) at ``lr``, trainable backbone stages at ``backbone_lr``."""
+        import torch
+
+        new = [*self.net_.attention.parameters(), *self.net_.hash.parameters()]
+        fresh = {id(p) for p in new}
+        backbone = [p for p in self.net_.parameters() if p.requires_grad and id(p) not in fresh]
+        groups = [{"params": new, "lr": float(self.lr)}]
+        if backbone:
+            groups.append({"params": backbone, "lr": float(self.backbone_lr)})
+        return torch.optim.Adam(groups, weight_decay=float(self.weight_decay))
 
     def _validator(self, validation, cached, start: int, targets):
         if validation is None:
