@@ -39,7 +39,9 @@ def rerank_shortlist(queries: np.ndarray, shortlist: np.ndarray, vectors: np.nda
     """
     unit_q = normalise_rows(np.ascontiguousarray(queries, dtype=np.float32))
     safe = np.where(shortlist < 0, 0, shortlist)
-    unit_items = normalise_rows(np.ascontiguousarray(vectors, dtype=np.float32))[safe]  # (q, m, d)
+    # Gather first, then normalise only the q*m shortlisted rows (not all n items per call).
+    picked = np.asarray(vectors, dtype=np.float32)[safe]  # (q, m, d)
+    unit_items = normalise_rows(picked.reshape(-1, picked.shape[-1])).reshape(picked.shape)
     scores = np.einsum("qd,qmd->qm", unit_q, unit_items).astype(np.float32)
     scores = np.where(shortlist < 0, -np.inf, scores).astype(np.float32)
     scores, ids = order_by_score_then_id(scores, shortlist.astype(np.int64))
