@@ -13,7 +13,7 @@ from scicmr.hashing.base import produces_codes
 from scicmr.index import create_index
 from scicmr.index.codes_search import CodeSearch, rerank_shortlist
 from scicmr.methods import create_method, load_method
-from scicmr.workflow import Searcher, build_index, encode_library, ingest, train_model
+from scicmr.workflow import Searcher, build_index, encode_library, evaluate_model, ingest, train_model
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +103,13 @@ def test_codes_need_a_hashing_model(hashed_library):
     with pytest.raises(InputError, match="does not produce binary codes"):
         build_index(hashed_library, "cca", kind="hamming-flat")
     assert cli_main(["index", str(hashed_library), "--model", "cca", "--codes", "--kind", "hnsw"]) == 2
+
+
+def test_evaluate_reports_hamming_metrics(hashed_library):
+    document = evaluate_model(hashed_library, "cca-hash")
+    hamming = document["hamming"]
+    assert hamming["n_bits"] == 16 and set(hamming) >= {"i2t", "t2i", "pr_radius", "plot"}
+    assert 0.33 < hamming["i2t"]["map"] <= 1 and "precision@r2" in hamming["t2i"]
+    assert open(hamming["plot"], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert len(hamming["pr_radius"]["i2t"]["precision"]) == 17
+    assert "hamming" not in evaluate_model(hashed_library, "cca")
