@@ -11,6 +11,10 @@ ranking. Reported: full mAP, mAP@50, precision and recall within Hamming radius 
 precision@50, training time (the whole ``fit``, including the frozen-prefix pass) and parameter
 counts. Writes ``results.json``, ``results.md`` and ``pr_radius.png`` (precision-recall over
 Hamming radius) under ``--out``. Times depend on the machine and its load.
+
+``--step-timing`` instead times one training step per attention setting, the settings
+interleaved so that they see the same load (``fit`` times of separate runs on a shared machine
+are not comparable).
 """
 
 from __future__ import annotations
@@ -64,6 +68,37 @@ def run_one(data, bits: int, attention: str, args) -> tuple[dict, dict]:
     return row, curve
 
 
+def step_timing(args, repeats: int = 7) -> list[dict]:
+    """Median seconds of one training step (batch of ``--batch-size``, forward + backward from the
+    cached frozen prefix) per attention setting, the settings interleaved so that they share the
+    machine's load; plus the one-off frozen-prefix pass per image. Random pixels, 32 bits."""
+    import torch
+
+    from scicmr.hashing.adhn_net import ADHNNet, build_backbone
+    from scicmr.hashing.losses import adhn_loss
+
+    torch.manual_seed(args.seed)
+    pixels = torch.randn(args.batch_size, 3, args.image_size, args.image_size)
+    labels = torch.arange(args.batch_size) % 8
+    nets, times = {}, {}
+    for attention in args.attention.split(","):
+        net = ADHNNet(build_backbone(args.backbone), 32, attention).train()
+        start = net.first_trainable()
+        with torch.no_grad():
+            began = time.perf_counter()
+            cached = net.run(pixels, 0, start)
+            prefix = (time.perf_counter() - began) / len(pixels)
+        nets[attention], times[attention] = (net, start, cached, prefix), []
+    for _ in range(repeats):
+        for attention, (net, start, cached, _) in nets.items():
+            began = time.perf_counter()
+            loss, _ = adhn_loss(net.codes_from(cached, start), labels, 0.1)
+            loss.backward()
+            times[attention].append(time.perf_counter() - began)
+    return [{"attention": a, "step_s_median": float(np.median(t)), "prefix_s_per_image": nets[a][3]}
+            for a, t in times.items()]
+
+
 def markdown(rows: list[dict], sizes: dict[str, int]) -> str:
     head = ("| bits | attention | mAP | mAP@50 | P@r2 | R@r2 | P@50 | train s | best epoch | params (trainable) | SE-G params |\n"
             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -88,7 +123,12 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--backbone-lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--step-timing", action="store_true", help="only time training steps (see step_timing)")
     args = parser.parse_args()
+    if args.step_timing:
+        for row in step_timing(args):
+            print(json.dumps(row))
+        return
     started = time.perf_counter()
     data = figure_set(args.papers, args.image_size, args.seed)
     sizes = {name: len(labels) for name, (_, labels) in data.items()}
