@@ -55,7 +55,8 @@ def figure_set(n_papers: int, image_size: int, seed: int) -> dict[str, tuple[np.
 
 
 def run_one(data, bits: int, attention: str, args) -> tuple[dict, dict]:
-    model = ADHN(n_bits=bits, backbone=args.backbone, attention=attention, image_size=args.image_size,
+    model = ADHN(n_bits=bits, backbone=args.backbone, attention=attention, excite_bias=args.excite_bias,
+                 image_size=args.image_size,
                  epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, backbone_lr=args.backbone_lr,
                  seed=args.seed)
     model.fit(*data["train"], validation=data["validation"])
@@ -123,6 +124,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--backbone-lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--excite-bias", type=float, default=None, help="ADHN excite_bias (SE-G initialisation)")
     parser.add_argument("--step-timing", action="store_true", help="only time training steps (see step_timing)")
     args = parser.parse_args()
     if args.step_timing:

@@ -49,6 +49,11 @@ def test_seg_block_shape_and_formula():
     torch.testing.assert_close(y, x * s[:, :, None, None])
     assert ((s > 0) & (s < 1)).all()
     assert isinstance(SEG(8, activation="relu").activation, torch.nn.ReLU)
+    near_identity = SEG(32, reduction=8, excite_bias=3.0)
+    assert torch.all(near_identity.excite.bias == 3.0)
+    with torch.no_grad():
+        near_identity.excite.weight.zero_()
+    torch.testing.assert_close(near_identity(x), x * torch.sigmoid(torch.tensor(3.0)))
 
 
 def test_losses_on_hand_cases():

@@ -71,6 +71,8 @@ class ADHN(HashingMixin):
         checkpoint: local ResNet-50 state dict for ``backbone="resnet50"``.
         attention: ``"se-g"`` (the paper), ``"se"`` (ReLU excitation) or ``"none"`` (ablation).
         reduction: SE-G squeeze ratio r.
+        excite_bias: initial bias of the SE-G excitation layer (None: PyTorch's default init,
+            channel weights start near 0.5; e.g. 3.0 starts them near 0.95, close to identity).
         frozen_stages: leading backbone stages kept frozen (None: the backbone's default).
         image_size, resize: input side in pixels and ``"pad"`` (whole figure on white) or ``"crop"``.
         epochs, batch_size, weight_decay: Adam training.
@@ -81,7 +83,8 @@ class ADHN(HashingMixin):
     """
 
     def __init__(self, n_bits: int = 32, backbone: str = "efficientnet-lite0", checkpoint: str | None = None,
-                 attention: str = "se-g", reduction: int = 16, frozen_stages: int | None = None,
+                 attention: str = "se-g", reduction: int = 16, excite_bias: float | None = None,
+                 frozen_stages: int | None = None,
                  image_size: int = 128, resize: str = "pad", epochs: int = 20, batch_size: int = 32,
                  lr: float = 1e-3, backbone_lr: float = 1e-4, weight_decay: float = 1e-4,
                  quantisation_weight: float = 0.1, seed: int = 0):
@@ -90,6 +93,7 @@ class ADHN(HashingMixin):
         self.checkpoint = checkpoint
         self.attention = attention
         self.reduction = reduction
+        self.excite_bias = excite_bias
         self.frozen_stages = frozen_stages
         self.image_size = image_size
         self.resize = resize
@@ -133,7 +137,8 @@ class ADHN(HashingMixin):
         from scicmr.hashing.adhn_net import ADHNNet, build_backbone
 
         backbone = build_backbone(self.backbone, pretrained, self.checkpoint)
-        return ADHNNet(backbone, int(self.n_bits), self.attention, int(self.reduction), self.frozen_stages)
+        return ADHNNet(backbone, int(self.n_bits), self.attention, int(self.reduction), self.frozen_stages,
+                       self.excite_bias)
 
     def _forward_chunks(self, pixels, start: int = 0, stop: int | None = None, codes: bool = True):
         """Eval-mode, no-grad pass in chunks: segments start..stop (or to the codes)."""

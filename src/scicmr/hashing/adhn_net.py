@@ -41,12 +41,16 @@ class SEG(nn.Module):
     with W1 (C/r × C) and W2 (C × C/r), C/r at least 4. (b, C, H, W) → (b, C, H, W).
     """
 
-    def __init__(self, channels: int, reduction: int = 16, activation: str = "gelu"):
+    def __init__(self, channels: int, reduction: int = 16, activation: str = "gelu", excite_bias: float | None = None):
         super().__init__()
         hidden = max(4, int(channels) // int(reduction))
         self.squeeze = nn.Linear(int(channels), hidden)
         self.activation = nn.GELU() if activation == "gelu" else nn.ReLU()
         self.excite = nn.Linear(hidden, int(channels))
+        if excite_bias is not None:
+            # A positive start (σ(3) ≈ 0.95) keeps a block inserted into a pretrained network
+            # close to the identity, so the frozen stages behind it see their usual scale.
+            nn.init.constant_(self.excite.bias, float(excite_bias))
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
         """(b, C, H, W) → (b, C) channel weights in (0, 1)."""
@@ -157,7 +161,7 @@ class ADHNNet(nn.Module):
     """
 
     def __init__(self, backbone: Backbone, n_bits: int, attention: str = "se-g", reduction: int = 16,
-                 frozen_stages: int | None = None):
+                 frozen_stages: int | None = None, excite_bias: float | None = None):
         super().__init__()
         if attention not in ATTENTIONS:
             raise InputError(f"unknown attention {attention!r}", fix=f"choose one of: {', '.join(ATTENTIONS)}")
@@ -169,7 +173,7 @@ class ADHNNet(nn.Module):
         if attention != "none":
             activation = "gelu" if attention == "se-g" else "relu"
             for i in backbone.attention_after:
-                self.attention[str(i)] = SEG(backbone.channels[i], reduction, activation)
+                self.attention[str(i)] = SEG(backbone.channels[i], reduction, activation, excite_bias)
         self.hash = nn.Linear(backbone.out_dim, int(n_bits))
         self.frozen = [self.stem, *self.stages[:frozen]]
         for module in self.frozen:
