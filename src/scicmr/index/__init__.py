@@ -24,6 +24,10 @@ INDEX_KINDS: dict[str, str] = {
     "exact": "scicmr.index.exact:ExactIndex",
     "flat": "scicmr.index.faiss_index:FaissFlatIndex",
     "hnsw": "scicmr.index.faiss_index:FaissHNSWIndex",
+    "hamming-exact": "scicmr.index.hamming:ExactHammingIndex",
+    "hamming-flat": "scicmr.index.hamming:FaissHammingFlatIndex",
+    "hamming-hnsw": "scicmr.index.hamming:FaissHammingHNSWIndex",
+    "hamming-ivf": "scicmr.index.hamming:FaissHammingIVFIndex",
 }
 
 __all__ = [
@@ -45,17 +49,19 @@ def index_class(kind: str) -> type[VectorIndex]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def create_index(kind: str, dim: int, metric: str = "cosine", **params: Any) -> VectorIndex:
+def create_index(kind: str, dim: int, metric: str | None = None, **params: Any) -> VectorIndex:
     """A new empty index.
 
     Args:
         kind: ``"exact"``, ``"flat"`` or ``"hnsw"``.
         dim: vector dimension d.
-        metric: ``"cosine"`` (normalise, then inner product) or ``"ip"``.
+        metric: ``"cosine"`` (normalise, then inner product; the default) or ``"ip"``;
+            the ``hamming-*`` kinds take packed uint8 codes, ``dim`` bits, metric ``"hamming"``.
         params: kind-specific, e.g. HNSW ``M=32, ef_construction=200, ef_search=128``;
             exact ``block_mb=64``.
     """
-    return index_class(kind)(dim, metric, **params)
+    cls = index_class(kind)
+    return cls(dim, **params) if metric is None else cls(dim, metric, **params)
 
 
 def load_index(directory: str | Path) -> VectorIndex:

@@ -39,13 +39,34 @@ def _check_positive_int(name: str, value: Any, minimum: int = 1) -> None:
 
 
 class _FaissIndex(VectorIndex):
-    """Shared plumbing: the ``IndexIDMap2`` wrapper, search post-processing, save/load."""
+    """Shared plumbing: the ``IndexIDMap2`` wrapper, search post-processing, save/load.
+
+    The binary (Hamming) indexes reuse it through the hooks ``_wrap``, ``_faiss_dim``,
+    ``_write``, ``_read`` and ``_downcast`` and the file name ``_data_name``.
+    """
+
+    _data_name = _DATA_NAME
 
     def __init__(self, dim: int, metric: str = "cosine", **params: Any):
         super().__init__(dim, metric, **params)
         self._faiss = import_faiss()
         self._inner = self._make_inner()
-        self._index = self._faiss.IndexIDMap2(self._inner)
+        self._index = self._wrap(self._inner)
+
+    def _wrap(self, inner):
+        return self._faiss.IndexIDMap2(inner)
+
+    def _faiss_dim(self) -> int:
+        return self.dim
+
+    def _write(self, index, path: str) -> None:
+        self._faiss.write_index(index, path)
+
+    def _read(self, path: str):
+        return self._faiss.read_index(path)
+
+    def _downcast(self, inner):
+        return self._faiss.downcast_index(inner)
 
     def _make_inner(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -73,21 +94,22 @@ class _FaissIndex(VectorIndex):
 
     def _save_data(self, directory: Path) -> list[str]:
         # The whole directory is swapped in atomically by save(), so a plain write is safe here.
-        self._faiss.write_index(self._index, str(directory / _DATA_NAME))
-        return [_DATA_NAME]
+        self._write(self._index, str(directory / self._data_name))
+        return [self._data_name]
 
     def _load_data(self, directory: Path, config: dict[str, Any]) -> None:
-        path = directory / _DATA_NAME
+        path = directory / self._data_name
         if not path.is_file():
-            raise LibraryError(f"{directory} lacks {_DATA_NAME}", fix="rebuild the index")
+            raise LibraryError(f"{directory} lacks {self._data_name}", fix="rebuild the index")
         try:
-            index = self._faiss.read_index(str(path))
+            index = self._read(str(path))
         except RuntimeError as exc:
             raise LibraryError(f"{path} is not a readable FAISS index ({exc})", fix="rebuild the index") from None
-        if index.d != self.dim:
-            raise LibraryError(f"{path} has dimension {index.d}, config.json says {self.dim}", fix="rebuild the index")
+        if index.d != self._faiss_dim():
+            raise LibraryError(f"{path} has dimension {index.d}, config.json expects {self._faiss_dim()}",
+                               fix="rebuild the index")
         self._index = index
-        self._inner = self._faiss.downcast_index(index.index)
+        self._inner = self._downcast(index.index)
         self._configure_inner()
 
 
