@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from scicmr.evaluation.metrics import label_relevance, map_at_k
-from scicmr.hashing.codes import hamming_distances
+from scicmr.evaluation.hashing_metrics import cross_modal_hamming_metrics
 
 
 def class_pairs(n, seed, classes=4, dx=24, dy=16, spread=1.0):
@@ -23,11 +22,8 @@ def class_pairs(n, seed, classes=4, dx=24, dy=16, spread=1.0):
 
 def hamming_map(model, X, Y, y):
     """(i2t, t2i) full mAP of Hamming ranking (ties by index) with class relevance."""
-    ci, ct = model.codes_image(X), model.codes_text(Y)
-    rel = label_relevance(y, y)
-    i2t = map_at_k(-hamming_distances(ci, ct).astype(np.float64), rel)
-    t2i = map_at_k(-hamming_distances(ct, ci).astype(np.float64), rel)
-    return i2t, t2i
+    result = cross_modal_hamming_metrics(model.codes_image(X), model.codes_text(Y), y)
+    return result["i2t"]["map"], result["t2i"]["map"]
 
 
 def chance_map(y):

@@ -123,3 +123,19 @@ def test_tokens_masks_and_codebook():
     points = torch.cat([torch.randn(20, 2) * 0.1, torch.randn(20, 2) * 0.1 + 5])
     centres = kmeans(points, 2)
     assert sorted(np.round(centres.numpy().mean(1)).tolist()) == [0.0, 5.0]
+
+
+def test_validation_score_of_signs_is_hamming_ranking_map():
+    # The methods validate with cosine full mAP of sign vectors; it must equal Hamming-ranking
+    # mAP (cos = 1 − 2·hamming / bits, ties by index in both).
+    from scicmr.evaluation.hashing_metrics import hamming_metrics
+    from scicmr.hashing.codes import pack_codes
+    from scicmr.methods.training import full_map
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(30, 12)), rng.normal(size=(40, 12))
+    la, lb = rng.integers(0, 3, 30), rng.integers(0, 3, 40)
+    onehot_a, onehot_b = np.eye(3)[la], np.eye(3)[lb]
+    cosine = full_map(np.where(a >= 0, 1.0, -1.0), np.where(b >= 0, 1.0, -1.0), onehot_a, onehot_b)
+    hamming = hamming_metrics(pack_codes(a), pack_codes(b), la, lb)["map"]
+    assert cosine == pytest.approx(hamming, abs=1e-12)

@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 from _xhash import chance_map, class_pairs, hamming_map, tiny_images  # noqa: E402
 
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
+from scicmr.hashing.base import model_bits, produces_codes  # noqa: E402
 from scicmr.hashing.codes import pack_codes  # noqa: E402
 from scicmr.methods import create_method, load_method  # noqa: E402
 
@@ -48,6 +49,7 @@ def test_learns_separable_data(name, fitted, data):
 def test_codes_and_save_load_identity(name, fitted, data, tmp_path):
     model = fitted[name]
     X, Y, _ = data["test"]
+    assert produces_codes(model) and model_bits(model) == 16
     relaxed = model.transform_image(X)
     assert relaxed.shape == (len(X), 16) and relaxed.dtype == np.float32
     assert np.abs(relaxed).max() <= 1.0
@@ -97,6 +99,8 @@ def test_bad_input_is_reported(data, tmp_path):
     X, Y, y = data["train"]
     with pytest.raises(InputError, match="n_bits"):
         create_method("dcmh", n_bits=0).fit(X, Y, y)
+    with pytest.raises(InputError, match="n_bits"):
+        create_method("dcmh", n_bits=16.5).fit(X, Y, y)
     with pytest.raises(InputError, match="image_shape"):
         create_method("dcmh", image_shape=(3, 4, 4), epochs=1).fit(X, Y, y)
     with pytest.raises(InputError, match="divisible"):

@@ -1,10 +1,11 @@
 """Shared plumbing of the deep cross-modal hashing methods (DCMH, MS-SCH-GAN, the masked hash
 transformer).
 
-A hashing method is a :class:`~scicmr.methods.base.CrossModalMethod` whose shared space is the
-relaxed code space: ``transform_image`` / ``transform_text`` return (n, n_bits) float32 tanh
-outputs in (−1, 1), and ``codes_image`` / ``codes_text`` the packed binary codes
-(:func:`scicmr.hashing.codes.pack_codes`: bit = output ≥ 0). Cosine ranking of the signs equals
+A hashing method is a :class:`~scicmr.methods.base.CrossModalMethod` following the hashing
+contract of :mod:`scicmr.hashing.base` (``produces_codes``, ``n_bits``): ``transform_image`` /
+``transform_text`` return the relaxed (n, n_bits) float32 tanh outputs in (−1, 1), and
+``codes_image`` / ``codes_text`` (from :class:`~scicmr.hashing.base.HashingMixin`) the packed
+binary codes (:func:`scicmr.hashing.codes.pack_codes`: bit = output ≥ 0). Cosine ranking of the signs equals
 Hamming ranking (cos = 1 − 2·hamming / bits), so validation scores are Hamming-ranking scores.
 
 Labels. ``fit`` accepts labels with missing entries, for the semi-supervised methods:
@@ -31,7 +32,7 @@ import numpy as np
 
 from scicmr._io import atomic_write_bytes
 from scicmr.errors import InputError, MissingDependencyError
-from scicmr.hashing.codes import pack_codes
+from scicmr.hashing.base import HashingMixin, check_bits
 from scicmr.methods.base import CrossModalMethod
 
 try:
@@ -111,7 +112,7 @@ class PixelCNN(nn.Module):
         return self.forward(flat).mean(dim=(2, 3))
 
 
-class HashingMethod(CrossModalMethod):
+class HashingMethod(HashingMixin, CrossModalMethod):
     """Base of the deep cross-modal hashing methods (see the module docstring).
 
     Subclasses store their parameters (at least ``n_bits``, ``epochs``, ``batch_size``, ``lr``,
@@ -135,18 +136,6 @@ class HashingMethod(CrossModalMethod):
         return super().fit(image_features, text_features, semi_supervised_labels(labels),
                            validation=validation, **side)
 
-    def codes_image(self, image_features: np.ndarray) -> np.ndarray:
-        """(n, d_img) features → (n, ⌈n_bits/8⌉) uint8 packed codes."""
-        return pack_codes(self.transform_image(image_features))
-
-    def codes_text(self, text_features: np.ndarray) -> np.ndarray:
-        """(n, d_txt) features → (n, ⌈n_bits/8⌉) uint8 packed codes."""
-        return pack_codes(self.transform_text(text_features))
-
-    @property
-    def n_bits_(self) -> int:
-        return int(self.n_bits)
-
     # -- hooks
     def _build_net(self, image_dim: int, text_dim: int) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -168,9 +157,8 @@ class HashingMethod(CrossModalMethod):
         return device
 
     def _check_params(self, image_dim: int) -> None:
+        check_bits(self.n_bits)
         problems = []
-        if int(self.n_bits) < 1:
-            problems.append(f"n_bits must be >= 1 (got {self.n_bits})")
         if int(self.epochs) < 1:
             problems.append(f"epochs must be >= 1 (got {self.epochs})")
         if int(self.batch_size) < 2:
