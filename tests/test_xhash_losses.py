@@ -130,12 +130,13 @@ def test_validation_score_of_signs_is_hamming_ranking_map():
     # mAP (cos = 1 − 2·hamming / bits, ties by index in both).
     from scicmr.evaluation.hashing_metrics import hamming_metrics
     from scicmr.hashing.codes import pack_codes
+    from scicmr.methods.hashing_base import sign_vectors
     from scicmr.methods.training import full_map
 
     rng = np.random.default_rng(3)
-    a, b = rng.normal(size=(30, 12)), rng.normal(size=(40, 12))
+    a, b = rng.normal(size=(30, 12)), rng.normal(size=(40, 12))  # 12 bits: padded to 16
     la, lb = rng.integers(0, 3, 30), rng.integers(0, 3, 40)
     onehot_a, onehot_b = np.eye(3)[la], np.eye(3)[lb]
-    cosine = full_map(np.where(a >= 0, 1.0, -1.0), np.where(b >= 0, 1.0, -1.0), onehot_a, onehot_b)
+    cosine = full_map(sign_vectors(a), sign_vectors(b), onehot_a, onehot_b)
     hamming = hamming_metrics(pack_codes(a), pack_codes(b), la, lb)["map"]
     assert cosine == pytest.approx(hamming, abs=1e-12)

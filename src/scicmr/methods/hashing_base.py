@@ -5,8 +5,8 @@ A hashing method is a :class:`~scicmr.methods.base.CrossModalMethod` following t
 contract of :mod:`scicmr.hashing.base` (``produces_codes``, ``n_bits``): ``transform_image`` /
 ``transform_text`` return the relaxed (n, n_bits) float32 tanh outputs in (−1, 1), and
 ``codes_image`` / ``codes_text`` (from :class:`~scicmr.hashing.base.HashingMixin`) the packed
-binary codes (:func:`scicmr.hashing.codes.pack_codes`: bit = output ≥ 0). Cosine ranking of the signs equals
-Hamming ranking (cos = 1 − 2·hamming / bits), so validation scores are Hamming-ranking scores.
+binary codes (:func:`scicmr.hashing.codes.pack_codes`: bit = output ≥ 0). Validation scores are
+Hamming-ranking scores, computed exactly through :func:`sign_vectors`.
 
 Labels. ``fit`` accepts labels with missing entries, for the semi-supervised methods:
 
@@ -64,6 +64,18 @@ def semi_supervised_labels(labels: Any) -> Any:
     present = np.flatnonzero(~missing)
     matrix[present, np.searchsorted(classes, array[present])] = 1.0
     return matrix
+
+
+def sign_vectors(relaxed: np.ndarray) -> np.ndarray:
+    """(n, b) relaxed codes → (n, 4^k) float64 ±1 vectors whose cosine ranking *is* Hamming
+    ranking, ties included: the signs padded with +1 columns to a power-of-4 length L, so the
+    norm √L is a power of two, every cosine 1 − 2·hamming / L is computed exactly, and equal
+    distances give equal scores (then ties go by index, the Hamming indexes' rule)."""
+    signs = np.where(np.asarray(relaxed) >= 0, 1.0, -1.0)
+    length = 1
+    while length < signs.shape[1]:
+        length *= 4
+    return np.hstack([signs, np.ones((len(signs), length - signs.shape[1]))])
 
 
 def standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,8 +215,8 @@ class HashingMethod(HashingMixin, CrossModalMethod):
         Yv = self._tensor(Yv, self.text_mean_, self.text_std_)
 
         def score() -> float:
-            img = np.where(self._encode(self.net_.encode_image, Xv) >= 0, 1.0, -1.0)
-            txt = np.where(self._encode(self.net_.encode_text, Yv) >= 0, 1.0, -1.0)
+            img = sign_vectors(self._encode(self.net_.encode_image, Xv))
+            txt = sign_vectors(self._encode(self.net_.encode_text, Yv))
             return retrieval_score(img, txt, Lv)
 
         return score
