@@ -20,7 +20,7 @@ SMALL = {
     "dcmh": dict(hidden_dims=(32,), epochs=15, batch_size=64, lr=3e-3),
     "ms-sch-gan": dict(hidden_dims=(32,), epochs=8, batch_size=64, lr=3e-3, pool_size=32),
     "mask-hash-transformer": dict(d_model=32, ff_dim=64, n_heads=4, image_regions=4, text_tokens=4,
-                                  text_vocab=16, epochs=10, batch_size=64, lr=3e-3),
+                                  text_vocab=16, min_token_width=4, epochs=10, batch_size=64, lr=3e-3),
 }
 
 
