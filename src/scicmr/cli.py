@@ -107,9 +107,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from scicmr.workflow import build_index
 
-    built = build_index(args.library, args.model, kind=args.kind)
+    kind = args.kind or ("hamming-flat" if args.codes else "flat")
+    if args.codes and not kind.startswith("hamming"):
+        raise InputError(f"--codes builds a Hamming index, not {kind!r}", fix="use --kind hamming-flat, hamming-hnsw or hamming-ivf")
+    built = build_index(args.library, args.model, kind=kind)
     for modality, directory in built.items():
-        _console().print(f"{modality} index ({args.kind}): {directory}")
+        _console().print(f"{modality} index ({kind}): {directory}")
     return 0
 
 
@@ -120,7 +123,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if len(given) != 1:
         raise InputError("give exactly one query: TEXT, --image PATH or --query-id ID",
                          fix='e.g. scicmr search LIB "heat map of gene expression" -k 10')
-    searcher = Searcher(args.library, args.model)
+    searcher = Searcher(args.library, args.model, rerank=args.rerank)
     if args.image:
         hits = searcher.search_image(args.image, args.k, target=args.target or "text")
     elif args.query_id:
@@ -257,7 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="index a trained model's vectors for fast search")
     p.add_argument("library")
     p.add_argument("--model", help="model name (default: last trained)")
-    p.add_argument("--kind", default="flat", choices=["exact", "flat", "hnsw"])
+    p.add_argument("--kind", choices=["exact", "flat", "hnsw", "hamming-exact", "hamming-flat", "hamming-hnsw",
+                                      "hamming-ivf"], help="default flat, or hamming-flat with --codes")
+    p.add_argument("--codes", action="store_true", help="index a hashing model's binary codes (Hamming search)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="search with a text query, an image, or an existing record")
@@ -269,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", choices=["image", "text"], help="candidates (default: the other modality)")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--model")
+    p.add_argument("--rerank", type=int, metavar="M", help="Hamming index: re-rank a shortlist of M by exact cosine")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 

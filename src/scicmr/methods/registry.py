@@ -13,6 +13,7 @@ from scicmr.errors import InputError, LibraryError
 
 _METHODS: dict[str, str] = {
     "cca": "scicmr.methods.cca:CCAMethod",
+    "cca-hash": "scicmr.methods.cca_hash:CCAHash",
     "cardl": "scicmr.methods.cardl:CARDL",
     "mfcmr": "scicmr.methods.mfcmr:MFCMR",
     "smcr": "scicmr.methods.smcr:SMCR",

@@ -9,6 +9,7 @@ from typing import Any
 from scicmr._io import atomic_write_json
 from scicmr.corpus.library import Library
 from scicmr.errors import LibraryError
+from scicmr.hashing.base import produces_codes
 from scicmr.methods import load_method
 from scicmr.workflow._common import as_library, resolve_model_name, split_data, training_info
 
@@ -64,6 +65,8 @@ def evaluate_model(
         "seconds": time.perf_counter() - started,
     }
     stem = lib.reports_dir() / f"eval-{model}-{split}"
+    if protocol == "labels" and produces_codes(method):
+        document["hamming"] = _hamming_section(method, image_vectors, text_vectors, labels, ks, stem, plots)
     if protocol == "labels" and len(data.records) <= _MAX_PLOT_POOL:
         from scicmr.evaluation.curves import curves_to_json, retrieval_curves, write_curve_plots
 
@@ -75,3 +78,26 @@ def evaluate_model(
     if json_path is not None:
         atomic_write_json(json_path, document)
     return document
+
+
+def _hamming_section(method, image_vectors, text_vectors, labels, ks, stem: Path, plots: bool) -> dict[str, Any]:
+    """Metrics of a hashing model's binary codes (Hamming ranking and radius 2) in both
+    directions, and the precision-recall curve over Hamming radius (PNG beside the report)."""
+    from scicmr.evaluation.hashing_metrics import cross_modal_hamming_metrics, radius_pr_curve
+    from scicmr.evaluation.metrics import label_relevance
+    from scicmr.hashing.codes import hamming_distances, pack_codes
+
+    image_codes, text_codes = pack_codes(image_vectors), pack_codes(text_vectors)
+    section: dict[str, Any] = {"n_bits": int(method.n_bits),
+                               **cross_modal_hamming_metrics(image_codes, text_codes, labels, ks)}
+    relevance = label_relevance(labels, labels)
+    curves = {"i2t": radius_pr_curve(hamming_distances(image_codes, text_codes), relevance, int(method.n_bits)),
+              "t2i": radius_pr_curve(hamming_distances(text_codes, image_codes), relevance, int(method.n_bits))}
+    section["pr_radius"] = {name: {key: value.tolist() for key, value in curve.items()} for name, curve in curves.items()}
+    if plots:
+        from scicmr.evaluation.plots import plot_pr_curves
+
+        path = plot_pr_curves({name: (c["recall"], c["precision"]) for name, c in curves.items()},
+                              stem.parent / f"{stem.name}-hamming-pr.png", "Precision-recall over Hamming radius")
+        section["plot"] = str(path)
+    return section

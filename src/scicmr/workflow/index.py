@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from scicmr._io import atomic_write_json, read_json
+from scicmr._io import atomic_save_npy, atomic_write_json, read_json
 from scicmr.corpus.library import Library
+from scicmr.hashing.base import model_bits
+from scicmr.hashing.codes import pack_codes
 from scicmr.methods import load_method
 from scicmr.workflow._common import (
     MODALITIES,
@@ -17,6 +19,9 @@ from scicmr.workflow._common import (
     side_features,
     training_info,
 )
+
+
+RELAXED_NAME = "relaxed.npy"
 
 
 def index_name(model: str, modality: str, kind: str) -> str:
@@ -37,31 +42,48 @@ def shared_vectors(lib: Library, model_name: str, ids: list[str]) -> dict[str, n
 def build_index(lib: Library | str | Path, model: str | None = None, kind: str = "flat", **params) -> dict[str, Path]:
     """Index every pair's image and text vectors under ``indexes/<model>-<modality>-<kind>``.
 
-    Index ids are row positions into ``ids.json`` saved beside each index.
+    Index ids are row positions into ``ids.json`` saved beside each index. A ``hamming-*``
+    kind needs a hashing model (:mod:`scicmr.hashing.base`): it indexes the packed codes and
+    stores the relaxed vectors beside them (``relaxed.npy``) for shortlist re-ranking.
     """
     from scicmr.index import create_index
 
     lib = as_library(lib)
     model = resolve_model_name(lib, model)
+    codes = kind.startswith("hamming")
+    bits = model_bits(load_method(lib.model_dir(model))) if codes else None
     ids = [r.id for r in paired_records(lib, None)]
     vectors = shared_vectors(lib, model, ids)
     built = {}
     for modality in MODALITIES:
-        index = create_index(kind, vectors[modality].shape[1], **params)
-        index.add(vectors[modality], np.arange(len(ids), dtype=np.int64))
+        index = create_index(kind, bits or vectors[modality].shape[1], **params)
+        index.add(pack_codes(vectors[modality]) if codes else vectors[modality], np.arange(len(ids), dtype=np.int64))
         directory = lib.index_dir(index_name(model, modality, kind))
         index.save(directory)
         atomic_write_json(directory / "ids.json", ids)
+        if codes:
+            atomic_save_npy(directory / RELAXED_NAME, vectors[modality])
         built[modality] = directory
     lib.update_meta(indexes={model: kind})
     return built
 
 
-def load_built_index(lib: Library, model: str, modality: str, kind: str):
-    """(index, ids) of a built index, or None when it was never built."""
+def load_built_index(lib: Library, model: str, modality: str, kind: str, rerank: int | None = None):
+    """(index, ids) of a built index, or None when it was never built.
+
+    A Hamming index comes back wrapped in :class:`~scicmr.index.codes_search.CodeSearch`, which
+    takes relaxed float queries; ``rerank`` = m re-ranks a Hamming shortlist of m by cosine.
+    """
     from scicmr.index import load_index
 
     directory = lib.index_dir(index_name(model, modality, kind))
     if not (directory / "ids.json").exists():
         return None
-    return load_index(directory), read_json(directory / "ids.json")
+    index = load_index(directory)
+    if index.metric == "hamming":
+        from scicmr.index.codes_search import CodeSearch
+
+        relaxed = directory / RELAXED_NAME
+        vectors = np.load(relaxed, allow_pickle=False) if relaxed.is_file() else None
+        index = CodeSearch(index, vectors, rerank)
+    return index, read_json(directory / "ids.json")

@@ -52,15 +52,18 @@ class Searcher:
 
     Loads the model, the query encoders and the built indexes once; each ``search_*`` call is
     then one encode + one index lookup. Without a built index it falls back to exact search.
+    With a Hamming index (``scicmr index LIB --codes``) queries are hashed and ranked by Hamming
+    distance; ``rerank=m`` re-ranks a Hamming shortlist of m by exact cosine on relaxed vectors.
     """
 
-    def __init__(self, lib: Library | str | Path, model: str | None = None):
+    def __init__(self, lib: Library | str | Path, model: str | None = None, rerank: int | None = None):
         self.lib = as_library(lib)
         self.model_name = resolve_model_name(self.lib, model)
         self.method = load_method(self.lib.model_dir(self.model_name))
         self.features = training_info(self.lib, self.model_name)["features"]
         self._encoders: dict[str, Any] = {}
         self._indexes: dict[str, tuple[Any, list[str]]] = {}
+        self.rerank = rerank
 
     # ------------------------------------------------------------------ encoding
     def _encoder(self, modality: str):
@@ -88,7 +91,7 @@ class Searcher:
     def _index(self, modality: str):
         if modality not in self._indexes:
             kind = self.lib.meta.get("indexes", {}).get(self.model_name)
-            built = load_built_index(self.lib, self.model_name, modality, kind) if kind else None
+            built = load_built_index(self.lib, self.model_name, modality, kind, self.rerank) if kind else None
             if built is None:
                 built = self._exact_index(modality)
             self._indexes[modality] = built
