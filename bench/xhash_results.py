@@ -9,7 +9,7 @@ libraries built by bench/methods_results.py, read only), else built as that scri
 (method, bits) trains once per learning rate of ``--lrs`` on the train split (early stopping on
 validation), the setting with the best validation Hamming-ranking mAP is tested once on the
 test split. MS-SCH-GAN also runs semi-supervised: only ``--labelled`` of the training pairs
-keep their labels. Writes OUT/<dataset>/results.json, OUT/hashing_results.md (all tables) and
+keep their labels, and the transformer runs once more with its global token. Writes OUT/<dataset>/results.json, OUT/hashing_results.md (all tables) and
 OUT/<dataset>/map_vs_bits.png. Finished hashing rows are kept in OUT/<dataset>/rows/ and
 reused when the run is restarted (delete the folder after changing settings).
 """
@@ -130,9 +130,11 @@ def run_dataset(name: str, lib: Path, bits, lrs, labelled: float, seed: int, cac
     semi_bits = [b for b in bits if b == 32] or bits[:1]  # one code length: the row shows what labels buy
     variants.append((f"ms-sch-gan ({labelled:.0%} labels)", "ms-sch-gan",
                      semi_labels(data["train"].labels, labelled, seed), semi_bits))
+    variants.append(("mask-hash-transformer (global token)", "mask-hash-transformer", None, semi_bits))
     for row_name, method, train_labels, lengths in variants:
         for b in lengths:
-            params = {**HASHERS[method], **COMMON, **PER_METHOD.get(method, {}), "n_bits": b, "seed": seed}
+            params = {**HASHERS[method], **COMMON, **PER_METHOD.get(method, {}), "n_bits": b, "seed": seed,
+                      **({"global_token": True} if "global token" in row_name else {})}
             cache = cache_dir / f"{row_name.replace(' ', '_').replace('%', 'pc')}-{b}.json"
             if cache.exists():  # a finished row of an interrupted run with the same settings
                 result = json.loads(cache.read_text())

@@ -112,3 +112,15 @@ def test_bad_input_is_reported(data, tmp_path):
     model = create_method("dcmh", n_bits=8, hidden_dims=(8,), epochs=1).fit(X, Y, y)
     with pytest.raises(InputError, match="columns"):
         model.codes_text(X)
+
+
+def test_transformer_global_token_learns_and_reloads(data, tmp_path):
+    X, Y, y = data["train"]
+    params = {**SMALL["mask-hash-transformer"], "global_token": True}
+    model = create_method("mask-hash-transformer", n_bits=16, **params).fit(X, Y, y)
+    Xt, Yt, yt = data["test"]
+    i2t, t2i = hamming_map(model, Xt, Yt, yt)
+    assert min(i2t, t2i) > chance_map(yt) + 0.45, (i2t, t2i)
+    loaded = load_method(model.save(tmp_path / "global"))
+    np.testing.assert_array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
+    assert "text_global.weight" in loaded.net_.state_dict()

@@ -89,7 +89,8 @@ class MaskHashNet(nn.Module):
     """Tokenisers, the shared encoder, the masked-modelling heads and the hash layers."""
 
     def __init__(self, image_dim, text_dim, *, bits, d_model, layers, heads, ff_dim, dropout,
-                 regions, text_tokens, text_vocab, image_shape=None, cnn_channels=32, min_width=1):
+                 regions, text_tokens, text_vocab, image_shape=None, cnn_channels=32, min_width=1,
+                 global_token=False):
         super().__init__()
         self.cnn = PixelCNN(image_shape, cnn_channels) if image_shape is not None else None
         if self.cnn is not None:
@@ -116,6 +117,11 @@ class MaskHashNet(nn.Module):
         self.image_hash = nn.Linear(d_model, bits)
         self.text_hash = nn.Linear(d_model, bits)
         self.register_buffer("codebook", torch.zeros(int(text_vocab), text_width))
+        self.global_token = bool(global_token)
+        if self.global_token:  # never in the masked pass: it would leak the masked content
+            self.image_global = nn.Linear(region_in if self.cnn is not None else image_dim, d_model)
+            self.text_global = nn.Linear(text_dim, d_model)
+            self.global_position = nn.Parameter(0.02 * torch.randn(2, d_model))
 
     # -- tokens
     def image_tokens(self, x: "torch.Tensor") -> "torch.Tensor":
@@ -145,13 +151,24 @@ class MaskHashNet(nn.Module):
 
     # -- passes
     def encode_image(self, x: "torch.Tensor") -> "torch.Tensor":
-        hidden = self.norm(self.encoder(self._place(self.image_tokens(x), 0, 0)))
-        return torch.tanh(self.image_hash(hidden.mean(1)))
+        tokens = self._place(self.image_tokens(x), 0, 0)
+        whole = None
+        if self.global_token:
+            whole = self.image_global(self.cnn.pooled(x) if self.cnn is not None else x)
+        return self._unimodal(tokens, whole, 0, self.image_hash)
 
     def encode_text(self, y: "torch.Tensor") -> "torch.Tensor":
-        tokens = self.text_in(chunk_tokens(y, self.text_tokens))
-        hidden = self.norm(self.encoder(self._place(tokens, self.regions, 1)))
-        return torch.tanh(self.text_hash(hidden.mean(1)))
+        tokens = self._place(self.text_in(chunk_tokens(y, self.text_tokens)), self.regions, 1)
+        return self._unimodal(tokens, self.text_global(y) if self.global_token else None, 1, self.text_hash)
+
+    def _unimodal(self, tokens, whole, modality: int, hash_layer) -> "torch.Tensor":
+        """One modality alone → (b, bits) tanh codes: the mean of the encoded tokens, or with a
+        global token (the whole vector projected, prepended) that token's output."""
+        if whole is None:
+            return torch.tanh(hash_layer(self.norm(self.encoder(tokens)).mean(1)))
+        first = (whole + self.global_position[modality] + self.modality[modality]).unsqueeze(1)
+        hidden = self.norm(self.encoder(torch.cat([first, tokens], dim=1)))
+        return torch.tanh(hash_layer(hidden[:, 0]))
 
     def masked_pass(self, x, y, image_mask, text_mask):
         """Joint encoding of masked pairs → (region predictions (b, r, d_r), token logits (b, t, K))."""
@@ -181,6 +198,10 @@ class MaskHashTransformer(HashingMethod):
         min_token_width: fewer tokens are used when a chunk would hold fewer dimensions than
             this (a 10-d LDA text vector is one token): on Wikipedia, LDA10 cut into 2-d chunks
             left the codes at chance (train-set mAP 0.11), one token learned (0.27).
+        global_token: prepend to each unimodal pass a token projecting the whole vector and hash
+            its output instead of the token mean (kept out of the masked pass, where it would
+            leak the masked content). Off by default (the measured tables); it is what
+            rescued the collapse on web_news_zh, see docs/xhash.md.
         mask_ratio: share of each modality's tokens masked in the joint pass.
         mlm_weight: λ, weight of the masked-modelling losses.
         gamma: weight of the quantisation term.
@@ -205,6 +226,7 @@ class MaskHashTransformer(HashingMethod):
         text_tokens: int = 8,
         text_vocab: int = 64,
         min_token_width: int = 16,
+        global_token: bool = False,
         mask_ratio: float = 0.25,
         mlm_weight: float = 1.0,
         gamma: float = 0.1,
@@ -228,6 +250,7 @@ class MaskHashTransformer(HashingMethod):
         self.text_tokens = text_tokens
         self.text_vocab = text_vocab
         self.min_token_width = min_token_width
+        self.global_token = global_token
         self.mask_ratio = mask_ratio
         self.mlm_weight = mlm_weight
         self.gamma = gamma
@@ -260,6 +283,7 @@ class MaskHashTransformer(HashingMethod):
             heads=int(self.n_heads), ff_dim=int(self.ff_dim), dropout=float(self.dropout),
             regions=int(self.image_regions), text_tokens=int(self.text_tokens), text_vocab=int(self.text_vocab),
             image_shape=self.image_shape, cnn_channels=int(self.cnn_channels), min_width=int(self.min_token_width),
+            global_token=bool(self.global_token),
         )
 
     def _prepare_net(self, net: MaskHashNet, Xt, Yt) -> None:
