@@ -6,6 +6,9 @@
 >>> scores, ids = index.search(queries, k=10)                   # doctest: +SKIP
 >>> index.save("lib/indexes/main"); load_index("lib/indexes/main")  # doctest: +SKIP
 
+Binary codes go in the ``hamming-*`` kinds (:mod:`scicmr.index.hamming`): packed uint8 codes,
+``dim`` = bits, e.g. ``create_index("hamming-flat", 64)``.
+
 Importing this package does not import FAISS; the flat and HNSW classes load it when built.
 """
 
