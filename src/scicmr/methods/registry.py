@@ -23,6 +23,9 @@ _METHODS: dict[str, str] = {
     "dscmr": "scicmr.methods.dscmr:DSCMR",
     "corr-ae": "scicmr.methods.corr_ae:CorrAE",
     "cmdn": "scicmr.methods.cmdn:CMDN",
+    "dcmh": "scicmr.methods.dcmh:DCMH",
+    "ms-sch-gan": "scicmr.methods.ms_sch_gan:MSSCHGAN",
+    "mask-hash-transformer": "scicmr.methods.mask_hash_transformer:MaskHashTransformer",
 }
 
 
