@@ -19,8 +19,7 @@ class CCAHash(HashingMixin, CCAMethod):
     name = "cca-hash"
 
     def __init__(self, n_bits: int = 32, reg: float = 0.5):
-        self.n_bits = n_bits
-        self.reg = reg
+        self._init_params(locals())
 
     # CCA's own parameters, fixed for hashing: b components, correlation-scaled, unit length.
     scale_by_correlation = True

@@ -92,20 +92,7 @@ class DCMH(HashingMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.n_bits = n_bits
-        self.hidden_dims = hidden_dims
-        self.dropout = dropout
-        self.gamma = gamma
-        self.eta = eta
-        self.image_shape = image_shape
-        self.cnn_channels = cnn_channels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     def _method_problems(self) -> list[str]:
         return [f"{key} must be >= 0 (got {getattr(self, key)})"

@@ -240,29 +240,7 @@ class MaskHashTransformer(HashingMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.n_bits = n_bits
-        self.d_model = d_model
-        self.n_layers = n_layers
-        self.n_heads = n_heads
-        self.ff_dim = ff_dim
-        self.dropout = dropout
-        self.image_regions = image_regions
-        self.text_tokens = text_tokens
-        self.text_vocab = text_vocab
-        self.min_token_width = min_token_width
-        self.global_token = global_token
-        self.mask_ratio = mask_ratio
-        self.mlm_weight = mlm_weight
-        self.gamma = gamma
-        self.image_shape = image_shape
-        self.cnn_channels = cnn_channels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     def _method_problems(self) -> list[str]:
         problems = [f"{key} must be >= 1 (got {getattr(self, key)})"

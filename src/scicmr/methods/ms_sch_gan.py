@@ -102,23 +102,7 @@ class MSSCHGAN(HashingMethod):
         seed: int = 0,
         device: str = "cpu",
     ):
-        self.n_bits = n_bits
-        self.hidden_dims = hidden_dims
-        self.dropout = dropout
-        self.alpha = alpha
-        self.beta = beta
-        self.gamma = gamma
-        self.margin = margin
-        self.temperature = temperature
-        self.pool_size = pool_size
-        self.samples = samples
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.seed = seed
-        self.device = device
+        self._init_params(locals())
 
     def _method_problems(self) -> list[str]:
         problems = [f"{key} must be >= 0 (got {getattr(self, key)})"
