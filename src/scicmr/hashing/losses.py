@@ -7,7 +7,9 @@ Import this module only where torch is installed (ADHN imports it lazily).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+
+from scicmr.methods.hash_losses import pairwise_likelihood_loss as cross_modal_likelihood
+from scicmr.methods.hash_losses import quantisation_loss as summed_quantisation
 
 
 def label_similarity(labels: torch.Tensor) -> torch.Tensor:
@@ -43,10 +45,9 @@ def pairwise_likelihood_loss(h: torch.Tensor, similarity: torch.Tensor) -> torch
     """
     if h.ndim != 2 or similarity.shape != (h.shape[0], h.shape[0]) or h.shape[0] < 2:
         raise ValueError(f"need h (b >= 2, c) and similarity (b, b); got {tuple(h.shape)} and {tuple(similarity.shape)}")
-    theta = 0.5 * (h @ h.T)
-    terms = F.softplus(theta) - similarity * theta
     off_diagonal = 1.0 - torch.eye(len(h), dtype=h.dtype, device=h.device)
-    return (terms * off_diagonal).sum() / off_diagonal.sum()
+    # DCMH's summed likelihood with the codes on both sides and the diagonal weighted out.
+    return cross_modal_likelihood(h, h, similarity, off_diagonal) / off_diagonal.sum()
 
 
 def quantisation_loss(h: torch.Tensor) -> torch.Tensor:
@@ -60,7 +61,7 @@ def quantisation_loss(h: torch.Tensor) -> torch.Tensor:
     are constants (no gradient flows through sign).
     """
     binary = torch.where(h >= 0, torch.ones_like(h), -torch.ones_like(h)).detach()
-    return ((h - binary) ** 2).sum(dim=1).mean()
+    return summed_quantisation(binary, h) / len(h)
 
 
 def adhn_loss(h: torch.Tensor, labels: torch.Tensor, quantisation_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
