@@ -315,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Subcommands that live in their own modules (each exposes ``register(subparsers)``); their
 # imports must stay light: heavy libraries load inside the command functions.
 COMMAND_MODULES: tuple[str, ...] = (
+    "scicmr.commands.ocr",
 )
 
 

@@ -154,6 +154,24 @@ class Library:
                 ) from None
         return len(records)
 
+    def update_records(self, records: Iterable[Record]) -> int:
+        """Rewrite existing records in one transaction (position and split are kept).
+
+        Raises InputError (nothing is written) when an id is not in the library.
+        """
+        records = list(records)
+        with self._connect() as conn:
+            known = {row[0] for row in conn.execute("SELECT id FROM records")}
+            missing = [r.id for r in records if r.id not in known]
+            if missing:
+                raise InputError(f"cannot update records missing from {self.root}: {missing[:3]}",
+                                 fix="add them with add_records first")
+            conn.executemany(
+                "UPDATE records SET body = ? WHERE id = ?",
+                [(json.dumps(r.to_dict(), ensure_ascii=False), r.id) for r in records],
+            )
+        return len(records)
+
     def delete_records(self, ids: Sequence[str]) -> int:
         with self._connect() as conn:
             cur = conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in ids])

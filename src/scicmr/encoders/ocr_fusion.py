@@ -1,0 +1,157 @@
+"""The OCR-aware image encoder: what a figure looks like plus what is written in it.
+
+A figure's vector is ``[ l2(cnn(image)) , w · l2(sentence(ocr_text(image))) ]`` — by default
+EfficientNet-Lite0 (1280-d) and MiniLM (384-d), 1664-d in all. Each part is L2-normalised so
+``w`` alone sets the text part's share of a dot product; a figure with no readable text gets a
+zero text part (its vector is then the plain CNN feature, padded).
+
+Items are :class:`FigureItem` (an image and its OCR text, read from the library) or plain images
+(paths, bytes, PIL images — a query photo): those are OCR'd on the fly with Tesseract. In a
+library, :meth:`OcrFusionEncoder.record_items` supplies the texts ``scicmr ocr`` stored with the
+records (running OCR first for records that have none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scicmr.encoders.base import Encoder, fingerprint
+from scicmr.encoders.text import l2_normalize_rows
+from scicmr.errors import InputError
+
+DEFAULT_IMAGE_ENCODER = "efficientnet-lite0"
+DEFAULT_TEXT_ENCODER = "minilm"
+
+
+@dataclass(frozen=True)
+class FigureItem:
+    """An image (path, bytes or PIL image) with its already-known OCR text."""
+
+    image: Any
+    ocr_text: str
+
+
+class OcrFusionEncoder(Encoder):
+    """Image features fused with a sentence embedding of the figure's OCR text.
+
+    Args:
+        image_encoder: spec of the image part (a registered name or a spec dict).
+        text_encoder: spec of the OCR-text part (``minilm``; a fittable one such as ``tfidf``
+            is fitted on the OCR texts of the training figures).
+        weight: ``w``, the text part's scale (0 turns the encoder into the image encoder).
+        lang: Tesseract languages for images that arrive without text (queries); ``auto`` takes
+            the languages the library was OCR'd with (``eng`` when unknown).
+        psm: Tesseract page segmentation mode for those images.
+    """
+
+    modality = "image"
+    name = "ocr-fusion"
+
+    def __init__(self, image_encoder: Any = DEFAULT_IMAGE_ENCODER, text_encoder: Any = DEFAULT_TEXT_ENCODER,
+                 weight: float = 1.0, lang: str = "auto", psm: int = 11):
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+            raise InputError(f"ocr-fusion weight must be a number >= 0, got {weight!r}")
+        self.image_encoder = image_encoder
+        self.text_encoder = text_encoder
+        self.weight = float(weight)
+        self.lang = lang
+        self.psm = psm
+        from scicmr.encoders import create_encoder
+
+        self._image = create_encoder(image_encoder)
+        self._text = create_encoder(text_encoder)
+        if self._image.modality != "image" or self._text.modality != "text":
+            raise InputError("ocr-fusion needs an image encoder for image_encoder and a text encoder for text_encoder",
+                             fix='e.g. image_encoder="efficientnet-lite0", text_encoder="minilm"')
+        self.ocr_lang_: str | None = None
+        self.ocr_texts_: str | None = None  # fingerprint of the library's OCR texts (cache identity)
+
+    # -- fittable exactly when a part is (a TF-IDF text part learns a vocabulary)
+    @property
+    def fittable(self) -> bool:  # type: ignore[override]
+        return self._image.fittable or self._text.fittable
+
+    def _dim(self) -> int:
+        return self._image.dim + self._text.dim
+
+    def _identity(self) -> dict[str, Any]:
+        parts = {"parts": {"image": self._image.config(), "text": self._text.config()}}
+        if self.ocr_texts_ is not None:
+            parts["ocr_texts"] = self.ocr_texts_
+            parts["ocr_lang"] = self.ocr_lang_
+        return parts
+
+    # -- items
+    def record_items(self, lib: Any, records: list) -> list[FigureItem]:
+        """Items for library ``records``: their image paths with their stored OCR text.
+
+        Records whose image has no OCR text yet are OCR'd first (and the text is stored in the
+        library, as ``scicmr ocr`` would). Also pins the OCR languages for later queries.
+        """
+        from scicmr.corpus.ocr_library import has_ocr, ocr_library, ocr_text
+
+        if any(r.image and not has_ocr(r) for r in records):
+            ocr_library(lib, lang=self.lang)
+            fresh = {r.id: r for r in lib.get_many([r.id for r in records])}
+            records = [fresh[r.id] for r in records]
+        stored = (lib.meta.get("ocr") or {}).get("lang")
+        self.ocr_lang_ = stored or (self.lang if self.lang != "auto" else "eng")
+        texts = [ocr_text(r) for r in records]
+        self.ocr_texts_ = fingerprint(sorted(zip((r.id for r in records), texts)))
+        return [FigureItem(lib.image_path(r), text) for r, text in zip(records, texts)]
+
+    def _split(self, items: list[Any]) -> tuple[list[Any], list[str]]:
+        """Images and OCR texts of ``items``; plain images are OCR'd now."""
+        images, texts = [], []
+        for item in items:
+            if isinstance(item, FigureItem):
+                images.append(item.image)
+                texts.append(item.ocr_text or "")
+            else:
+                from scicmr.corpus.ocr import OcrSettings, ocr_image
+
+                lang = self.ocr_lang_ or (self.lang if self.lang != "auto" else "eng")
+                images.append(item)
+                texts.append(ocr_image(item, OcrSettings(lang=lang, psm=self.psm)))
+        return images, texts
+
+    # -- fit / encode
+    def _fit(self, items: list[Any]) -> None:
+        images, texts = self._split(items)
+        self._image.fit(images)
+        with_text = [t for t in texts if t.strip()]
+        # A vocabulary needs words: fall back to all texts only when no figure has any.
+        self._text.fit(with_text or texts)
+
+    def _encode_batch(self, batch: list[Any]) -> np.ndarray:
+        images, texts = self._split(batch)
+        visual = l2_normalize_rows(self._image.encode(images, batch_size=len(images)))
+        textual = l2_normalize_rows(self._text.encode(texts, batch_size=len(texts)))
+        textual[[not t.strip() for t in texts]] = 0.0  # no words read: no text evidence
+        return np.hstack([visual, self.weight * textual]).astype(np.float32)
+
+    # -- persistence: fitted parts live in sub-folders
+    def _state_fingerprint(self) -> str:
+        return fingerprint(self._image.config(), self._text.config())
+
+    def _save_state(self, directory: Path) -> list[str]:
+        saved = []
+        for part, encoder in (("image", self._image), ("text", self._text)):
+            encoder.save(directory / part)
+            saved.append(part)
+        return saved
+
+    def _load_state(self, directory: Path, config: dict[str, Any]) -> None:
+        from scicmr.encoders import load_encoder
+
+        self._image = load_encoder(directory / "image")
+        self._text = load_encoder(directory / "text")
+
+    def _restore(self, directory: Path, config: dict[str, Any]) -> None:
+        super()._restore(directory, config)
+        self.ocr_texts_ = config.get("ocr_texts")
+        self.ocr_lang_ = config.get("ocr_lang")
