@@ -59,8 +59,9 @@ def _print_json(obj: Any) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from scicmr.workflow import ingest
 
+    options = {k: getattr(args, k) for k in ("workers", "dpi", "max_pages", "max_mb") if getattr(args, k) is not None}
     report = ingest(args.source, args.out, overwrite=args.overwrite, split=args.split,
-                    validation_fraction=args.validation, seed=args.seed)
+                    validation_fraction=args.validation, seed=args.seed, reader_options=options)
     if args.json:
         _print_json(report.to_dict())
         return 0
@@ -225,13 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scicmr {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="build a library from a manifest, a Wikipedia-layout folder or .mat features")
+    p = sub.add_parser("ingest", help="build a library from a manifest, a Wikipedia-layout folder, .mat features or PDFs")
     p.add_argument("source")
     p.add_argument("--out", required=True, help="library folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing library's records")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,validation,test fractions (sources without a split)")
     p.add_argument("--validation", type=float, default=0.1, help="share of train carved for validation (fixed splits)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, help="PDF sources: parallel processes (default min(4, CPUs))")
+    p.add_argument("--dpi", type=int, help="PDF sources: figure rendering resolution (default 150)")
+    p.add_argument("--max-pages", type=int, help="PDF sources: skip longer files (default 200)")
+    p.add_argument("--max-mb", type=float, help="PDF sources: skip bigger files (default 100 MB)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 

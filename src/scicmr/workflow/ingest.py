@@ -1,4 +1,4 @@
-"""Ingest a source (manifest, Wikipedia-layout folder, .mat benchmark) into a library."""
+"""Ingest a source (manifest, Wikipedia-layout folder, .mat benchmark, PDF papers) into a library."""
 
 from __future__ import annotations
 
@@ -56,13 +56,15 @@ def ingest(
     validation_fraction: float = 0.1,
     seed: int = 0,
     name: str | None = None,
+    reader_options: dict[str, Any] | None = None,
 ) -> IngestReport:
     """Read ``source`` and build a library at ``out``.
 
     Splits: when the source defines train/test (a benchmark's standard split), it is kept and
     ``validation_fraction`` of train (whole groups) becomes validation; otherwise records are
     split by ``split`` fractions, groups kept whole. Unusable items are skipped and listed in
-    the report (``reports/ingest.json``), never fatal.
+    the report (``reports/ingest.json``), never fatal. ``reader_options`` go to the reader
+    (PDF sources: ``workers``, ``dpi``, ``max_pages``, ``max_mb``).
     """
     from scicmr.corpus.readers import detect_source_kind, read_source
 
@@ -71,7 +73,7 @@ def ingest(
         raise InputError(f"source {source} does not exist", fix="pass a manifest file, a dataset folder or a .mat folder")
     kind = detect_source_kind(source)
     lib = Library.create(out, name=name, overwrite=overwrite)
-    result = read_source(source, lib.root)
+    result = read_source(source, lib.root, **(reader_options or {}))
     if not result.records:
         raise InputError(
             f"no usable records in {source} ({len(result.skipped)} skipped)",

@@ -8,7 +8,9 @@ Supported sources (:func:`detect_source_kind`):
 - ``"manifest"``: a ``.jsonl``, ``.json`` or ``.csv`` file, one image–text item per row;
 - ``"wikipedia"``: a folder with ``trainset_txt_img_cat.list``, ``images/`` and ``texts/``;
 - ``"mat"``: a folder of ``.mat`` feature benchmarks (Wikipedia SVCL, DSCMR style), or one
-  ``.mat`` file in it.
+  ``.mat`` file in it;
+- ``"pdf"``: a folder of ``.pdf`` papers (searched recursively) or one ``.pdf`` file; every
+  captioned figure becomes a record (:mod:`scicmr.corpus.pdf`).
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ SOURCE_KINDS = {
     "manifest": "a .jsonl, .json or .csv manifest file (one image-text item per row)",
     "wikipedia": "a folder in the Wikipedia layout (trainset_txt_img_cat.list, images/, texts/)",
     "mat": "a folder of .mat feature benchmarks (Wikipedia SVCL raw_features.mat, DSCMR *_img.mat/*_txt.mat)",
+    "pdf": "a folder of .pdf papers or one .pdf file (figures and their captions)",
 }
 _MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv")
 
 
 def detect_source_kind(path: str | Path) -> str:
-    """``"manifest"``, ``"wikipedia"`` or ``"mat"`` for ``path``; InputError naming the path and
+    """``"manifest"``, ``"wikipedia"``, ``"mat"`` or ``"pdf"`` for ``path``; InputError naming the path and
     the supported kinds otherwise."""
     from scicmr.corpus.readers.wikipedia import is_wikipedia_layout
 
@@ -46,11 +49,15 @@ def detect_source_kind(path: str | Path) -> str:
             return "manifest"
         if suffix == ".mat":
             return "mat"
+        if suffix == ".pdf":
+            return "pdf"
         _unsupported(path, f"a {suffix or 'suffix-less'} file")
     if is_wikipedia_layout(path):
         return "wikipedia"
     if any(path.glob("*.mat")):
         return "mat"
+    if any(p.suffix.lower() == ".pdf" for p in path.rglob("*")):
+        return "pdf"
     _unsupported(path, "a folder with no recognised layout")
 
 
@@ -64,10 +71,18 @@ def _unsupported(path: Path, what: str) -> NoReturn:
     raise InputError(f"cannot read {path}: {what}", fix=fix)
 
 
-def read_source(path: str | Path, library_root: str | Path, *, progress: bool = True) -> ReadResult:
+def read_source(path: str | Path, library_root: str | Path, *, progress: bool = True, **options) -> ReadResult:
     """Read any supported source. Images are validated and copied into
-    ``library_root/images``; records and features are returned, not stored."""
+    ``library_root/images``; records and features are returned, not stored. ``options`` go to
+    the PDF reader (``workers``, ``dpi``, ``max_pages``, ``max_mb``); other kinds take none."""
     kind = detect_source_kind(path)
+    if kind == "pdf":
+        from scicmr.corpus.readers.pdf import read_pdfs
+
+        return read_pdfs(path, library_root, progress=progress, **options)
+    if options:
+        raise InputError(f"options {sorted(options)} apply to PDF sources only, not to {kind}",
+                         fix="leave them out for this source")
     if kind == "manifest":
         from scicmr.corpus.readers.manifest import read_manifest
 

@@ -1,0 +1,27 @@
+"""PDF papers → figure–caption records.
+
+>>> from scicmr.corpus.pdf import read_pdf, read_pdf_folder, PdfSettings   # doctest: +SKIP
+>>> result = read_pdf("paper.pdf", "figures/")                             # doctest: +SKIP
+>>> [(r.id, r.source.page, r.text) for r in result.records]                # doctest: +SKIP
+[('paper-fig1', 2, 'Transmission electron micrograph of ...'), ...]
+>>> result.problems        # [] or [Problem(item='paper.pdf', reason='encrypted PDF ...')]  # doctest: +SKIP
+>>> folder = read_pdf_folder("papers/", "lib/images/pdf", relative_to="lib", workers=4)  # doctest: +SKIP
+
+One record per captioned figure: ``text`` = the caption without its label, ``images`` = the
+figure region rendered with pypdfium2 and saved as a PNG, ``source`` = file, 1-based page and
+the region's bbox ``(x0, top, x1, bottom)`` in PDF points from the page's top-left corner,
+``context`` = the body sentences that cite the figure, ``title``/``authors``/``date`` = the
+paper's, ``group`` = the paper id, and ``extra`` = label ("Figure 3"), number ("3"), caption
+side ("below" = caption under the figure), caption bbox and the paper's abstract. Record ids
+are ``<paper id>-fig<number>`` (``-2``, ``-3`` … appended when a number repeats).
+
+Modules: :mod:`.layout` (lines, graphics, body text), :mod:`.captions` (caption labels, caption
+blocks, citing sentences), :mod:`.figures` (region next to a caption), :mod:`.metadata`
+(title, authors, abstract, year), :mod:`.reader` (one file), :mod:`.folder` (many files in
+parallel). pdfplumber and pypdfium2 are imported only when a PDF is read.
+"""
+
+from scicmr.corpus.pdf.folder import PdfFolderResult, find_pdfs, read_pdf_folder
+from scicmr.corpus.pdf.reader import PdfResult, PdfSettings, Problem, read_pdf
+
+__all__ = ["PdfFolderResult", "PdfResult", "PdfSettings", "Problem", "find_pdfs", "read_pdf", "read_pdf_folder"]

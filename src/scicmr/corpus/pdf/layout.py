@@ -1,0 +1,228 @@
+"""Page layout from pdfplumber: text lines (with font size and weight), graphic objects, and
+which lines are running body text.
+
+Coordinates follow pdfplumber: PDF points, origin at the top-left of the page, boxes as
+``(x0, top, x1, bottom)``.
+
+A *line* is a run of words on one baseline; a row of words is cut where the horizontal gap
+exceeds 1.5 em, so two columns never merge into one line. *Body* lines are the running text:
+the dominant font size, long relative to their column, or continuing a paragraph of such lines
+(the short last line of a paragraph starts where the paragraph's lines start). Body lines are
+barriers when looking for a figure next to its caption; figure labels (tick labels, legends,
+boxes in a diagram) are short or in a different size, so they can belong to a figure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any, Sequence
+
+Box = tuple[float, float, float, float]
+
+#: A horizontal gap wider than this many font sizes splits a row of words (column gutter).
+_GUTTER_EM = 1.5
+
+
+@dataclass
+class Line:
+    """One line of text: words joined by single spaces, its box, median font size and the most
+    common font name; ``bold`` when that font's name says so; ``first_bold`` for the first word
+    (a bold "Figure 3." label before a regular caption)."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float
+    font: str
+    bold: bool = False
+    first_bold: bool = False
+    body: bool = False
+    words: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    @property
+    def box(self) -> Box:
+        return (self.x0, self.top, self.x1, self.bottom)
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+@dataclass
+class PageLayout:
+    """What one page holds: ``number`` (1-based), size, text lines in reading order, graphic
+    boxes (raster images, rects, lines, curves) and the page's body font size."""
+
+    number: int
+    width: float
+    height: float
+    lines: list[Line]
+    images: list[Box]
+    drawings: list[Box]
+    body_size: float
+    n_chars: int
+
+    @property
+    def graphics(self) -> list[Box]:
+        return self.images + self.drawings
+
+    def columns(self) -> int:
+        """1 or 2: two when most body lines stay within one half of the page."""
+        body = [ln for ln in self.lines if ln.body]
+        if len(body) < 6:
+            return 1
+        mid = self.width / 2
+        halves = sum(1 for ln in body if ln.x1 <= mid + 4 or ln.x0 >= mid - 4)
+        return 2 if halves >= 0.75 * len(body) else 1
+
+
+def is_bold(font: str) -> bool:
+    name = font.split("+")[-1].lower()
+    return any(tag in name for tag in ("bold", "black", "heavy", "semibold", "-bd", ",bd", "cmbx"))
+
+
+def _row_lines(words: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Group words into rows sharing a baseline, then cut rows at gutters."""
+    rows: list[list[dict[str, Any]]] = []
+    for word in sorted(words, key=lambda w: (round(w["bottom"], 0), w["x0"])):
+        size = float(word.get("size") or (word["bottom"] - word["top"]) or 1.0)
+        for row in rows:
+            ref = row[0]
+            if abs(ref["bottom"] - word["bottom"]) <= 0.35 * size and abs(ref["top"] - word["top"]) <= 0.6 * size:
+                row.append(word)
+                break
+        else:
+            rows.append([word])
+    pieces: list[list[dict[str, Any]]] = []
+    for row in rows:
+        row.sort(key=lambda w: w["x0"])
+        current = [row[0]]
+        for word in row[1:]:
+            size = float(word.get("size") or 1.0)
+            if word["x0"] - current[-1]["x1"] > _GUTTER_EM * size:
+                pieces.append(current)
+                current = []
+            current.append(word)
+        pieces.append(current)
+    return pieces
+
+
+def _make_line(words: list[dict[str, Any]]) -> Line:
+    sizes = [float(w.get("size") or 0.0) for w in words]
+    fonts = Counter(str(w.get("fontname", "")) for w in words for _ in range(len(w["text"])))
+    font = fonts.most_common(1)[0][0] if fonts else ""
+    return Line(
+        text=" ".join(w["text"] for w in words),
+        x0=min(w["x0"] for w in words), top=min(w["top"] for w in words),
+        x1=max(w["x1"] for w in words), bottom=max(w["bottom"] for w in words),
+        size=float(median(sizes)) if sizes else 0.0, font=font, bold=is_bold(font),
+        first_bold=is_bold(str(words[0].get("fontname", ""))), words=list(words),
+    )
+
+
+def _graphic_boxes(page: Any) -> tuple[list[Box], list[Box]]:
+    """Raster image boxes and vector drawing boxes, minus invisible and page-sized objects."""
+    area = float(page.width * page.height)
+    images: list[Box] = []
+    for obj in page.images:
+        box = _clip((obj["x0"], obj["top"], obj["x1"], obj["bottom"]), page)
+        if box and (box[2] - box[0]) * (box[3] - box[1]) < 0.95 * area and min(box[2] - box[0], box[3] - box[1]) > 2:
+            images.append(box)
+    drawings: list[Box] = []
+    for obj in list(page.rects) + list(page.lines) + list(page.curves):
+        if not (obj.get("stroke") or obj.get("fill")):
+            continue  # clipping paths and invisible rectangles
+        box = _clip((obj["x0"], obj["top"], obj["x1"], obj["bottom"]), page)
+        if not box:
+            continue
+        w, h = box[2] - box[0], box[3] - box[1]
+        if w * h > 0.8 * area or max(w, h) < 1.0:
+            continue  # page backgrounds and specks
+        drawings.append(box)
+    return images, drawings
+
+
+def _clip(box: Box, page: Any) -> Box | None:
+    x0, top = max(0.0, float(box[0])), max(0.0, float(box[1]))
+    x1, bottom = min(float(page.width), float(box[2])), min(float(page.height), float(box[3]))
+    return (x0, top, x1, bottom) if x1 >= x0 and bottom >= top and (x1 > x0 or bottom > top) else None
+
+
+def page_layout(page: Any, number: int) -> PageLayout:
+    """Read one pdfplumber page into a :class:`PageLayout` (lines sorted top to bottom)."""
+    words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False,
+                               use_text_flow=False, extra_attrs=["size", "fontname"])
+    lines = [_make_line(w) for w in _row_lines(words) if w]
+    lines.sort(key=lambda ln: (ln.top, ln.x0))
+    images, drawings = _graphic_boxes(page)
+    chars = Counter()
+    for line in lines:
+        chars[round(line.size * 2) / 2] += len(line.text)
+    body_size = chars.most_common(1)[0][0] if chars else 10.0
+    layout = PageLayout(number, float(page.width), float(page.height), lines, images, drawings,
+                        body_size, sum(chars.values()))
+    mark_body(layout)
+    return layout
+
+
+def center_inside(box: Box, container: Box, pad: float = 0.5) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return container[0] - pad <= cx <= container[2] + pad and container[1] - pad <= cy <= container[3] + pad
+
+
+def mark_body(layout: PageLayout) -> None:
+    """Set ``Line.body`` on running-text lines (see the module docstring)."""
+    col_width = layout.width * (0.42 if _looks_two_column(layout) else 0.75)
+    for line in layout.lines:
+        inside_image = any(center_inside(line.box, img) for img in layout.images)
+        same_size = abs(line.size - layout.body_size) <= 0.6
+        line.body = (not inside_image and same_size and line.width >= 0.6 * col_width
+                     and len(line.text) >= 25)
+    # A short line continuing a paragraph (its last line, or its first when indented) is body.
+    for _ in range(2):
+        for i, line in enumerate(layout.lines):
+            if line.body or abs(line.size - layout.body_size) > 0.6:
+                continue
+            for other in layout.lines[max(0, i - 3): i + 4]:
+                if other is line or not other.body:
+                    continue
+                gap = max(other.top - line.bottom, line.top - other.bottom)
+                aligned = abs(other.x0 - line.x0) <= 2.0 or (
+                    line.bottom <= other.top + 1 and 0 <= line.x0 - other.x0 <= 2.5 * line.size)
+                if -1 <= gap <= 0.6 * line.size and aligned:
+                    line.body = True
+                    break
+
+
+def _looks_two_column(layout: PageLayout) -> bool:
+    mid = layout.width / 2
+    text = [ln for ln in layout.lines if abs(ln.size - layout.body_size) <= 0.6 and len(ln.text) >= 25]
+    if len(text) < 6:
+        return False
+    halves = sum(1 for ln in text if ln.x1 <= mid + 4 or ln.x0 >= mid - 4)
+    return halves >= 0.75 * len(text)
+
+
+def union(boxes: Sequence[Box]) -> Box:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def h_overlap(a: Box, x0: float, x1: float) -> float:
+    return min(a[2], x1) - max(a[0], x0)
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (0 when disjoint)."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    total = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / total if total > 0 else 0.0

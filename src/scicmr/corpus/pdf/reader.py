@@ -1,0 +1,268 @@
+"""Read one PDF paper into figure–caption records (see the package docstring)."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from scicmr._io import atomic_write_bytes
+from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabulary, find_captions,
+                                        join_lines, split_sentences)
+from scicmr.corpus.pdf.figures import Region, find_region, pad_box
+from scicmr.corpus.pdf.layout import PageLayout, center_inside, page_layout
+from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
+from scicmr.corpus.record import Record, Source
+
+SCANNED = "scanned page without text layer; OCR it first"
+
+
+@dataclass
+class PdfSettings:
+    """How PDFs are read: render resolution, the limits that skip huge files (raise them to
+    read those), and the padding around a figure crop (points)."""
+
+    dpi: int = 150
+    max_pages: int = 200
+    max_megabytes: float = 100.0
+    pad: float = 2.0
+
+
+@dataclass
+class Problem:
+    """A PDF (or part of one) that could not be used: ``item`` names it, ``reason`` says why."""
+
+    item: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"item": self.item, "reason": self.reason}
+
+
+@dataclass
+class PdfResult:
+    """What :func:`read_pdf` produced: figure records, problems (a file-level problem means the
+    file was skipped), quirks (kept, but worth knowing), pages read, seconds and paper metadata."""
+
+    records: list[Record] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    quirks: list[dict[str, str]] = field(default_factory=list)
+    pages: int = 0
+    seconds: float = 0.0
+    meta: PaperMeta | None = None
+
+
+class PdfSkip(Exception):
+    """The whole file is unusable; the message is the reason."""
+
+
+def _check_file(path: Path, settings: PdfSettings) -> None:
+    if not path.is_file():
+        raise PdfSkip("file not found")
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > settings.max_megabytes:
+        raise PdfSkip(f"file is {size_mb:.0f} MB, over the {settings.max_megabytes:g} MB limit; "
+                      "raise it with --max-mb (PdfSettings.max_megabytes) to read it")
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    if b"%PDF-" not in head:
+        shown = head[:16].decode("latin-1").encode("unicode_escape").decode("ascii")
+        raise PdfSkip(f"not a PDF (no %PDF- header; starts with {shown!r})")
+
+
+def _open_error(exc: BaseException) -> str:
+    """A reason for a file pdfplumber cannot open (walks the exception chain)."""
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 5:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(f"{type(e).__name__} {e}" for e in chain).lower()
+    if "password" in text or "encrypt" in text:
+        return "encrypted PDF (password required); decrypt it first (e.g. qpdf --decrypt)"
+    return f"corrupt or truncated PDF: {type(exc).__name__}: {str(exc)[:160]}"
+
+
+def _layouts(path: Path, settings: PdfSettings) -> tuple[list[PageLayout], dict[str, Any], int]:
+    import pdfplumber
+
+    try:
+        pdf = pdfplumber.open(path)
+    except Exception as exc:  # noqa: BLE001 -- pdfminer raises many types for bad files
+        raise PdfSkip(_open_error(exc)) from None
+    with pdf:
+        try:
+            n_pages = len(pdf.pages)
+        except Exception as exc:  # noqa: BLE001
+            raise PdfSkip(_open_error(exc)) from None
+        if n_pages == 0:
+            raise PdfSkip("corrupt or truncated PDF: no pages")
+        if n_pages > settings.max_pages:
+            raise PdfSkip(f"{n_pages} pages, over the {settings.max_pages}-page limit; raise it with "
+                          "--max-pages (PdfSettings.max_pages) to read it")
+        layouts = []
+        for number, page in enumerate(pdf.pages, start=1):
+            try:
+                layouts.append(page_layout(page, number))
+            except Exception as exc:  # noqa: BLE001
+                if not layouts and number == n_pages:
+                    raise PdfSkip(_open_error(exc)) from None
+                layouts.append(PageLayout(number, float(page.width), float(page.height), [], [], [], 10.0, 0))
+        info = dict(pdf.metadata or {})
+    return layouts, info, n_pages
+
+
+def _body_sentences(layouts: Sequence[PageLayout], captions: Sequence[Caption],
+                    regions: dict[int, list[Region]], vocabulary: set[str]) -> list[str]:
+    """Running text in reading order (column by column), minus captions and figure text."""
+    caption_lines = {id(ln) for cap in captions for ln in cap.lines}
+    texts: list[str] = []
+    for layout in layouts:
+        boxes = [r.box for r in regions.get(layout.number, [])]
+        keep = [ln for ln in layout.lines if id(ln) not in caption_lines
+                and not any(center_inside(ln.box, b) for b in boxes)]
+        if layout.columns() == 2:
+            mid = layout.width / 2
+            keep = sorted(keep, key=lambda ln: (ln.x0 >= mid - 4, ln.top))
+        texts.append(join_lines([ln.text for ln in keep], vocabulary))
+    return split_sentences(" ".join(texts))
+
+
+def _render(path: Path, page_boxes: dict[int, list[tuple[str, tuple]]], dpi: int) -> dict[str, bytes]:
+    """PNG bytes for each (name, box) on each page, rendered once per page with pypdfium2."""
+    import pypdfium2 as pdfium
+
+    out: dict[str, bytes] = {}
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        for number, items in page_boxes.items():
+            page = doc[number - 1]
+            scale = dpi / 72.0
+            image = page.render(scale=scale).to_pil().convert("RGB")
+            for name, box in items:
+                crop = image.crop(tuple(int(round(v * scale)) for v in box))
+                buffer = io.BytesIO()
+                crop.save(buffer, format="PNG", optimize=False)
+                out[name] = buffer.getvalue()
+            page.close()
+    finally:
+        doc.close()
+    return out
+
+
+def _column_of(caption: Caption, layouts: Sequence[PageLayout]) -> int:
+    """0 or 1: the caption's column on a two-column page (reading order), else 0."""
+    layout = layouts[caption.page - 1]
+    return int(layout.columns() == 2 and caption.box[0] >= layout.width / 2 - 6)
+
+
+def _unique_ids(paper_id: str, captions: Sequence[Caption]) -> list[str]:
+    seen: dict[str, int] = {}
+    ids = []
+    for cap in captions:
+        base = f"{paper_id}-fig{re.sub(r'[^0-9A-Za-z]', '', cap.number)}"
+        seen[base] = seen.get(base, 0) + 1
+        ids.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return ids
+
+
+def read_pdf(path: str | Path, image_dir: str | Path, *, paper_id: str | None = None,
+             relative_to: str | Path | None = None, source_name: str | None = None,
+             settings: PdfSettings | None = None) -> PdfResult:
+    """Read one PDF paper into figure–caption records.
+
+    Args:
+        path: the PDF file.
+        image_dir: where figure PNGs are written (``<record id>.png``, atomically).
+        paper_id: the records' ``group`` and id prefix (default: the file stem).
+        relative_to: record image paths are relative to this folder (a library root);
+            absolute when None.
+        source_name: what ``Source.file`` says (default: the path as given).
+        settings: :class:`PdfSettings` (dpi, limits).
+
+    Returns:
+        :class:`PdfResult`. A file-level problem (encrypted, corrupt, not a PDF, scanned, too
+        big, no figures) leaves ``records`` empty and writes no image; nothing is raised.
+    """
+    settings = settings or PdfSettings()
+    path = Path(path)
+    paper_id = paper_id or path.stem
+    start = time.perf_counter()
+    result = PdfResult()
+    try:
+        _read_into(result, path, Path(image_dir), paper_id, relative_to, source_name or str(path), settings)
+    except PdfSkip as skip:
+        result.records = []
+        result.problems.append(Problem(source_name or str(path), str(skip)))
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
+               relative_to: str | Path | None, source_name: str, settings: PdfSettings) -> None:
+    _check_file(path, settings)
+    layouts, info, result.pages = _layouts(path, settings)
+    if sum(layout.n_chars for layout in layouts) == 0:
+        raise PdfSkip(SCANNED if any(layout.images for layout in layouts) else "no text layer and no figures")
+    for layout in layouts:
+        if layout.n_chars == 0 and layout.images:
+            result.quirks.append({"item": f"{source_name} page {layout.number}", "quirk": SCANNED, "detail": ""})
+    vocabulary = document_vocabulary(ln.text for layout in layouts for ln in layout.lines)
+    meta = from_layout(layouts[0], from_info(info))
+    result.meta = meta
+    found: list[tuple[Caption, Region]] = []
+    all_captions: list[Caption] = []
+    regions: dict[int, list[Region]] = {}
+    for layout in layouts:
+        captions = find_captions(layout.lines, layout.number, vocabulary)
+        all_captions.extend(captions)
+        for cap in captions:
+            region = find_region(cap, layout, captions, [r.box for r in regions.get(layout.number, [])])
+            if region is None:
+                result.quirks.append({"item": f"{source_name} page {layout.number}",
+                                      "quirk": f"caption '{cap.label}' has no figure next to it; left out",
+                                      "detail": cap.text[:80]})
+                continue
+            region.box = pad_box(region.box, layout, settings.pad)
+            regions.setdefault(layout.number, []).append(region)
+            found.append((cap, region))
+    if not found:
+        raise PdfSkip("no captioned figures found")
+    found.sort(key=lambda pair: (pair[0].page, _column_of(pair[0], layouts), pair[0].box[1]))
+    sentences = _body_sentences(layouts, all_captions, regions, vocabulary)
+    _write_records(result, path, image_dir, paper_id, relative_to, source_name, settings, found, sentences, meta)
+
+
+def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
+                   relative_to: str | Path | None, source_name: str, settings: PdfSettings,
+                   found: list[tuple[Caption, Region]], sentences: list[str], meta: PaperMeta) -> None:
+    ids = _unique_ids(paper_id, [cap for cap, _ in found])
+    page_boxes: dict[int, list[tuple[str, tuple]]] = {}
+    for rid, (cap, region) in zip(ids, found):
+        page_boxes.setdefault(cap.page, []).append((rid, region.box))
+    try:
+        pngs = _render(path, page_boxes, settings.dpi)
+    except Exception as exc:  # noqa: BLE001 -- pdfium errors: the file cannot be rendered
+        raise PdfSkip(f"cannot render pages: {_open_error(exc)}") from None
+    written: list[Path] = []
+    try:
+        for rid, (cap, region) in zip(ids, found):
+            target = image_dir / f"{rid}.png"
+            atomic_write_bytes(target, pngs[rid])
+            written.append(target)
+            image_ref = target.relative_to(relative_to).as_posix() if relative_to else str(target)
+            context = [s for s in sentences if cap.number in cited_numbers(s)]
+            result.records.append(Record(
+                id=rid, kind="pair", title=meta.title, text=cap.text, authors=list(meta.authors),
+                date=meta.year, images=[image_ref],
+                source=Source(file=source_name, page=cap.page, bbox=tuple(round(v, 2) for v in region.box)),
+                group=paper_id, context=" ".join(context)[:4000],
+                extra={"paper": paper_id, "label": cap.label, "figure": cap.number, "caption_position": region.position,
+                       "region": region.kind, "abstract": meta.abstract, "caption_bbox": [round(v, 2) for v in cap.box]},
+            ))
+    except BaseException:
+        for target in written:  # leave no half-written paper behind
+            target.unlink(missing_ok=True)
+        raise
