@@ -43,6 +43,18 @@ def test_fusion_is_concatenation_of_normalised_parts(items):
     assert not fused[3, image.shape[1]:].any()  # no OCR text → zero text part
 
 
+def test_text_part_is_fitted_on_record_texts_or_ocr_texts(items):
+    records = [f"caption {n}: a {t or 'blank'} figure of the flux and assay" for n, t in enumerate(TEXTS)]
+    with_records = [FigureItem(item.image, item.ocr_text, text) for item, text in zip(items, records)]
+    offset = 8 * 8 + 12
+    for text_fit, fitted_on in (("records", records), ("ocr", TEXTS[:3]), ("both", records + TEXTS[:3])):
+        fused = create_encoder({**SMALL, "text_fit": text_fit}).fit(with_records).encode(with_records)
+        reference = create_encoder(TFIDF).fit(fitted_on).encode(TEXTS)
+        np.testing.assert_allclose(fused[:, offset:], _l2(reference), atol=1e-6)
+    with pytest.raises(InputError, match="text_fit"):
+        create_encoder({**SMALL, "text_fit": "captions"})
+
+
 def test_weight_zero_is_the_image_encoder_and_rejects_bad_weight(items):
     fused = create_encoder({**SMALL, "weight": 0}).fit(items).encode(items)
     assert not fused[:, 8 * 8 + 12:].any()

@@ -9,6 +9,11 @@ Items are :class:`FigureItem` (an image and its OCR text, read from the library)
 (paths, bytes, PIL images — a query photo): those are OCR'd on the fly with Tesseract. In a
 library, :meth:`OcrFusionEncoder.record_items` supplies the texts ``scicmr ocr`` stored with the
 records (running OCR first for records that have none).
+
+With a fittable text part (``text_encoder={"name": "tfidf", "svd_dim": 256}``) fitted on the
+training records' texts (``text_fit="records"``, the default), the OCR words are embedded in the
+caption vocabulary: paired with the same TF-IDF on the text side, a word printed in a figure and
+the same word in its caption share a coordinate — the strongest setting in docs/ocr.md.
 """
 
 from __future__ import annotations
@@ -27,12 +32,17 @@ DEFAULT_IMAGE_ENCODER = "efficientnet-lite0"
 DEFAULT_TEXT_ENCODER = "minilm"
 
 
+TEXT_FIT = ("records", "ocr", "both")
+
+
 @dataclass(frozen=True)
 class FigureItem:
-    """An image (path, bytes or PIL image) with its already-known OCR text."""
+    """An image (path, bytes or PIL image) with its already-known OCR text and, in a library,
+    the text of its record (caption, title...: used only to fit a fittable text part)."""
 
     image: Any
     ocr_text: str
+    record_text: str = ""
 
 
 class OcrFusionEncoder(Encoder):
@@ -46,15 +56,22 @@ class OcrFusionEncoder(Encoder):
         lang: Tesseract languages for images that arrive without text (queries); ``auto`` takes
             the languages the library was OCR'd with (``eng`` when unknown).
         psm: Tesseract page segmentation mode for those images.
+        text_fit: what a fittable text part (TF-IDF) is fitted on: ``"records"`` — the training
+            records' own texts (captions), so OCR words land in the caption vocabulary and
+            the same word scores alike on both sides; ``"ocr"`` — the OCR texts; ``"both"``.
+            Pretrained text parts (MiniLM) ignore it.
     """
 
     modality = "image"
     name = "ocr-fusion"
 
     def __init__(self, image_encoder: Any = DEFAULT_IMAGE_ENCODER, text_encoder: Any = DEFAULT_TEXT_ENCODER,
-                 weight: float = 1.0, lang: str = "auto", psm: int = 11):
+                 weight: float = 1.0, lang: str = "auto", psm: int = 11, text_fit: str = "records"):
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
             raise InputError(f"ocr-fusion weight must be a number >= 0, got {weight!r}")
+        if text_fit not in TEXT_FIT:
+            raise InputError(f"unknown text_fit {text_fit!r}", fix=f"choose one of: {', '.join(TEXT_FIT)}")
+        self.text_fit = text_fit
         self.image_encoder = image_encoder
         self.text_encoder = text_encoder
         self.weight = float(weight)
@@ -102,7 +119,7 @@ class OcrFusionEncoder(Encoder):
         self.ocr_lang_ = stored or (self.lang if self.lang != "auto" else "eng")
         texts = [ocr_text(r) for r in records]
         self.ocr_texts_ = fingerprint(sorted(zip((r.id for r in records), texts)))
-        return [FigureItem(lib.image_path(r), text) for r, text in zip(records, texts)]
+        return [FigureItem(lib.image_path(r), text, r.full_text()) for r, text in zip(records, texts)]
 
     def _split(self, items: list[Any]) -> tuple[list[Any], list[str]]:
         """Images and OCR texts of ``items``; plain images are OCR'd now."""
@@ -123,9 +140,11 @@ class OcrFusionEncoder(Encoder):
     def _fit(self, items: list[Any]) -> None:
         images, texts = self._split(items)
         self._image.fit(images)
-        with_text = [t for t in texts if t.strip()]
-        # A vocabulary needs words: fall back to all texts only when no figure has any.
-        self._text.fit(with_text or texts)
+        record_texts = [item.record_text for item in items if isinstance(item, FigureItem) and item.record_text.strip()]
+        ocr_texts = [t for t in texts if t.strip()]
+        chosen = {"records": record_texts, "ocr": ocr_texts, "both": record_texts + ocr_texts}[self.text_fit]
+        # A vocabulary needs words: fall back to whatever text there is.
+        self._text.fit(chosen or record_texts + ocr_texts or texts)
 
     def _encode_batch(self, batch: list[Any]) -> np.ndarray:
         images, texts = self._split(batch)
