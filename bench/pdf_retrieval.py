@@ -177,13 +177,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="OCR processes")
     parser.add_argument("--lang", default="eng")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--psm", type=int, default=3, help="Tesseract page segmentation mode")
     args = parser.parse_args()
+    from scicmr.corpus.ocr import OcrSettings
     from scicmr.corpus.ocr_library import ocr_library
 
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     lib, ingested = ingest_source(args.source, args.work / "lib", args.seed)
-    ocr = ocr_library(lib, lang=args.lang, workers=args.workers)
+    ocr = ocr_library(lib, lang=args.lang, workers=args.workers, settings=OcrSettings(psm=args.psm))
     fusion = {"name": "ocr-fusion", "weight": 1.0}
     # LSA needs more training texts than dimensions: small libraries get fewer.
     lsa = {"name": "tfidf", "svd_dim": min(LSA_DIM, ingested["splits"].get("train", 0) - 1)}

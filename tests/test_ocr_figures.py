@@ -163,6 +163,6 @@ def test_cli_ocr(tmp_path, capsys):
     lib = make_text_library(tmp_path / "lib")
     assert main(["ocr", str(lib.root), "--lang", "eng", "--workers", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["done"] == 3 and report["settings"]["psm"] == 11
+    assert report["done"] == 3 and report["settings"]["psm"] == 3
     assert main(["ocr", str(lib.root), "--lang", "eng+nonexistent"]) == 2
     assert "apt-get install" in capsys.readouterr().err

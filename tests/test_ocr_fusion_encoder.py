@@ -91,7 +91,7 @@ def test_encode_library_uses_stored_ocr_and_queries_ocr_on_the_fly(tmp_path):
     assert all(r.extra.get(OCR_TEXT) for r in lib.records() if r.image)
     vectors = lib.load_features(keys["image"], ["fig-a", "fig-b", "fig-c"])
     encoder = load_query_encoder(lib, "image")
-    assert encoder.ocr_lang_ == "eng"
+    assert encoder.ocr_lang_ == "eng" and encoder.ocr_psm_ == 3
     # A query image with the same pixels, given as a plain path, is OCR'd now: same vector.
     query = tmp_path / "query.png"
     render_words(query, WORDS["fig-a"])

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--lang", default="auto", help="Tesseract languages: eng, chi_sim, eng+chi_sim, or auto "
                    "(chi_sim+eng for mostly-Chinese libraries, else eng)")
     p.add_argument("--workers", type=int, default=None, help="processes (default min(2, CPU count))")
-    p.add_argument("--psm", type=int, default=11, help="Tesseract page segmentation mode (11: sparse text)")
+    p.add_argument("--psm", type=int, default=3, help="Tesseract page segmentation mode (3: automatic [default], 11: sparse text)")
     p.add_argument("--binarize", default="none", choices=["none", "otsu"])
     p.add_argument("--force", action="store_true", help="re-read figures that already have OCR text")
     p.add_argument("--json", action="store_true")

@@ -55,7 +55,8 @@ class OcrFusionEncoder(Encoder):
         weight: ``w``, the text part's scale (0 turns the encoder into the image encoder).
         lang: Tesseract languages for images that arrive without text (queries); ``auto`` takes
             the languages the library was OCR'd with (``eng`` when unknown).
-        psm: Tesseract page segmentation mode for those images.
+        psm: Tesseract page segmentation mode for records without OCR text; queries use the
+            library's (``ocr_psm_``) once the encoder has seen it.
         text_fit: what a fittable text part (TF-IDF) is fitted on: ``"records"`` — the training
             records' own texts (captions), so OCR words land in the caption vocabulary and
             the same word scores alike on both sides; ``"ocr"`` — the OCR texts; ``"both"``.
@@ -66,7 +67,7 @@ class OcrFusionEncoder(Encoder):
     name = "ocr-fusion"
 
     def __init__(self, image_encoder: Any = DEFAULT_IMAGE_ENCODER, text_encoder: Any = DEFAULT_TEXT_ENCODER,
-                 weight: float = 1.0, lang: str = "auto", psm: int = 11, text_fit: str = "records"):
+                 weight: float = 1.0, lang: str = "auto", psm: int = 3, text_fit: str = "records"):
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
             raise InputError(f"ocr-fusion weight must be a number >= 0, got {weight!r}")
         if text_fit not in TEXT_FIT:
@@ -85,6 +86,7 @@ class OcrFusionEncoder(Encoder):
             raise InputError("ocr-fusion needs an image encoder for image_encoder and a text encoder for text_encoder",
                              fix='e.g. image_encoder="efficientnet-lite0", text_encoder="minilm"')
         self.ocr_lang_: str | None = None
+        self.ocr_psm_: int | None = None
         self.ocr_texts_: str | None = None  # fingerprint of the library's OCR texts (cache identity)
 
     # -- fittable exactly when a part is (a TF-IDF text part learns a vocabulary)
@@ -100,6 +102,7 @@ class OcrFusionEncoder(Encoder):
         if self.ocr_texts_ is not None:
             parts["ocr_texts"] = self.ocr_texts_
             parts["ocr_lang"] = self.ocr_lang_
+            parts["ocr_psm"] = self.ocr_psm_
         return parts
 
     # -- items
@@ -112,11 +115,15 @@ class OcrFusionEncoder(Encoder):
         from scicmr.corpus.ocr_library import has_ocr, ocr_library, ocr_text
 
         if any(r.image and not has_ocr(r) for r in records):
-            ocr_library(lib, lang=self.lang)
+            from scicmr.corpus.ocr import OcrSettings
+
+            ocr_library(lib, lang=self.lang, settings=OcrSettings(psm=self.psm))
             fresh = {r.id: r for r in lib.get_many([r.id for r in records])}
             records = [fresh[r.id] for r in records]
-        stored = (lib.meta.get("ocr") or {}).get("lang")
-        self.ocr_lang_ = stored or (self.lang if self.lang != "auto" else "eng")
+        stored = lib.meta.get("ocr") or {}
+        # Queries are read the way the library was, so their text is comparable.
+        self.ocr_lang_ = stored.get("lang") or (self.lang if self.lang != "auto" else "eng")
+        self.ocr_psm_ = stored.get("psm", self.psm)
         texts = [ocr_text(r) for r in records]
         self.ocr_texts_ = fingerprint(sorted(zip((r.id for r in records), texts)))
         return [FigureItem(lib.image_path(r), text, r.full_text()) for r, text in zip(records, texts)]
@@ -133,7 +140,7 @@ class OcrFusionEncoder(Encoder):
 
                 lang = self.ocr_lang_ or (self.lang if self.lang != "auto" else "eng")
                 images.append(item)
-                texts.append(ocr_image(item, OcrSettings(lang=lang, psm=self.psm)))
+                texts.append(ocr_image(item, OcrSettings(lang=lang, psm=self.ocr_psm_ or self.psm)))
         return images, texts
 
     # -- fit / encode
@@ -174,3 +181,4 @@ class OcrFusionEncoder(Encoder):
         super()._restore(directory, config)
         self.ocr_texts_ = config.get("ocr_texts")
         self.ocr_lang_ = config.get("ocr_lang")
+        self.ocr_psm_ = config.get("ocr_psm")
