@@ -178,14 +178,23 @@ def main() -> None:
     parser.add_argument("--lang", default="eng")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--psm", type=int, default=3, help="Tesseract page segmentation mode")
+    parser.add_argument("--reuse-library", action="store_true",
+                        help="keep WORK/lib from an earlier run (its records and cached features); OCR again")
     args = parser.parse_args()
     from scicmr.corpus.ocr import OcrSettings
     from scicmr.corpus.ocr_library import ocr_library
 
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    lib, ingested = ingest_source(args.source, args.work / "lib", args.seed)
-    ocr = ocr_library(lib, lang=args.lang, workers=args.workers, settings=OcrSettings(psm=args.psm))
+    if args.reuse_library:
+        from scicmr.corpus.library import Library
+
+        lib = Library.open(args.work / "lib")
+        ingested = {"kind": "reused", "added": len(lib), "skipped": None, "splits": lib.split_counts()}
+    else:
+        lib, ingested = ingest_source(args.source, args.work / "lib", args.seed)
+    ocr = ocr_library(lib, lang=args.lang, workers=args.workers, settings=OcrSettings(psm=args.psm),
+                      force=args.reuse_library)
     fusion = {"name": "ocr-fusion", "weight": 1.0}
     # LSA needs more training texts than dimensions: small libraries get fewer.
     lsa = {"name": "tfidf", "svd_dim": min(LSA_DIM, ingested["splits"].get("train", 0) - 1)}

@@ -100,6 +100,11 @@ def test_encode_library_uses_stored_ocr_and_queries_ocr_on_the_fly(tmp_path):
     dim_image = 8 * 8 + 3 * 4
     text_part = encoder.encode([query])[:, dim_image:] @ vectors[:, dim_image:].T
     assert int(np.argmax(text_part)) == 0 and text_part[0, 0] > 0
+    # The frozen image part went through the library's own feature cache (shared with
+    # `encode --image-encoder thumbnail`), and the fused image part is those vectors, normalised.
+    thumbnail = create_encoder(SMALL["image_encoder"])
+    cached = lib.load_features(feature_key(thumbnail), ["fig-a", "fig-b", "fig-c"])
+    np.testing.assert_allclose(vectors[:, :dim_image], _l2(cached), atol=1e-6)
     # New OCR text changes the cache key, so stale fused vectors are never reused.
     record = lib.get("fig-b")
     record.extra[OCR_TEXT] = "rewritten words"

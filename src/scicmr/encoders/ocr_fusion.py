@@ -43,6 +43,7 @@ class FigureItem:
     image: Any
     ocr_text: str
     record_text: str = ""
+    image_vector: Any = None  # (d_image,) float32 from the library's feature cache, when known
 
 
 class OcrFusionEncoder(Encoder):
@@ -126,7 +127,16 @@ class OcrFusionEncoder(Encoder):
         self.ocr_psm_ = stored.get("psm", self.psm)
         texts = [ocr_text(r) for r in records]
         self.ocr_texts_ = fingerprint(sorted(zip((r.id for r in records), texts)))
-        return [FigureItem(lib.image_path(r), text, r.full_text()) for r, text in zip(records, texts)]
+        paths = [lib.image_path(r) for r in records]
+        vectors: Any = [None] * len(records)
+        if not self._image.fittable:
+            # A frozen image part gives the same vectors as on its own: share its feature cache,
+            # so trying another w or new OCR text never recomputes the CNN.
+            from scicmr.encoders.base import encode_cached
+
+            vectors = encode_cached(self._image, lib, [r.id for r in records], paths)
+        return [FigureItem(path, text, r.full_text(), vector)
+                for path, text, r, vector in zip(paths, texts, records, vectors)]
 
     def _split(self, items: list[Any]) -> tuple[list[Any], list[str]]:
         """Images and OCR texts of ``items``; plain images are OCR'd now."""
@@ -155,7 +165,15 @@ class OcrFusionEncoder(Encoder):
 
     def _encode_batch(self, batch: list[Any]) -> np.ndarray:
         images, texts = self._split(batch)
-        visual = l2_normalize_rows(self._image.encode(images, batch_size=len(images)))
+        known = [getattr(item, "image_vector", None) for item in batch]
+        missing = [i for i, vector in enumerate(known) if vector is None]
+        visual = np.zeros((len(batch), self._image.dim), dtype=np.float32)
+        if missing:
+            visual[missing] = self._image.encode([images[i] for i in missing], batch_size=len(missing))
+        for i, vector in enumerate(known):
+            if vector is not None:
+                visual[i] = vector
+        visual = l2_normalize_rows(visual)
         textual = l2_normalize_rows(self._text.encode(texts, batch_size=len(texts)))
         textual[[not t.strip() for t in texts]] = 0.0  # no words read: no text evidence
         return np.hstack([visual, self.weight * textual]).astype(np.float32)
