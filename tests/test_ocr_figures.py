@@ -166,3 +166,18 @@ def test_cli_ocr(tmp_path, capsys):
     assert report["done"] == 3 and report["settings"]["psm"] == 3
     assert main(["ocr", str(lib.root), "--lang", "eng+nonexistent"]) == 2
     assert "apt-get install" in capsys.readouterr().err
+
+
+def test_update_records_rewrites_bodies_and_rejects_unknown_ids(tmp_path):
+    from scicmr.corpus.record import Record
+
+    lib = make_text_library(tmp_path / "lib")
+    before = lib.ids()
+    record = lib.get("fig-b")
+    record.extra[OCR_TEXT] = "new words"
+    assert lib.update_records([record]) == 1
+    assert lib.get("fig-b").extra[OCR_TEXT] == "new words" and lib.ids() == before
+    assert lib.get("fig-b").extra["split"] == "train"
+    with pytest.raises(InputError, match="missing"):
+        lib.update_records([record, Record(id="nope", text="x")])
+    assert lib.get("fig-b").extra[OCR_TEXT] == "new words"  # nothing written on error
