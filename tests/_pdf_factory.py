@@ -28,6 +28,10 @@ class Fig:
     position: str = "below"       # caption "below" or "above" the figure
     height: float = 150.0
     label_font: str | None = None  # e.g. "Helvetica-Bold": draw the label in this font
+    caption_font: str = "Times-Roman"
+    caption_size: float = 9.0
+    caption_gap: float = 10.0      # space between a caption below the figure and what follows
+    span: bool = False             # two columns: a full-width figure at the top of a new page
 
 
 def raster_png(seed: int, size: tuple[int, int] = (240, 160)) -> bytes:
@@ -42,8 +46,9 @@ def raster_png(seed: int, size: tuple[int, int] = (240, 160)) -> bytes:
 
 
 class _Writer:
-    def __init__(self, canvas, columns: int):
+    def __init__(self, canvas, columns: int, running: str = ""):
         self.c = canvas
+        self.running = running
         self.columns = columns
         self.col = 0
         self.page = 1
@@ -64,9 +69,18 @@ class _Writer:
         self.page += 1
         self.col, self.y = 0, PAGE_H - MARGIN
         self.top = self.y
+        self.head()
+
+    def head(self) -> None:
+        """A running head and foot (with the page number), as journals print them."""
+        if self.running:
+            self.c.setFont("Helvetica", 7)
+            self.c.drawString(MARGIN, PAGE_H - 36, self.running)
+            self.c.drawString(MARGIN, 30, f"{self.running}, page {self.page}")
 
     def text(self, text: str, font: str = "Times-Roman", size: float = 10.0, leading: float = 12.0,
              gap_after: float = 8.0, first_font: str | None = None) -> None:
+        """Write ``text`` wrapped to the column; ``gap_after`` points follow the paragraph."""
         from reportlab.lib.utils import simpleSplit
 
         lines = simpleSplit(text, font, size, self.width)
@@ -89,10 +103,13 @@ class _Writer:
     def figure(self, fig: Fig, seed: int) -> tuple[int, tuple[float, float, float, float]]:
         from reportlab.lib.utils import ImageReader, simpleSplit
 
-        cap_h = 11.0 * len(simpleSplit(fig.caption, "Times-Roman", 9, self.width)) + 16
+        if fig.span and self.columns == 2:
+            return self._spanning(fig, seed)
+        cap_h = 11.0 * len(simpleSplit(fig.caption, fig.caption_font, fig.caption_size, self.width)) + 16
         self.need(fig.height + cap_h + 10)
         if fig.position == "above":
-            self.text(fig.caption, size=9, leading=11, gap_after=6, first_font=fig.label_font)
+            self.text(fig.caption, font=fig.caption_font, size=fig.caption_size, leading=fig.caption_size + 2,
+                      gap_after=6, first_font=fig.label_font)
         w = self.width * 0.8
         x0, top = self.x + (self.width - w) / 2, self.y
         bottom = top - fig.height
@@ -102,10 +119,21 @@ class _Writer:
             self._vector(x0, bottom, w, fig.height)
         self.y = bottom - 8
         if fig.position == "below":
-            self.text(fig.caption, size=9, leading=11, gap_after=10, first_font=fig.label_font)
+            self.text(fig.caption, font=fig.caption_font, size=fig.caption_size, leading=fig.caption_size + 2,
+                      gap_after=fig.caption_gap, first_font=fig.label_font)
         else:
             self.y -= 6
         return self.page, (x0, PAGE_H - top, x0 + w, PAGE_H - bottom)
+
+    def _spanning(self, fig: Fig, seed: int) -> tuple[int, tuple[float, float, float, float]]:
+        self.y = MARGIN - 1
+        self.col = 1
+        self.need(PAGE_H)  # start a new page
+        self.columns, self.width = 1, PAGE_W - 2 * MARGIN
+        page, box = self.figure(Fig(**{**fig.__dict__, "span": False}), seed)
+        self.columns, self.width = 2, (PAGE_W - 2 * MARGIN - GUTTER) / 2
+        self.top = self.y
+        return page, box
 
     def _vector(self, x0: float, y0: float, w: float, h: float) -> None:
         c = self.c
@@ -129,7 +157,7 @@ class _Writer:
 
 def make_paper(path: Path, blocks: list, *, columns: int = 1, title: str = "", authors: str = "",
                abstract: str = "", info_title: str | None = None, year: str | None = None,
-               encrypt: str | None = None) -> dict[str, tuple[int, tuple[float, float, float, float]]]:
+               encrypt: str | None = None, running: str = "", cropbox: tuple | None = None) -> dict[str, tuple[int, tuple[float, float, float, float]]]:
     """Write a paper; ``blocks`` holds body paragraphs (str) and :class:`Fig` objects."""
     from reportlab.pdfgen import canvas
 
@@ -139,11 +167,14 @@ def make_paper(path: Path, blocks: list, *, columns: int = 1, title: str = "", a
 
         kwargs["encrypt"] = pdfencrypt.StandardEncryption(encrypt, ownerPassword=encrypt + "-owner", strength=128)
     c = canvas.Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=1, **kwargs)
+    if cropbox:
+        c.setCropBox(cropbox)  # (x0, y0, x1, y1) of every page, PDF coordinates
     if info_title is not None:
         c.setTitle(info_title)
     if year:
         c.setCreator(f"factory {year}")
-    writer = _Writer(c, 1)
+    writer = _Writer(c, 1, running)
+    writer.head()
     if title:
         writer.text(title, font="Helvetica-Bold", size=17, leading=21, gap_after=6)
     if authors:
@@ -161,10 +192,33 @@ def make_paper(path: Path, blocks: list, *, columns: int = 1, title: str = "", a
     for i, block in enumerate(blocks):
         if isinstance(block, Fig):
             truth[block.number] = writer.figure(block, seed=i)
+        elif isinstance(block, tuple):  # (text, font), e.g. Chinese text in "STSong-Light"
+            writer.text(block[0], font=block[1])
         else:
             writer.text(block)
     c.save()
     return truth
+
+
+def chinese_font() -> str:
+    """Register reportlab's built-in Chinese CID font (not embedded; text extraction works)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return "STSong-Light"
+
+
+def scanned_pdf(path: Path, pages: int = 1) -> None:
+    """Pages that are only a full-page raster image (a scan without a text layer)."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=(PAGE_W, PAGE_H), invariant=1)
+    for i in range(pages):
+        c.drawImage(ImageReader(io.BytesIO(raster_png(i, (300, 390)))), 20, 20, PAGE_W - 40, PAGE_H - 40)
+        c.showPage()
+    c.save()
 
 
 def body(n: int, topic: str = "the measurement", cite: str = "") -> str:
@@ -177,3 +231,41 @@ def body(n: int, topic: str = "the measurement", cite: str = "") -> str:
     if cite:
         sentences.insert(1, cite)
     return " ".join(sentences)
+
+
+def matplotlib_page(path: Path, fonttype: int = 42) -> tuple[float, float, float, float]:
+    """A one-page paper drawn entirely by matplotlib's PDF backend: body text, a vector plot
+    (axes, two curves, legend, tick labels, axis labels, a title) and a two-line caption below
+    it. Returns the plot's tight box (points, top-left origin). ``fonttype`` 3 embeds Type 3
+    fonts (matplotlib's default), 42 TrueType."""
+    import textwrap
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width, height = 8.5, 11.0
+    with plt.rc_context({"pdf.fonttype": fonttype}):
+        fig = plt.figure(figsize=(width, height))
+        text = ("The spectra are summarised below. As shown in Figure 1, the intensity grows with the "
+                "temperature and saturates above the transition. The curves were measured twice. ")
+        for top, repeat in ((0.92, 2), (0.33, 3)):
+            for k, line in enumerate(textwrap.wrap(text * repeat, 95)):
+                fig.text(0.1, top - 0.017 * k, line, fontsize=10, family="DejaVu Serif")
+        ax = fig.add_axes([0.18, 0.45, 0.7, 0.28])
+        x = np.linspace(0, 10, 100)
+        ax.plot(x, np.sin(x), label="sine")
+        ax.plot(x, np.cos(x), label="cosine")
+        ax.set_xlabel("temperature (K)")
+        ax.set_ylabel("intensity (a.u.)")
+        ax.set_title("Spectra of two samples")
+        ax.legend()
+        fig.text(0.1, 0.38, "Figure 1: Intensity against temperature for the two model curves, with the",
+                 fontsize=9, family="DejaVu Serif")
+        fig.text(0.1, 0.365, "saturation region marked.", fontsize=9, family="DejaVu Serif")
+        fig.canvas.draw()
+        box = ax.get_tightbbox(fig.canvas.get_renderer()).transformed(fig.dpi_scale_trans.inverted())
+        fig.savefig(path)
+        plt.close(fig)
+    return (box.x0 * 72, (height - box.y1) * 72, box.x1 * 72, (height - box.y0) * 72)

@@ -238,10 +238,10 @@ def test_detect_source_kind_and_unsupported_paths(tmp_path):
     mats.mkdir()
     savemat(mats / "test_txt.mat", {"test_txt": np.zeros((2, 3))})
     assert detect_source_kind(mats) == "mat" and detect_source_kind(mats / "test_txt.mat") == "mat"
-    (tmp_path / "paper.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "paper.docx").write_bytes(b"PK")  # .pdf is a source kind of its own (test_pdf_ingest)
     with pytest.raises(InputError) as info:
-        detect_source_kind(tmp_path / "paper.pdf")
-    assert "paper.pdf" in str(info.value) and all(k in info.value.fix for k in ("manifest", "wikipedia", "mat"))
+        detect_source_kind(tmp_path / "paper.docx")
+    assert "paper.docx" in str(info.value) and all(k in info.value.fix for k in ("manifest", "wikipedia", "mat"))
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(InputError, match="no recognised layout"):

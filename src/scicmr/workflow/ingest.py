@@ -75,8 +75,9 @@ def ingest(
     lib = Library.create(out, name=name, overwrite=overwrite)
     result = read_source(source, lib.root, **(reader_options or {}))
     if not result.records:
+        listed = "".join(f"\n  - {s.item}: {s.reason}" for s in result.skipped[:10])
         raise InputError(
-            f"no usable records in {source} ({len(result.skipped)} skipped)",
+            f"no usable records in {source} ({len(result.skipped)} skipped){listed}",
             fix="see the reasons listed above; fix the source and ingest again",
         )
     lib.add_records(result.records)

@@ -7,8 +7,9 @@ delimiter, as is the convention there. A sentence in the body that starts a line
 shows" is not a caption: no delimiter, same font.
 
 The caption block is the starting line plus the following lines of the same paragraph: each
-next line is within 1.6 line heights of the previous one, in the same font size (±0.6 pt) and
-overlaps it horizontally; a new caption label, a paragraph gap or a font change ends it.
+next line overlaps the previous one horizontally, has the same font size (±0.6 pt) and follows
+it with the usual line gap of that size (+0.3 em); a new caption label, a larger gap, a font
+size change, or a sentence ending well before the column's right edge ends it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ REFERENCE_RE = re.compile(
     r"(?:\b(?:Figures?|Figs?\.?|FIGS?\.?)\s*|图\s*)(?P<first>S?\d+)[a-z]?"
     r"(?P<more>(?:\s*(?:,|and|&|–|—|-|to|和|、)\s*(?:S?\d+)[a-z]?)*)"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'“])|(?<=[。！？])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'“\u4e00-\u9fff])|(?<=[。！？])")
 _ABBREVIATION_END = re.compile(r"(?:\b(?:Fig|Figs|Eq|Eqs|Ref|Refs|Sec|et al|e\.g|i\.e|cf|vs|No)\.)$")
 
 
@@ -75,12 +76,44 @@ def _starts_block(lines: Sequence[Line], i: int) -> bool:
         gap = line.top - prev.bottom
         if gap > 0.8 * line.size or abs(prev.size - line.size) > 0.6:
             return True
+        if prev.width < 0.6 * line.width:
+            return True  # a short line right above (an axis label of the figure) is no paragraph
         return prev.text.rstrip().endswith((".", ":", "。", "!", "?")) and not _ABBREVIATION_END.search(prev.text.rstrip())
     return True
 
 
-def find_captions(lines: Sequence[Line], page: int, vocabulary: set[str] | None = None) -> list[Caption]:
-    """Every caption on a page (``lines`` in top-to-bottom order)."""
+def _column_edges(lines: Sequence[Line], first: Line) -> tuple[float, float]:
+    """Left and right edge of the text column a caption line sits in (from body lines)."""
+    body = [ln for ln in lines if ln.body and min(ln.x1, first.x1) - max(ln.x0, first.x0) > 0]
+    if not body:
+        return first.x0, first.x1
+    return min(ln.x0 for ln in body), max(ln.x1 for ln in body)
+
+
+def _ends_paragraph(last: Line, nxt: Line, gap: float, edges: tuple[float, float],
+                    typical_gap: dict[float, float] | None) -> bool:
+    """True when ``nxt`` does not continue the paragraph whose current last line is ``last``."""
+    if abs(nxt.size - last.size) > 0.6 or caption_start(nxt):
+        return True
+    usual = (typical_gap or {}).get(round(last.size * 2) / 2)
+    limit = usual + max(0.3 * last.size, 1.5) if usual is not None else 0.6 * max(last.size, 1.0) + 0.25 * last.height
+    if gap > limit:
+        return True
+    # A line that ends a sentence although the next word would have fitted on it ends its
+    # paragraph (a wrapped line is full up to the width of the word that did not fit).
+    left, right = edges
+    first_word = nxt.words[0]["x1"] - nxt.words[0]["x0"] if nxt.words else 0.5 * nxt.width
+    room = (right - left) - last.width
+    fits = room > first_word + 0.6 * last.size
+    return fits and last.text.rstrip().endswith((".", "!", "?", "。", "！", "？"))
+
+
+def find_captions(lines: Sequence[Line], page: int, vocabulary: set[str] | None = None,
+                  typical_gap: dict[float, float] | None = None) -> list[Caption]:
+    """Every caption on a page (``lines`` in top-to-bottom order). ``typical_gap`` maps a font
+    size (rounded to 0.5 pt) to the usual gap between lines of one paragraph in that size
+    (:func:`scicmr.corpus.pdf.layout.typical_line_gaps`); without it a fixed share of the size
+    is used."""
     captions: list[Caption] = []
     used: set[int] = set()
     for i, line in enumerate(lines):
@@ -91,16 +124,14 @@ def find_captions(lines: Sequence[Line], page: int, vocabulary: set[str] | None 
             continue
         block = [line]
         used.add(i)
+        edges = _column_edges(lines, line)
         for j in range(i + 1, len(lines)):
             nxt, last = lines[j], block[-1]
             if nxt.top < last.bottom - 1 or j in used:
                 continue  # same row in another column
             if min(nxt.x1, last.x1) - max(nxt.x0, last.x0) <= 0:
                 continue  # another column
-            gap = nxt.top - last.bottom
-            if gap > 0.6 * max(last.size, 1.0) + 0.25 * last.height or abs(nxt.size - last.size) > 0.6:
-                break
-            if caption_start(nxt):
+            if _ends_paragraph(last, nxt, nxt.top - last.bottom, edges, typical_gap):
                 break
             block.append(nxt)
             used.add(j)
@@ -124,13 +155,15 @@ def join_lines(texts: Sequence[str], vocabulary: set[str] | None = None) -> str:
         if not out:
             out = text
             continue
-        hyphen = re.search(r"(\w+)[-\u00ad]$", out)
+        hyphen = re.search(r"([^\W\d_]+)[-\u00ad]$", out)  # letters before the hyphen: "90-" stays
         head = re.match(r"([^\W\d_]+)", text)
         if hyphen and head and text[0].islower():
             left, right = hyphen.group(1), head.group(1)
             joined, compound = (left + right).lower(), f"{left}-{right}".lower()
             keep = vocabulary is not None and compound in vocabulary and joined not in vocabulary
             out = out[:-1] + ("-" if keep and out[-1] == "-" else "") + text
+        elif re.search(r"\S-$", out):
+            out = out + text  # "Fourier-" + "Bessel", "90-" + "minute": the hyphen stays, no space
         else:
             out = f"{out} {text}"
     return out

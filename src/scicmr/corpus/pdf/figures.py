@@ -5,7 +5,9 @@ figure, downwards for one above) over *figure elements* — raster images, vecto
 (rects, lines, curves) and text lines that are not running text (tick labels, legends, boxes
 of a diagram) — as long as the next element is close (the first within 72 pt of the caption,
 the next within 36 pt of the region so far) and no barrier intervenes. Barriers are body-text
-lines, other captions, and headings (text larger than the body size outside any graphic).
+lines, other captions, headings (text larger than the body size outside any graphic, bold or
+starting where the body text starts) and
+running heads and feet (:func:`~scicmr.corpus.pdf.layout.mark_running`).
 Only elements in the caption's column take part: the caption's horizontal extent widened to
 its column (the left or right half of a two-column page, or the full width when the caption
 crosses the middle). Both directions are tried; the side with the smaller gap to the caption
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Sequence
+
+import numpy as np
 
 from scicmr.corpus.pdf.captions import Caption
 from scicmr.corpus.pdf.layout import Box, PageLayout, center_inside, h_overlap, iou, union
@@ -50,18 +54,27 @@ def column_range(caption: Caption, layout: PageLayout) -> tuple[float, float]:
     return (0.0, layout.width)
 
 
-def _elements(layout: PageLayout, captions: Sequence[Caption]) -> tuple[list[Box], list[Box]]:
-    """(figure elements, barriers) of a page."""
+def page_parts(layout: PageLayout, captions: Sequence[Caption]) -> tuple[list[Box], list[Box]]:
+    """(figure elements, barriers) of a page; compute once per page and pass to
+    :func:`find_region`."""
     caption_lines = {id(ln) for cap in captions for ln in cap.lines}
     graphics = layout.graphics
     elements = list(graphics)
     barriers = [cap.box for cap in captions]
+    body_lefts = [ln.x0 for ln in layout.lines if ln.body]
+    boxes = np.asarray(graphics, dtype=np.float64).reshape(-1, 4)
     for line in layout.lines:
         if id(line) in caption_lines:
             continue
-        in_graphic = any(center_inside(line.box, g, pad=2.0) for g in graphics)
-        heading = line.size > layout.body_size + 1.5 and not in_graphic
-        if (line.body and not in_graphic) or heading:
+        cx, cy = (line.x0 + line.x1) / 2, (line.top + line.bottom) / 2
+        # Vectorised "centre inside any graphic (2 pt slack)": pages can hold 10^4 drawings.
+        in_graphic = bool(np.any((boxes[:, 0] - 2 <= cx) & (cx <= boxes[:, 2] + 2)
+                                 & (boxes[:, 1] - 2 <= cy) & (cy <= boxes[:, 3] + 2)))
+        # Section headings are bold or start where the body text starts; a plot's title is
+        # centred over the plot in a regular weight, so it can belong to the figure.
+        aligned = any(abs(x - line.x0) <= 1.5 * layout.body_size for x in body_lefts)
+        heading = line.size > layout.body_size + 1.5 and not in_graphic and (line.bold or aligned)
+        if (line.body and not in_graphic) or heading or line.running:
             barriers.append(line.box)
         else:
             elements.append(line.box)
@@ -100,9 +113,11 @@ def _grow(caption: Box, direction: int, cols: tuple[float, float], elements: Seq
 
 
 def find_region(caption: Caption, layout: PageLayout, captions: Sequence[Caption],
-                claimed: Sequence[Box] = ()) -> Region | None:
-    """The figure region of ``caption`` on its page, or None when nothing figure-like is next to it."""
-    elements, barriers = _elements(layout, captions)
+                claimed: Sequence[Box] = (), parts: tuple[list[Box], list[Box]] | None = None) -> Region | None:
+    """The figure region of ``caption`` on its page, or None when nothing figure-like is next
+    to it. ``captions``: all captions of the page; ``claimed``: regions other captions took;
+    ``parts``: :func:`page_parts` of the page when already computed."""
+    elements, barriers = parts if parts is not None else page_parts(layout, captions)
     cols = column_range(caption, layout)
     options: list[Region] = []
     for direction, position in ((-1, "below"), (1, "above")):

@@ -16,7 +16,7 @@ from scicmr.corpus.record import Record
 @dataclass
 class PdfFolderResult:
     """All records of a folder, every problem (one line per skipped file or left-out figure),
-    and per-file statistics ``files[name] = {"pages", "seconds", "figures"}``."""
+    and per-file statistics ``files[name] = {"pages", "seconds", "cpu_seconds", "figures"}``."""
 
     records: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -90,5 +90,6 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
         out.records.extend(res.records)
         out.problems.extend(res.problems)
         out.quirks.extend(res.quirks)
-        out.files[name] = {"pages": res.pages, "seconds": round(res.seconds, 4), "figures": len(res.records)}
+        out.files[name] = {"pages": res.pages, "seconds": round(res.seconds, 4),
+                           "cpu_seconds": round(res.cpu_seconds, 4), "figures": len(res.records)}
     return out

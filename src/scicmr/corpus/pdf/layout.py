@@ -14,6 +14,7 @@ boxes in a diagram) are short or in a different size, so they can belong to a fi
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from statistics import median
@@ -23,6 +24,8 @@ Box = tuple[float, float, float, float]
 
 #: A horizontal gap wider than this many font sizes splits a row of words (column gutter).
 _GUTTER_EM = 1.5
+#: Typographic ligatures (TeX fonts emit them) spelled out, so "ﬁgure" reads "figure".
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Line:
     bold: bool = False
     first_bold: bool = False
     body: bool = False
+    running: bool = False
     words: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     @property
@@ -69,6 +73,9 @@ class PageLayout:
     drawings: list[Box]
     body_size: float
     n_chars: int
+    #: top-left corner of the page's CropBox in these coordinates: renderers draw the CropBox,
+    #: so a box is shifted by this much to land on the rendered bitmap.
+    origin: tuple[float, float] = (0.0, 0.0)
 
     @property
     def graphics(self) -> list[Box]:
@@ -120,7 +127,7 @@ def _make_line(words: list[dict[str, Any]]) -> Line:
     fonts = Counter(str(w.get("fontname", "")) for w in words for _ in range(len(w["text"])))
     font = fonts.most_common(1)[0][0] if fonts else ""
     return Line(
-        text=" ".join(w["text"] for w in words),
+        text=" ".join(w["text"] for w in words).translate(_LIGATURES),
         x0=min(w["x0"] for w in words), top=min(w["top"] for w in words),
         x1=max(w["x1"] for w in words), bottom=max(w["bottom"] for w in words),
         size=float(median(sizes)) if sizes else 0.0, font=font, bold=is_bold(font),
@@ -147,7 +154,24 @@ def _graphic_boxes(page: Any) -> tuple[list[Box], list[Box]]:
         if w * h > 0.8 * area or max(w, h) < 1.0:
             continue  # page backgrounds and specks
         drawings.append(box)
-    return images, drawings
+    return images, _coarsen(drawings)
+
+
+def _coarsen(boxes: list[Box], limit: int = 2000, cell: float = 6.0) -> list[Box]:
+    """Merge small drawings (scatter markers, hatching) that share a ``cell``-point grid cell,
+    so a plot of 10^5 points costs what a few thousand boxes cost. Large drawings are kept."""
+    if len(boxes) <= limit:
+        return boxes
+    cells: dict[tuple[int, int], Box] = {}
+    big: list[Box] = []
+    for box in boxes:
+        if box[2] - box[0] > cell or box[3] - box[1] > cell:
+            big.append(box)
+            continue
+        key = (int(box[0] // cell), int(box[1] // cell))
+        old = cells.get(key)
+        cells[key] = box if old is None else (min(old[0], box[0]), min(old[1], box[1]), max(old[2], box[2]), max(old[3], box[3]))
+    return big + list(cells.values())
 
 
 def _clip(box: Box, page: Any) -> Box | None:
@@ -167,8 +191,9 @@ def page_layout(page: Any, number: int) -> PageLayout:
     for line in lines:
         chars[round(line.size * 2) / 2] += len(line.text)
     body_size = chars.most_common(1)[0][0] if chars else 10.0
+    origin = (float(page.cropbox[0]) - float(page.mediabox[0]), float(page.cropbox[1]) - float(page.mediabox[1]))
     layout = PageLayout(number, float(page.width), float(page.height), lines, images, drawings,
-                        body_size, sum(chars.values()))
+                        body_size, sum(chars.values()), origin)
     mark_body(layout)
     return layout
 
@@ -180,12 +205,15 @@ def center_inside(box: Box, container: Box, pad: float = 0.5) -> bool:
 
 def mark_body(layout: PageLayout) -> None:
     """Set ``Line.body`` on running-text lines (see the module docstring)."""
-    col_width = layout.width * (0.42 if _looks_two_column(layout) else 0.75)
+    same = [ln.width for ln in layout.lines if abs(ln.size - layout.body_size) <= 0.6]
+    col_width = sorted(same)[int(0.9 * (len(same) - 1))] if same else layout.width / 2
     for line in layout.lines:
         inside_image = any(center_inside(line.box, img) for img in layout.images)
         same_size = abs(line.size - layout.body_size) <= 0.6
-        line.body = (not inside_image and same_size and line.width >= 0.6 * col_width
-                     and len(line.text) >= 25)
+        long_line = line.width >= 0.6 * col_width and len(line.text) >= 25
+        # A one-line paragraph: a full sentence in the body font (figure labels rarely are).
+        sentence = len(line.text) >= 12 and line.text.rstrip().endswith((".", "。", "!", "?", "！", "？"))
+        line.body = not inside_image and same_size and (long_line or sentence)
     # A short line continuing a paragraph (its last line, or its first when indented) is body.
     for _ in range(2):
         for i, line in enumerate(layout.lines):
@@ -202,13 +230,45 @@ def mark_body(layout: PageLayout) -> None:
                     break
 
 
-def _looks_two_column(layout: PageLayout) -> bool:
-    mid = layout.width / 2
-    text = [ln for ln in layout.lines if abs(ln.size - layout.body_size) <= 0.6 and len(ln.text) >= 25]
-    if len(text) < 6:
-        return False
-    halves = sum(1 for ln in text if ln.x1 <= mid + 4 or ln.x0 >= mid - 4)
-    return halves >= 0.75 * len(text)
+def mark_running(layouts: Sequence[PageLayout], band: float = 0.12, edge: float = 0.07) -> None:
+    """Set ``Line.running`` on running heads and feet: lines in the top or bottom ``band`` of
+    the page whose text (digits ignored) recurs on another page, and any line in the outer
+    ``edge`` of the page outside graphics (a one-page paper's header and page number)."""
+    def key(line: Line) -> str:
+        return re.sub(r"\d+", "#", line.text.strip().lower())
+
+    counts: Counter[str] = Counter()
+    for layout in layouts:
+        seen = {key(ln) for ln in layout.lines if _in_band(ln, layout, band)}
+        counts.update(seen)
+    for layout in layouts:
+        for line in layout.lines:
+            repeated = _in_band(line, layout, band) and counts[key(line)] >= 2
+            outer = _in_band(line, layout, edge) and not any(center_inside(line.box, g, 1.0) for g in layout.graphics)
+            line.running = repeated or outer
+            line.body = line.body and not line.running
+
+
+def _in_band(line: Line, layout: PageLayout, band: float) -> bool:
+    return line.bottom <= band * layout.height or line.top >= (1 - band) * layout.height
+
+
+def typical_line_gaps(layouts: Sequence[PageLayout]) -> dict[float, float]:
+    """Font size (rounded to 0.5 pt) → median vertical gap between consecutive lines of that
+    size that overlap horizontally (within a paragraph the gap is the leading minus the
+    glyph height; paragraph breaks are rarer, so the median is the within-paragraph gap)."""
+    samples: dict[float, list[float]] = {}
+    for layout in layouts:
+        lines = layout.lines
+        for i, line in enumerate(lines):
+            for nxt in lines[i + 1: i + 6]:
+                if nxt.top < line.bottom - 1 or min(nxt.x1, line.x1) - max(nxt.x0, line.x0) <= 0:
+                    continue
+                gap = nxt.top - line.bottom
+                if abs(nxt.size - line.size) <= 0.3 and gap <= 1.2 * line.size:
+                    samples.setdefault(round(line.size * 2) / 2, []).append(gap)
+                break
+    return {size: float(median(gaps)) for size, gaps in samples.items() if len(gaps) >= 3}
 
 
 def union(boxes: Sequence[Box]) -> Box:

@@ -6,8 +6,9 @@ missing is read from the first page's layout: the title is the largest-font text
 half of the page (consecutive lines of that size joined); the authors are the next block below
 it (split at commas, semicolons and "and", footnote marks dropped); the abstract is the text after
 an "Abstract" (or "Summary", "摘要") heading up to the next heading or paragraph of a different
-size; the year is the metadata date's, else a 19xx/20xx year in the page's header or footer
-(top or bottom 15%), else anywhere on the first page.
+size; the year is a 19xx/20xx year printed in the first page's header or footer (top or bottom
+15%: the publication year), else the metadata's CreationDate year (when the file was made),
+else a year anywhere on the first page.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any, Sequence
 from scicmr.corpus.pdf.captions import join_lines
 from scicmr.corpus.pdf.layout import Line, PageLayout
 
-_JUNK_TITLE = re.compile(r"^(untitled|anonymous|unknown|user|admin|microsoft word|document\d*$|title$|\S+\.(docx?|tex|dvi|pdf|indd|ps)$)", re.I)
+_JUNK_TITLE = re.compile(r"^\(?(untitled|anonymous|unspecified|unknown|none|user|admin|document\d*|title)\)?$"
+                         r"|^(microsoft word|about:|https?:)|^\S+\.[A-Za-z0-9]{1,5}$", re.I)
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
 _ABSTRACT = re.compile(r"^\s*(abstract|summary|摘\s*要)\s*[:.—–-]?\s*", re.I)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|，|、)\s*")
@@ -54,7 +56,8 @@ def from_info(info: dict[str, Any]) -> PaperMeta:
         meta.authors = [a for a in _AUTHOR_SPLIT.split(author) if a]
         meta.sources["authors"] = "metadata"
     for key in ("CreationDate", "ModDate"):
-        match = _YEAR.search(_clean(info.get(key)))
+        # PDF dates look like "D:20210504120000+02'00'": the year is the first four digits.
+        match = re.match(r"(?:D:)?((?:19|20)\d\d)", _clean(info.get(key)))
         if match:
             meta.year, meta.sources["year"] = match.group(1), "metadata"
             break
@@ -77,11 +80,23 @@ def _title_lines(lines: Sequence[Line], height: float) -> list[Line]:
 
 
 def _authors_after(lines: Sequence[Line], title: list[Line], body_size: float) -> list[str]:
-    after = [ln for ln in lines if ln.top >= title[-1].bottom - 0.5 and ln not in title]
+    """Names on the line right under the title (same horizontal band, within 2.5 title sizes),
+    when that line is not running text, a heading like "Abstract" or a sentence."""
+    t0, t1 = min(ln.x0 for ln in title), max(ln.x1 for ln in title)
+    after = [ln for ln in lines if ln.top >= title[-1].bottom - 0.5 and ln not in title
+             and min(ln.x1, t1) - max(ln.x0, t0) > 0]
     if not after:
         return []
-    first = after[0]
-    if _ABSTRACT.match(first.text) or len(first.text) > 200 or first.top - title[-1].bottom > 80:
+    centre = (t0 + t1) / 2
+    # The author line is aligned with the title (same left edge, or centred like it); this
+    # skips a second column's text that starts at the same height.
+    aligned = [ln for ln in after if abs(ln.x0 - t0) <= 10 or abs((ln.x0 + ln.x1) / 2 - centre) <= 20]
+    if not aligned:
+        return []
+    first = aligned[0]
+    if (_ABSTRACT.match(first.text) or first.body or len(first.text) > 200
+            or first.top - title[-1].bottom > 2.5 * title[-1].size or re.search(r"[.!?:]$", first.text)
+            or re.match(r"^(\d+\.?\s+)?(introduction|background|keywords?)\b", first.text, re.I)):
         return []
     text = re.sub(r"[\d*†‡§¶∗,]+(?=\s*(,|$|\band\b))", "", first.text)  # footnote marks after names
     names = [n.strip(" *†‡§¶∗0123456789") for n in _AUTHOR_SPLIT.split(text)]
@@ -125,11 +140,15 @@ def from_layout(first_page: PageLayout, meta: PaperMeta) -> PaperMeta:
         meta.abstract = _abstract(lines, first_page.body_size)
         if meta.abstract:
             meta.sources["abstract"] = "layout"
-    if not meta.year:
-        edge = [ln.text for ln in lines if ln.top < 0.15 * first_page.height or ln.bottom > 0.85 * first_page.height]
-        for texts in (edge, [ln.text for ln in lines]):
-            match = _YEAR.search(" ".join(texts))
-            if match:
-                meta.year, meta.sources["year"] = match.group(1), "layout"
-                break
+    # The year printed in the first page's header or footer is the publication year; the
+    # document's CreationDate is when the file was made (often a later re-export), so a
+    # printed year wins and the metadata date is the fallback.
+    edge = [ln.text for ln in lines if ln.top < 0.15 * first_page.height or ln.bottom > 0.85 * first_page.height]
+    match = _YEAR.search(" ".join(edge))
+    if match:
+        meta.year, meta.sources["year"] = match.group(1), "layout"
+    elif not meta.year:
+        match = _YEAR.search(" ".join(ln.text for ln in lines))
+        if match:
+            meta.year, meta.sources["year"] = match.group(1), "layout"
     return meta

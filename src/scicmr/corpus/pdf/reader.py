@@ -12,9 +12,10 @@ from typing import Any, Sequence
 from scicmr._io import atomic_write_bytes
 from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabulary, find_captions,
                                         join_lines, split_sentences)
-from scicmr.corpus.pdf.figures import Region, find_region, pad_box
-from scicmr.corpus.pdf.layout import PageLayout, center_inside, page_layout
+from scicmr.corpus.pdf.figures import Region, find_region, pad_box, page_parts
+from scicmr.corpus.pdf.layout import PageLayout, center_inside, mark_running, page_layout, typical_line_gaps
 from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
+from scicmr.corpus.readers.base import Skipped
 from scicmr.corpus.record import Record, Source
 
 SCANNED = "scanned page without text layer; OCR it first"
@@ -31,27 +32,23 @@ class PdfSettings:
     pad: float = 2.0
 
 
-@dataclass
-class Problem:
-    """A PDF (or part of one) that could not be used: ``item`` names it, ``reason`` says why."""
-
-    item: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"item": self.item, "reason": self.reason}
+#: A PDF (or part of one) that could not be used: ``item`` names it, ``reason`` says why
+#: (the readers' :class:`~scicmr.corpus.readers.base.Skipped`).
+Problem = Skipped
 
 
 @dataclass
 class PdfResult:
     """What :func:`read_pdf` produced: figure records, problems (a file-level problem means the
-    file was skipped), quirks (kept, but worth knowing), pages read, seconds and paper metadata."""
+    file was skipped), quirks (kept, but worth knowing), pages read, wall-clock and CPU seconds of
+    this process (CPU time is what a busy machine does not inflate), and paper metadata."""
 
     records: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     quirks: list[dict[str, str]] = field(default_factory=list)
     pages: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     meta: PaperMeta | None = None
 
 
@@ -121,7 +118,7 @@ def _body_sentences(layouts: Sequence[PageLayout], captions: Sequence[Caption],
     texts: list[str] = []
     for layout in layouts:
         boxes = [r.box for r in regions.get(layout.number, [])]
-        keep = [ln for ln in layout.lines if id(ln) not in caption_lines
+        keep = [ln for ln in layout.lines if id(ln) not in caption_lines and not ln.running
                 and not any(center_inside(ln.box, b) for b in boxes)]
         if layout.columns() == 2:
             mid = layout.width / 2
@@ -142,7 +139,11 @@ def _render(path: Path, page_boxes: dict[int, list[tuple[str, tuple]]], dpi: int
             scale = dpi / 72.0
             image = page.render(scale=scale).to_pil().convert("RGB")
             for name, box in items:
-                crop = image.crop(tuple(int(round(v * scale)) for v in box))
+                # The size comes from the box's extent, not from two rounded edges, so a
+                # region has the same pixel size wherever it sits on the page.
+                left, top = int(round(box[0] * scale)), int(round(box[1] * scale))
+                width, height = int(round((box[2] - box[0]) * scale)), int(round((box[3] - box[1]) * scale))
+                crop = image.crop((left, top, left + max(width, 1), top + max(height, 1)))
                 buffer = io.BytesIO()
                 crop.save(buffer, format="PNG", optimize=False)
                 out[name] = buffer.getvalue()
@@ -189,7 +190,7 @@ def read_pdf(path: str | Path, image_dir: str | Path, *, paper_id: str | None = 
     settings = settings or PdfSettings()
     path = Path(path)
     paper_id = paper_id or path.stem
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = PdfResult()
     try:
         _read_into(result, path, Path(image_dir), paper_id, relative_to, source_name or str(path), settings)
@@ -197,6 +198,7 @@ def read_pdf(path: str | Path, image_dir: str | Path, *, paper_id: str | None = 
         result.records = []
         result.problems.append(Problem(source_name or str(path), str(skip)))
     result.seconds = time.perf_counter() - start
+    result.cpu_seconds = time.process_time() - cpu_start
     return result
 
 
@@ -209,17 +211,20 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
     for layout in layouts:
         if layout.n_chars == 0 and layout.images:
             result.quirks.append({"item": f"{source_name} page {layout.number}", "quirk": SCANNED, "detail": ""})
+    mark_running(layouts)
     vocabulary = document_vocabulary(ln.text for layout in layouts for ln in layout.lines)
+    gaps = typical_line_gaps(layouts)
     meta = from_layout(layouts[0], from_info(info))
     result.meta = meta
     found: list[tuple[Caption, Region]] = []
     all_captions: list[Caption] = []
     regions: dict[int, list[Region]] = {}
     for layout in layouts:
-        captions = find_captions(layout.lines, layout.number, vocabulary)
+        captions = find_captions(layout.lines, layout.number, vocabulary, gaps)
         all_captions.extend(captions)
+        parts = page_parts(layout, captions) if captions else None
         for cap in captions:
-            region = find_region(cap, layout, captions, [r.box for r in regions.get(layout.number, [])])
+            region = find_region(cap, layout, captions, [r.box for r in regions.get(layout.number, [])], parts)
             if region is None:
                 result.quirks.append({"item": f"{source_name} page {layout.number}",
                                       "quirk": f"caption '{cap.label}' has no figure next to it; left out",
@@ -232,16 +237,20 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
         raise PdfSkip("no captioned figures found")
     found.sort(key=lambda pair: (pair[0].page, _column_of(pair[0], layouts), pair[0].box[1]))
     sentences = _body_sentences(layouts, all_captions, regions, vocabulary)
-    _write_records(result, path, image_dir, paper_id, relative_to, source_name, settings, found, sentences, meta)
+    _write_records(result, path, image_dir, paper_id, relative_to, source_name, settings, found, sentences, meta,
+                   layouts)
 
 
 def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
                    relative_to: str | Path | None, source_name: str, settings: PdfSettings,
-                   found: list[tuple[Caption, Region]], sentences: list[str], meta: PaperMeta) -> None:
+                   found: list[tuple[Caption, Region]], sentences: list[str], meta: PaperMeta,
+                   layouts: Sequence[PageLayout]) -> None:
     ids = _unique_ids(paper_id, [cap for cap, _ in found])
     page_boxes: dict[int, list[tuple[str, tuple]]] = {}
     for rid, (cap, region) in zip(ids, found):
-        page_boxes.setdefault(cap.page, []).append((rid, region.box))
+        dx, dy = layouts[cap.page - 1].origin
+        box = (region.box[0] - dx, region.box[1] - dy, region.box[2] - dx, region.box[3] - dy)
+        page_boxes.setdefault(cap.page, []).append((rid, box))
     try:
         pngs = _render(path, page_boxes, settings.dpi)
     except Exception as exc:  # noqa: BLE001 -- pdfium errors: the file cannot be rendered
@@ -253,7 +262,7 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
             atomic_write_bytes(target, pngs[rid])
             written.append(target)
             image_ref = target.relative_to(relative_to).as_posix() if relative_to else str(target)
-            context = [s for s in sentences if cap.number in cited_numbers(s)]
+            context = list(dict.fromkeys(s for s in sentences if cap.number in cited_numbers(s)))
             result.records.append(Record(
                 id=rid, kind="pair", title=meta.title, text=cap.text, authors=list(meta.authors),
                 date=meta.year, images=[image_ref],
