@@ -329,6 +329,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scicmr.commands.clean",
     "scicmr.commands.matching",
     "scicmr.commands.serve",
+    "scicmr.commands.ocr",
 )
 
 

@@ -168,7 +168,8 @@ class Library:
             known = {row[0] for row in conn.execute("SELECT id FROM records")}
             missing = [i for _, i in rows if i not in known]
             if missing:
-                raise InputError(f"cannot update records missing from {self.root}: {missing[:3]}")
+                raise InputError(f"cannot update records missing from {self.root}: {missing[:3]}",
+                                 fix="add them with add_records first")
             conn.executemany("UPDATE records SET body = ? WHERE id = ?", rows)
         return len(rows)
 

@@ -70,6 +70,8 @@ _ENCODERS: dict[str, tuple[str, dict[str, Any], str, str]] = {
                          "MiniLM with its last two layers fine-tuned on title/body pairs (CARDL, seed 000)"),
     "sentence-transformer-finetuned": ("scicmr.encoders.finetune:FinetunedSentenceEncoder", {}, "text",
                                        "a local sentence-transformers folder (path=...) fine-tuned like minilm-finetuned"),
+    "ocr-fusion": ("scicmr.encoders.ocr_fusion:OcrFusionEncoder", {}, "image",
+                   "EfficientNet-Lite0 features ⊕ w·MiniLM embedding of the figure's OCR text (Tesseract), 1664-d"),
     "checkpoint": (
         "scicmr.encoders.checkpoints:CheckpointEncoder",
         {},

@@ -78,6 +78,12 @@ def encode_modality(
     elif modality == "text":
         encoder.fit([record_text(r) for r in train])
         items = [record_text(r) for r in records]
+    elif hasattr(encoder, "record_items"):
+        # Encoders that read more of a record than its image file (ocr-fusion: the figure's
+        # OCR text) build their own items from the records.
+        items = encoder.record_items(lib, records)
+        train_ids = {r.id for r in train}
+        encoder.fit([item for item, r in zip(items, records) if r.id in train_ids])
     else:
         encoder.fit([lib.image_path(r) for r in train])
         items = [lib.image_path(r) for r in records]
