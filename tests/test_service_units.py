@@ -120,3 +120,19 @@ def test_settings_from_env(tmp_path):
         Settings(library=tmp_path, max_k=0)
     with pytest.raises(InputError, match="shorter than 8"):
         Settings(library=tmp_path, api_key="short")
+
+
+@pytest.mark.parametrize("kind", ["hamming-flat", "hamming-ivf"])
+def test_hashing_snapshot_ranks_by_hamming_distance_and_survives_a_write(kind):
+    from scicmr.hashing import hamming_distances, pack_codes
+
+    records, vectors = _records(60)
+    snapshot = build_snapshot(records[:50], {m: v[:50] for m, v in vectors.items()}, kind)
+    grown = extended(snapshot, records[50:], {m: v[50:] for m, v in vectors.items()})
+    assert grown.index_kind == "hamming-flat"  # approximate kinds are rebuilt as exact Hamming
+    query = np.random.default_rng(7).normal(size=(1, 8)).astype(np.float32)
+    hits, total = grown.rank(query, "image", 12, 0, Filters())
+    distances = hamming_distances(pack_codes(query), pack_codes(vectors["image"]))[0]
+    want = sorted(range(60), key=lambda p: (distances[p], p))[:12]  # distance, then row
+    assert total == 60 and [p for p, _ in hits] == want
+    assert [s for _, s in hits] == [1 - 2 * distances[p] / 8 for p in want]

@@ -28,8 +28,10 @@ from scicmr.index.base import normalise_rows
 from scicmr.index.exact import top_k_rows
 from scicmr.workflow._common import MODALITIES
 
-# Index kinds the engine can rebuild in memory after a write; anything else falls back to exact.
+# Index kinds the engine can rebuild in memory after a write; other float kinds fall back to
+# exact, other Hamming kinds (trained IVF lists, HNSW graphs) to exact Hamming search.
 _REBUILDABLE = ("exact", "flat", "hnsw")
+_REBUILDABLE_CODES = ("hamming-exact", "hamming-flat")
 
 
 @dataclass(frozen=True)
@@ -162,14 +164,33 @@ def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
     from scicmr.index import create_index
 
     indexes = dict(prebuilt or {})
-    kind = index_kind if index_kind in _REBUILDABLE else "exact"
+    if index_kind.startswith("hamming"):
+        kind = index_kind if index_kind in _REBUILDABLE_CODES else "hamming-flat"
+    else:
+        kind = index_kind if index_kind in _REBUILDABLE else "exact"
     for modality in MODALITIES:
         if modality not in indexes:
+            if kind.startswith("hamming"):
+                indexes[modality] = code_index(kind, unit[modality])
+                continue
             index = create_index(kind, unit[modality].shape[1])
             index.add(unit[modality], np.arange(len(ids), dtype=np.int64))
             indexes[modality] = index
     return Snapshot(ids=tuple(ids), vectors=unit, indexes=indexes, years=years, labels=tuple(labels),
                     authors=tuple(authors), index_kind=kind, version=version)
+
+
+def code_index(kind: str, relaxed_unit: np.ndarray):
+    """A Hamming index of a hashing model's (n, bits) relaxed vectors (signs packed as codes;
+    row positions as ids) answering float queries like the float indexes do."""
+    from scicmr.hashing.codes import pack_codes
+    from scicmr.index import create_index
+    from scicmr.index.codes_search import CodeSearch
+
+    index = create_index(kind, relaxed_unit.shape[1])
+    if len(relaxed_unit):
+        index.add(pack_codes(relaxed_unit), np.arange(len(relaxed_unit), dtype=np.int64))
+    return CodeSearch(index, relaxed_unit)
 
 
 def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, np.ndarray]) -> Snapshot:
