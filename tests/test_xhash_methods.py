@@ -114,13 +114,15 @@ def test_bad_input_is_reported(data, tmp_path):
         model.codes_text(X)
 
 
-def test_transformer_global_token_learns_and_reloads(data, tmp_path):
+def test_transformer_without_global_token_learns_and_reloads(data, tmp_path):
     X, Y, y = data["train"]
-    params = {**SMALL["mask-hash-transformer"], "global_token": True}
+    params = {**SMALL["mask-hash-transformer"], "global_token": False}
     model = create_method("mask-hash-transformer", n_bits=16, **params).fit(X, Y, y)
     Xt, Yt, yt = data["test"]
     i2t, t2i = hamming_map(model, Xt, Yt, yt)
     assert min(i2t, t2i) > chance_map(yt) + 0.45, (i2t, t2i)
     loaded = load_method(model.save(tmp_path / "global"))
     np.testing.assert_array_equal(loaded.transform_text(Yt), model.transform_text(Yt))
-    assert "text_global.weight" in loaded.net_.state_dict()
+    assert "text_global.weight" not in loaded.net_.state_dict()
+    assert "text_global.weight" in create_method("mask-hash-transformer", n_bits=16, **SMALL["mask-hash-transformer"]) \
+        .fit(X, Y, y).net_.state_dict()  # the default has the global token
