@@ -136,3 +136,30 @@ def test_hashing_snapshot_ranks_by_hamming_distance_and_survives_a_write(kind):
     want = sorted(range(60), key=lambda p: (distances[p], p))[:12]  # distance, then row
     assert total == 60 and [p for p, _ in hits] == want
     assert [s for _, s in hits] == [1 - 2 * distances[p] / 8 for p in want]
+
+
+def test_hashing_snapshot_reranks_a_hamming_shortlist_by_cosine_after_writes():
+    from scicmr.hashing import hamming_distances, pack_codes
+
+    records, vectors = _records(60)
+    grown = extended(build_snapshot(records[:50], {m: v[:50] for m, v in vectors.items()}, "hamming-flat", rerank=9),
+                     records[50:], {m: v[50:] for m, v in vectors.items()})
+    assert grown.rerank == 9
+    query = np.random.default_rng(8).normal(size=(1, 8)).astype(np.float32)
+    hits, _ = grown.rank(query, "text", 4, 0, Filters())
+    distances = hamming_distances(pack_codes(query), pack_codes(vectors["text"]))[0]
+    shortlist = sorted(range(60), key=lambda p: (distances[p], p))[:9]
+    unit = vectors["text"] / np.linalg.norm(vectors["text"], axis=1, keepdims=True)
+    cosine = unit @ (query[0] / np.linalg.norm(query[0]))
+    want = sorted(shortlist, key=lambda p: (-cosine[p], p))[:4]
+    assert [p for p, _ in hits] == want
+    np.testing.assert_allclose([s for _, s in hits], cosine[want], rtol=1e-5)
+
+
+def test_rerank_setting_is_checked():
+    from scicmr.errors import InputError
+    from scicmr.service.settings import Settings
+
+    assert Settings.from_env({"SCICMR_RERANK": "50"}, library="lib").rerank == 50
+    with pytest.raises(InputError, match="rerank"):
+        Settings(library="lib", rerank=0)

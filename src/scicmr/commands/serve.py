@@ -18,6 +18,8 @@ def register(subparsers) -> None:
                    help=f"environment variable holding the API key for write endpoints (default {DEFAULT_API_KEY_ENV}); "
                         "unset: writes are disabled")
     p.add_argument("--max-k", type=int, help="largest page size (default 100)")
+    p.add_argument("--rerank", type=int, metavar="M",
+                   help="hashing models: re-rank a Hamming shortlist of M by exact cosine")
     p.add_argument("--max-upload-mb", type=float, help="largest uploaded image in MiB (default 10)")
     p.add_argument("--allow-root", action="append", default=[], metavar="DIR",
                    help="extra folder source PDFs may be rendered from (repeatable)")
@@ -31,7 +33,7 @@ def settings_from_args(args: argparse.Namespace):
     from scicmr.service.settings import Settings
 
     return Settings.from_env(
-        api_key_env=args.api_key_env, library=args.library, model=args.model, max_k=args.max_k,
+        api_key_env=args.api_key_env, library=args.library, model=args.model, max_k=args.max_k, rerank=args.rerank,
         max_upload_bytes=int(args.max_upload_mb * 2**20) if args.max_upload_mb else None,
         extra_file_roots=tuple(Path(p) for p in args.allow_root) or None,
     )

@@ -69,6 +69,7 @@ class Snapshot:
     authors: tuple[tuple[str, ...], ...]  # lower-cased author names per row
     index_kind: str
     version: int = 0
+    rerank: int | None = None  # hashing models: re-rank a Hamming shortlist of this size by cosine
     position: dict[str, int] = field(default_factory=dict, compare=False)
     label_rows: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
     author_rows: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
@@ -142,7 +143,7 @@ def _inverted(columns: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
 
 
 def build_snapshot(records: Sequence[Record], vectors: dict[str, np.ndarray], index_kind: str,
-                   version: int = 0, prebuilt: dict[str, Any] | None = None) -> Snapshot:
+                   version: int = 0, prebuilt: dict[str, Any] | None = None, rerank: int | None = None) -> Snapshot:
     """A snapshot of ``records`` (paired, in row order) and their (n, k) shared-space vectors.
 
     ``prebuilt`` indexes (loaded from the library and known to match the rows) are used as
@@ -154,12 +155,12 @@ def build_snapshot(records: Sequence[Record], vectors: dict[str, np.ndarray], in
         years=np.array([r.year or 0 for r in records], dtype=np.int64),
         labels=tuple(frozenset(label.lower() for label in r.labels) for r in records),
         authors=tuple(tuple(a.lower() for a in r.authors) for r in records),
-        index_kind=index_kind, version=version, prebuilt=prebuilt,
+        index_kind=index_kind, version=version, prebuilt=prebuilt, rerank=rerank,
     )
 
 
 def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
-             prebuilt: dict[str, Any] | None = None) -> Snapshot:
+             prebuilt: dict[str, Any] | None = None, rerank: int | None = None) -> Snapshot:
     """A snapshot from its columns, building the indexes ``prebuilt`` does not provide."""
     from scicmr.index import create_index
 
@@ -171,18 +172,19 @@ def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
     for modality in MODALITIES:
         if modality not in indexes:
             if kind.startswith("hamming"):
-                indexes[modality] = code_index(kind, unit[modality])
+                indexes[modality] = code_index(kind, unit[modality], rerank)
                 continue
             index = create_index(kind, unit[modality].shape[1])
             index.add(unit[modality], np.arange(len(ids), dtype=np.int64))
             indexes[modality] = index
     return Snapshot(ids=tuple(ids), vectors=unit, indexes=indexes, years=years, labels=tuple(labels),
-                    authors=tuple(authors), index_kind=kind, version=version)
+                    authors=tuple(authors), index_kind=kind, version=version, rerank=rerank)
 
 
-def code_index(kind: str, relaxed_unit: np.ndarray):
+def code_index(kind: str, relaxed_unit: np.ndarray, rerank: int | None = None):
     """A Hamming index of a hashing model's (n, bits) relaxed vectors (signs packed as codes;
-    row positions as ids) answering float queries like the float indexes do."""
+    row positions as ids) answering float queries like the float indexes do; ``rerank`` = m
+    re-ranks a Hamming shortlist of m by cosine."""
     from scicmr.hashing.codes import pack_codes
     from scicmr.index import create_index
     from scicmr.index.codes_search import CodeSearch
@@ -190,7 +192,7 @@ def code_index(kind: str, relaxed_unit: np.ndarray):
     index = create_index(kind, relaxed_unit.shape[1])
     if len(relaxed_unit):
         index.add(pack_codes(relaxed_unit), np.arange(len(relaxed_unit), dtype=np.int64))
-    return CodeSearch(index, relaxed_unit)
+    return CodeSearch(index, relaxed_unit, rerank)
 
 
 def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, np.ndarray]) -> Snapshot:
@@ -202,7 +204,7 @@ def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, n
         years=np.concatenate([snapshot.years, more.years]),
         labels=snapshot.labels + more.labels,
         authors=snapshot.authors + more.authors,
-        index_kind=snapshot.index_kind, version=snapshot.version + 1,
+        index_kind=snapshot.index_kind, version=snapshot.version + 1, rerank=snapshot.rerank,
     )
 
 
@@ -216,7 +218,7 @@ def without(snapshot: Snapshot, record_ids: Sequence[str]) -> Snapshot:
         years=snapshot.years[keep],
         labels=tuple(lab for lab, k in zip(snapshot.labels, keep) if k),
         authors=tuple(a for a, k in zip(snapshot.authors, keep) if k),
-        index_kind=snapshot.index_kind, version=snapshot.version + 1,
+        index_kind=snapshot.index_kind, version=snapshot.version + 1, rerank=snapshot.rerank,
     )
 
 
@@ -225,12 +227,13 @@ class SearchEngine:
     snapshot. Writers call :meth:`swap` with a new snapshot while holding :attr:`write_lock`.
     """
 
-    def __init__(self, lib: Library, model: str | None = None):
+    def __init__(self, lib: Library, model: str | None = None, rerank: int | None = None):
         from scicmr.workflow.search import Searcher
 
         self.lib = lib
         self.searcher = Searcher(lib, model)
         self.model_name = self.searcher.model_name
+        self.rerank = rerank
         self.write_lock = threading.Lock()
         self.query_modalities: dict[str, str | None] = {}
         self._snapshot = self._load_snapshot()
@@ -246,12 +249,12 @@ class SearchEngine:
         kind = self.lib.meta.get("indexes", {}).get(self.model_name) or "exact"
         prebuilt = {}
         for modality in MODALITIES:
-            built = load_built_index(self.lib, self.model_name, modality, kind) if ids else None
+            built = load_built_index(self.lib, self.model_name, modality, kind, self.rerank) if ids else None
             # A built index is used only when it covers exactly the current records; a write
             # that failed before persisting its index must not leave a stale one in service.
             if built is not None and list(built[1]) == ids and len(built[0]) == len(ids):
                 prebuilt[modality] = built[0]
-        return build_snapshot(records, vectors, kind, prebuilt=prebuilt)
+        return build_snapshot(records, vectors, kind, prebuilt=prebuilt, rerank=self.rerank)
 
     def _empty_vectors(self) -> dict[str, np.ndarray]:
         dim = int(self.embed("text", ["probe"]).shape[1]) if self.can_query("text") else 1

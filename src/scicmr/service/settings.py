@@ -10,6 +10,7 @@ api_key                          the variable named by ``api_key_env``       uns
 max_upload_bytes                 ``SCICMR_MAX_UPLOAD_BYTES``                 10 MiB
 max_image_pixels                 ``SCICMR_MAX_IMAGE_PIXELS``                 40 megapixels
 max_k                            ``SCICMR_MAX_K``                            100
+rerank (hashing models)          ``SCICMR_RERANK``                           unset: Hamming only
 max_offset                       ``SCICMR_MAX_OFFSET``                       1000
 max_records_per_request          ``SCICMR_MAX_RECORDS_PER_REQUEST``          100
 max_request_bytes (write bodies) ``SCICMR_MAX_REQUEST_BYTES``                64 MiB
@@ -47,6 +48,7 @@ class Settings:
     max_upload_bytes: int = 10 * 2**20
     max_image_pixels: int = 40_000_000
     max_k: int = 100
+    rerank: int | None = None
     max_offset: int = 1000
     max_records_per_request: int = 100
     max_request_bytes: int = 64 * 2**20
@@ -59,6 +61,9 @@ class Settings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"setting {name} must be a positive integer, got {value!r}")
+        if self.rerank is not None and (isinstance(self.rerank, bool) or not isinstance(self.rerank, int) or self.rerank < 1):
+            raise InputError(f"setting rerank must be a positive integer, got {self.rerank!r}",
+                             fix="give the Hamming shortlist size, e.g. 100, or leave it unset")
         if self.api_key is not None and len(self.api_key) < 8:
             raise InputError("the API key is shorter than 8 characters",
                              fix="use a long random key, e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`")
@@ -79,7 +84,7 @@ class Settings:
             values["model"] = environ[_ENV_PREFIX + "MODEL"]
         if environ.get(api_key_env):
             values["api_key"] = environ[api_key_env]
-        for name in _INT_SETTINGS:
+        for name in (*_INT_SETTINGS, "rerank"):
             raw = environ.get(_ENV_PREFIX + name.upper())
             if raw:
                 try:
