@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -16,7 +17,11 @@ from scicmr.errors import InputError  # noqa: E402
 from scicmr.hashing.codes import hamming_distances, pack_codes  # noqa: E402
 from scicmr.hashing.registry import load_image_hasher  # noqa: E402
 from scicmr.workflow import ingest  # noqa: E402
-from scicmr.workflow.image_hashing import search_images_by_codes, train_image_hashing  # noqa: E402
+from scicmr.workflow.image_hashing import (  # noqa: E402
+    index_library_codes,
+    search_images_by_codes,
+    train_image_hashing,
+)
 
 TINY = dict(backbone="tiny", image_size=32, epochs=8, batch_size=8, lr=3e-3, backbone_lr=3e-3)
 
@@ -113,3 +118,13 @@ def test_bad_input(hashed, tmp_path):
     with pytest.raises(InputError, match="at least 2 classes") as caught:
         train_image_hashing(unlabelled, bits=8, **TINY)
     assert "scicmr match" in caught.value.fix
+
+
+def test_corrupt_image_is_reported_and_skipped(hashed, tmp_path):
+    root, _ = hashed
+    copy = Library.open(shutil.copytree(root, tmp_path / "lib"))
+    victim = copy.records()[5]
+    copy.image_path(victim).write_bytes(b"truncated")
+    directory, count, skipped = index_library_codes(copy, "adhn-16", load_image_hasher(copy.model_dir("adhn-16")))
+    assert count == 35 and len(skipped) == 1 and skipped[0].startswith(victim.id)
+    assert victim.id not in json.loads((directory / "ids.json").read_text())

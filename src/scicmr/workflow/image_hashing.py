@@ -59,8 +59,10 @@ def _loadable(lib: Library, records: list[Record]) -> tuple[list[Record], list[A
     return kept, images, skipped
 
 
-def _labelled(lib: Library, split: str) -> tuple[list[Record], list[Any], list[str]]:
-    return _loadable(lib, [r for r in _usable(lib.records(split)) if r.labels])
+def _labelled(lib: Library, split: str, classes: list[str] | None = None) -> tuple[list[Record], list[Any], list[str]]:
+    """A split's usable images with at least one label (one of ``classes`` when given)."""
+    wanted = (lambda r: bool(r.labels)) if classes is None else (lambda r: any(c in classes for c in r.labels))
+    return _loadable(lib, [r for r in _usable(lib.records(split)) if wanted(r)])
 
 
 def encode_images(model: Any, images: list[Any], desc: str = "ADHN codes") -> np.ndarray:
@@ -132,13 +134,14 @@ def train_image_hashing(lib: Library | str | Path, bits: int = 32, attention: st
     lib = as_library(lib)
     train, train_images, skipped = _labelled(lib, "train")
     classes = _check_classes(lib, train)
-    val, val_images, skipped_val = _labelled(lib, "validation")
-    test, test_images, skipped_test = _labelled(lib, "test")
+    # Held-out images whose labels never occur in training have no relevant item: left out.
+    val, val_images, skipped_val = _labelled(lib, "validation", classes)
+    test, test_images, skipped_test = _labelled(lib, "test", classes)
     model = create_image_hasher("adhn", n_bits=bits, attention=attention, backbone=backbone,
                                 image_size=image_size, epochs=epochs, **params)
     train_labels = lib.label_matrix(train, classes)
     val_labels = lib.label_matrix(val, classes)
-    validation = (val_images, val_labels) if val and val_labels.any(axis=1).all() else None
+    validation = (val_images, val_labels) if val else None
     model.fit(train_images, train_labels, validation=validation)
     name = model_name(bits)
     directory = model.save(lib.model_dir(name))
@@ -164,10 +167,19 @@ def index_library_codes(lib: Library, name: str, model: Any) -> tuple[Path, int,
     from scicmr.hashing.codes import pack_codes
     from scicmr.index import create_index
 
-    records, images, skipped = _loadable(lib, _usable(lib.records()))
+    usable = _usable(lib.records())
+    records, parts, skipped = [], [], []
+    # Load and encode chunk by chunk: a large library never sits in memory as pixels.
+    chunks = range(0, len(usable), _ENCODE_CHUNK)
+    for start in progress(chunks, total=len(chunks), desc="ADHN library codes"):
+        kept, images, failed = _loadable(lib, usable[start : start + _ENCODE_CHUNK])
+        records += kept
+        skipped += failed
+        if images:
+            parts.append(model.transform(images))
     if not records:
         raise InputError(f"{lib.root} has no readable images to index", fix="ingest a source with images first")
-    relaxed = encode_images(model, images, "ADHN library codes")
+    relaxed = np.concatenate(parts)
     index = create_index(INDEX_KIND, int(model.n_bits))
     index.add(pack_codes(relaxed), np.arange(len(records), dtype=np.int64))
     directory = lib.index_dir(index_name(name, "image", INDEX_KIND))
