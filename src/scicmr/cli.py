@@ -330,6 +330,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scicmr.commands.matching",
     "scicmr.commands.serve",
     "scicmr.commands.ocr",
+    "scicmr.commands.image_hashing",
 )
 
 
