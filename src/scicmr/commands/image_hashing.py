@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--backbone", choices=("efficientnet-lite0", "tiny", "resnet50"), default="efficientnet-lite0")
     p.add_argument("--checkpoint", default=None, help="local ResNet-50 state dict (for --backbone resnet50)")
     p.add_argument("--image-size", type=int, default=128, help="input side in pixels (default 128)")
-    p.add_argument("--epochs", type=int, default=5, help="training epochs (default 5)")
+    p.add_argument("--epochs", type=int, default=20, help="training epochs, the best chosen on validation (default 20)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_hash_images)

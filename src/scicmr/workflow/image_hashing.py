@@ -1,7 +1,7 @@
 """ADHN on a library: train the image-only hasher on labelled figures, index every image's code,
 and search a query photo by Hamming distance (image → image).
 
->>> report = train_image_hashing("lib", bits=32, epochs=5)      # doctest: +SKIP
+>>> report = train_image_hashing("lib", bits=32, epochs=20)     # doctest: +SKIP
 >>> hits = search_images_by_codes("lib", "photo.jpg", k=10)     # doctest: +SKIP
 
 Layout: the model is saved under ``models/adhn-<bits>/`` (config.json beside weights.pt, plus
@@ -115,7 +115,7 @@ def _ranking_metrics(query_codes, query_labels, train_codes, train_labels) -> di
 
 
 def train_image_hashing(lib: Library | str | Path, bits: int = 32, attention: str = "se-g",
-                        backbone: str = "efficientnet-lite0", image_size: int = 128, epochs: int = 5,
+                        backbone: str = "efficientnet-lite0", image_size: int = 128, epochs: int = 20,
                         **params: Any) -> ImageHashingReport:
     """Train ADHN on the train split, save it, index every library image's code.
 
