@@ -110,3 +110,17 @@ def test_overwrite_drops_derived_data(tmp_path):
     (lib.model_dir("cca")).mkdir(parents=True)
     lib = Library.create(tmp_path / "lib", overwrite=True)
     assert len(lib) == 0 and lib.feature_keys() == [] and not (tmp_path / "lib" / "models").exists()
+
+
+def test_get_many_reads_by_id_in_chunks_and_matches_a_full_scan(tmp_path):
+    lib = Library.create(tmp_path / "lib")
+    lib.add_records([Record(id=f"r{i}", kind="text", text=f"text {i}") for i in range(1203)])
+    wanted = [f"r{i}" for i in (1202, 5, 700, 5, 0)]  # order kept, repeats allowed, > one chunk of ids
+    by_scan = {r.id: r for r in lib.records()}
+    assert [r.to_dict() for r in lib.get_many(wanted)] == [by_scan[i].to_dict() for i in wanted]
+    assert len(lib.get_many([f"r{i}" for i in range(1203)])) == 1203
+    assert [r.id for r in lib.get_many(["r3", "gone", "r4"], skip_missing=True)] == ["r3", "r4"]
+    with pytest.raises(InputError, match="gone"):
+        lib.get_many(["r3", "gone"])
+    with pytest.raises(InputError, match="no record with id 'gone'"):
+        lib.get("gone")

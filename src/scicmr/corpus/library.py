@@ -50,6 +50,16 @@ def config_key(prefix: str, config: dict[str, Any]) -> str:
     return f"{prefix}-{digest}"
 
 
+_IDS_PER_QUERY = 500
+
+
+def _record_from_row(body: str, split: str | None) -> Record:
+    """A record from its stored JSON body, with its split column in ``extra["split"]``."""
+    record = Record.from_dict(json.loads(body))
+    record.extra["split"] = split
+    return record
+
+
 class Library:
     """A collection on disk. Create with :meth:`create`, open with :meth:`open`."""
 
@@ -193,32 +203,37 @@ class Library:
 
     def records(self, split: str | None = None) -> list[Record]:
         """Records in library order, optionally of one split."""
-        out = []
-        for body, split_name in self._rows(split, "body, split"):
-            record = Record.from_dict(json.loads(body))
-            record.extra["split"] = split_name
-            out.append(record)
-        return out
+        return [_record_from_row(body, split_name) for body, split_name in self._rows(split, "body, split")]
 
     def ids(self, split: str | None = None) -> list[str]:
         return [row[0] for row in self._rows(split, "id")]
 
     def get(self, record_id: str) -> Record:
-        with self._connect() as conn:
-            row = conn.execute("SELECT body, split FROM records WHERE id = ?", (record_id,)).fetchone()
-        if row is None:
-            raise InputError(f"no record with id {record_id!r} in {self.root}")
-        record = Record.from_dict(json.loads(row[0]))
-        record.extra["split"] = row[1]
-        return record
+        return self.get_many([record_id])[0]
 
-    def get_many(self, record_ids: Sequence[str]) -> list[Record]:
-        """Records of ``record_ids`` in that order (one pass over the table)."""
-        by_id = {r.id: r for r in self.records()}
-        missing = [i for i in record_ids if i not in by_id]
-        if missing:
+    def get_many(self, record_ids: Sequence[str], skip_missing: bool = False) -> list[Record]:
+        """Records of ``record_ids`` in that order, read by id (not by scanning the table).
+
+        A missing id raises InputError, or is left out with ``skip_missing`` (e.g. a record
+        deleted after a search snapshot was taken).
+        """
+        wanted = list(dict.fromkeys(record_ids))
+        by_id: dict[str, Record] = {}
+        with self._connect() as conn:
+            # Chunks stay under SQLite's limit on bound variables.
+            for start in range(0, len(wanted), _IDS_PER_QUERY):
+                chunk = wanted[start:start + _IDS_PER_QUERY]
+                marks = ",".join("?" * len(chunk))
+                for body, split_name in conn.execute(
+                        f"SELECT body, split FROM records WHERE id IN ({marks})", chunk):
+                    record = _record_from_row(body, split_name)
+                    by_id[record.id] = record
+        missing = [i for i in wanted if i not in by_id]
+        if missing and not skip_missing:
+            if len(record_ids) == 1:
+                raise InputError(f"no record with id {record_ids[0]!r} in {self.root}")
             raise InputError(f"no records with ids {missing[:3]} in {self.root}")
-        return [by_id[i] for i in record_ids]
+        return [by_id[i] for i in record_ids if i in by_id]
 
     def image_path(self, record: Record) -> Path | None:
         """Absolute path of the record's first image (None for text-only records)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 from urllib.parse import quote
@@ -16,17 +15,7 @@ from scicmr.service.schemas import Hit, RecordDetail, SourceOut
 def fetch_records(lib: Library, ids: Sequence[str]) -> dict[str, Record]:
     """Records of ``ids`` in one query (a page of hits), keyed by id; missing ids are absent
     (a record deleted after the snapshot was taken)."""
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    with lib._connect() as conn:  # one connection for the page instead of one per hit
-        rows = conn.execute(f"SELECT body, split FROM records WHERE id IN ({marks})", list(ids)).fetchall()
-    found = {}
-    for body, split in rows:
-        record = Record.from_dict(json.loads(body))
-        record.extra["split"] = split
-        found[record.id] = record
-    return found
+    return {record.id: record for record in lib.get_many(ids, skip_missing=True)}
 
 
 def _record_url(record_id: str, what: str = "") -> str:
