@@ -9,7 +9,6 @@ transaction, so an interrupted run keeps what it finished and a rerun resumes.
 from __future__ import annotations
 
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +18,12 @@ from scicmr._io import atomic_write_json
 from scicmr._progress import progress
 from scicmr.corpus.library import Library
 from scicmr.corpus.ocr import OcrSettings, ocr_image, require_tesseract, tesseract_version
-from scicmr.corpus.record import Record
+from scicmr.corpus.record import Record, mostly_chinese
 from scicmr.errors import InputError
 
 OCR_TEXT = "ocr_text"
 OCR_META = "ocr"
 _CHUNK = 32  # records per write: small enough to lose little on a crash, large enough to be cheap
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -53,9 +51,7 @@ def default_workers() -> int:
 
 def auto_language(records: list[Record]) -> str:
     """``chi_sim+eng`` for mostly-Chinese collections (judged on their texts), else ``eng``."""
-    sample = [r.full_text() for r in records[:200]]
-    cjk_share = sum(bool(_CJK.search(t)) for t in sample) / max(len(sample), 1)
-    return "chi_sim+eng" if cjk_share > 0.5 else "eng"
+    return "chi_sim+eng" if mostly_chinese(records) else "eng"
 
 
 def has_ocr(record: Record) -> bool:

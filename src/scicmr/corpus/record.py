@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,3 +114,13 @@ class Record:
 def _field_names(cls: type) -> frozenset[str]:
     # dataclasses.fields() is slow enough to dominate loading 100k records; it never changes.
     return frozenset(f.name for f in dataclasses.fields(cls))
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def mostly_chinese(records: list[Record], sample: int = 200) -> bool:
+    """True when more than half of the first ``sample`` records' texts contain Chinese
+    characters (picks Chinese-aware defaults: jieba TF-IDF, chi_sim OCR)."""
+    texts = [r.full_text() for r in records[:sample]]
+    return sum(bool(_CJK.search(t)) for t in texts) / max(len(texts), 1) > 0.5

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from scicmr.corpus.library import Library
-from scicmr.corpus.record import Record
+from scicmr.corpus.record import Record, mostly_chinese
 from scicmr.errors import LibraryError
 from scicmr.workflow._common import as_library, paired_records
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def default_encoder_spec(lib: Library, modality: str) -> dict[str, Any]:
@@ -22,9 +20,7 @@ def default_encoder_spec(lib: Library, modality: str) -> dict[str, Any]:
     """
     if modality == "image":
         return {"name": "efficientnet-lite0"}
-    sample = [r.full_text() for r in lib.records()[:200]]
-    cjk_share = sum(bool(_CJK.search(t)) for t in sample) / max(len(sample), 1)
-    if cjk_share > 0.5:
+    if mostly_chinese(lib.records()):
         return {"name": "tfidf", "svd_dim": 256}
     return {"name": "minilm"}
 
