@@ -117,3 +117,17 @@ def test_curves_match_metrics():
     assert ks == curve_ks(40) and ks[-1] == 40
     assert values[ks.index(5)] == pytest.approx(metrics["t2i"]["map@5"])
     assert values[-1] == pytest.approx(metrics["t2i"]["map"])
+
+
+def test_encode_completes_a_cache_that_lacks_restored_records(tmp_path):
+    lib = Library.open(ingest(make_manifest(tmp_path / "src", per_field=4), tmp_path / "lib", seed=0).library)
+    first = lib.records()[0]
+    first.extra["quarantine"] = {"reasons": ["test"]}
+    lib.update_records([first])
+    keys = encode_library(lib, image="thumbnail", text="tfidf")
+    assert first.id not in json.loads((lib.features_dir(keys["image"]) / "ids.json").read_text())
+    del first.extra["quarantine"]  # restored by `scicmr clean --restore`
+    lib.update_records([first])
+    keys = encode_library(lib, image="thumbnail", text="tfidf")  # no --force needed
+    for key in keys.values():
+        assert lib.load_features(key, [first.id]).shape[0] == 1

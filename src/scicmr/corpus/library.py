@@ -306,8 +306,13 @@ class Library:
     def features_dir(self, key: str) -> Path:
         return self.root / "features" / key
 
-    def has_features(self, key: str) -> bool:
-        return (self.features_dir(key) / "vectors.npy").exists()
+    def has_features(self, key: str, ids: Sequence[str] | None = None) -> bool:
+        """Whether features under ``key`` are cached (for every one of ``ids`` when given:
+        records added or restored since the cache was written make it incomplete)."""
+        folder = self.features_dir(key)
+        if not (folder / "vectors.npy").exists():
+            return False
+        return ids is None or set(ids) <= set(read_json(folder / "ids.json"))
 
     def save_features(self, key: str, ids: Sequence[str], vectors: np.ndarray, config: dict[str, Any]) -> Path:
         """Cache ``vectors`` ((n, d) float32, row i for ``ids[i]``) under ``key``."""

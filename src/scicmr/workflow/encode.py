@@ -84,7 +84,7 @@ def encode_modality(
         encoder.fit([lib.image_path(r) for r in train])
         items = [lib.image_path(r) for r in records]
     key = feature_key(encoder)
-    if force or not lib.has_features(key):
+    if force or not lib.has_features(key, [r.id for r in records]):
         vectors = encoder.encode(items, batch_size=batch_size)
         encoder.save(encoder_dir(lib, key))
         lib.save_features(key, [r.id for r in records], vectors, encoder.config())
