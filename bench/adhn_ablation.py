@@ -33,7 +33,7 @@ from scicmr.evaluation.hashing_metrics import hamming_metrics, radius_pr_curve
 from scicmr.evaluation.metrics import label_relevance
 from scicmr.evaluation.plots import plot_pr_curves
 from scicmr.hashing import hamming_distances
-from scicmr.hashing.adhn import ADHN
+from scicmr.methods.hashing.adhn import ADHN
 
 
 def figure_set(n_papers: int, image_size: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -75,8 +75,8 @@ def step_timing(args, repeats: int = 7) -> list[dict]:
     machine's load; plus the one-off frozen-prefix pass per image. Random pixels, 32 bits."""
     import torch
 
-    from scicmr.hashing.adhn_net import ADHNNet, build_backbone
-    from scicmr.hashing.losses import adhn_loss
+    from scicmr.methods.hashing.adhn_net import ADHNNet, build_backbone
+    from scicmr.methods.hashing.adhn_losses import adhn_loss
 
     torch.manual_seed(args.seed)
     pixels = torch.randn(args.batch_size, 3, args.image_size, args.image_size)

@@ -24,7 +24,7 @@ os.environ.setdefault("SCICMR_QUIET", "1")
 def defect_acceptance(encoder_name: str, n_clean: int, folder: str) -> dict:
     """Plant the defects of :mod:`scicmr.demo.defects` among ``n_clean`` figures and scan with
     every check: which planted ids are caught (and why), which clean ones are flagged."""
-    from scicmr.corpus.cleaning import scan_images
+    from scicmr.cleaning import scan_images
     from scicmr.demo.defects import plant_defects
     from scicmr.encoders import create_encoder
 
@@ -43,7 +43,7 @@ def defect_acceptance(encoder_name: str, n_clean: int, folder: str) -> dict:
 
 
 def main() -> None:
-    from scicmr.corpus.cleaning import scan_images
+    from scicmr.cleaning import scan_images
     from scicmr.demo.corpus import generate_corpus
     from scicmr.encoders import create_encoder
 

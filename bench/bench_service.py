@@ -68,7 +68,7 @@ def grow(base: Path, dest: Path, size: int, seed: int = 0) -> Path:
     from scicmr.corpus.library import Library
     from scicmr.corpus.record import Record
     from scicmr.workflow import build_index
-    from scicmr.workflow._common import paired_records, training_info
+    from scicmr.workflow.library_data import paired_records, training_info
 
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(base, dest)

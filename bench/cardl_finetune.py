@@ -48,7 +48,7 @@ def copy_library(source: Path, work: Path):
 def store_text_features(lib, encoder, tag: str) -> str:
     """Encode every pair's text with ``encoder``, save vectors + encoder; returns the feature key."""
     from scicmr.encoders import feature_key
-    from scicmr.workflow._common import paired_records
+    from scicmr.workflow.library_data import paired_records
     from scicmr.workflow.encode import encoder_dir, record_text
 
     records = paired_records(lib, None)
@@ -64,7 +64,7 @@ def store_text_features(lib, encoder, tag: str) -> str:
 def finetune(lib, params: dict) -> tuple[object, float]:
     """Fit the fine-tuned encoder on the train split's pairs; returns (encoder, seconds)."""
     from scicmr.encoders.finetune import FinetunedSentenceEncoder, pairs_from_records
-    from scicmr.workflow._common import paired_records
+    from scicmr.workflow.library_data import paired_records
 
     titles, bodies, labels, groups = pairs_from_records(paired_records(lib, "train"))
     encoder = FinetunedSentenceEncoder(**params)
@@ -114,7 +114,7 @@ def run_cardl(lib, text_key: str, tag: str, seeds: list[int]) -> dict:
 
 
 def _self_map_for(lib, text_key: str) -> float:
-    from scicmr.workflow._common import split_data
+    from scicmr.workflow.library_data import split_data
 
     data = split_data(lib, "test", lib.meta["encoders"]["image"]["key"], text_key)
     return float("nan") if data.labels is None else _self_map(data.text, data.labels)

@@ -75,7 +75,7 @@ def tune_cca(train, validation, text_scale: tuple[int, float] | None = None) -> 
 
 
 def _splits(lib):
-    from scicmr.workflow._common import feature_key, split_data
+    from scicmr.workflow.library_data import feature_key, split_data
 
     image_key, text_key = feature_key(lib, "image"), feature_key(lib, "text")
     return split_data(lib, "train", image_key, text_key, []), split_data(lib, "validation", image_key, text_key, [])
@@ -113,7 +113,7 @@ def run_tfidf_baseline(lib) -> dict:
     """(c): OCR text vs caption text, TF-IDF cosine; IDF fitted on train texts, no pairs used."""
     from scicmr.corpus.ocr_library import ocr_text
     from scicmr.encoders import create_encoder
-    from scicmr.workflow._common import paired_records
+    from scicmr.workflow.library_data import paired_records
     from scicmr.workflow.encode import record_text
 
     train, test = paired_records(lib, "train"), paired_records(lib, "test")

@@ -16,6 +16,6 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def class_data():
     """Separable synthetic train / val / test feature pairs (``_factories.class_splits``),
     rebuilt for each test module, as the method tests use them."""
-    from _factories import class_splits
+    from factories.data import class_splits
 
     return class_splits()

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from scicmr.cli import _console, _parse_params, _print_json
-    from scicmr.corpus.cleaning.report import summary_table
+    from scicmr.cleaning.report import summary_table
     from scicmr.workflow.clean import clean_library, restore_library
 
     if args.restore:

@@ -42,7 +42,7 @@ def settings_from_args(args: argparse.Namespace):
 def cmd_serve(args: argparse.Namespace) -> int:
     from scicmr.corpus.library import Library
     from scicmr.errors import InputError
-    from scicmr.workflow._common import resolve_model_name
+    from scicmr.workflow.library_data import resolve_model_name
 
     try:
         import uvicorn

@@ -3,7 +3,7 @@
 - :mod:`scicmr.hashing.codes` — pack_codes / unpack_codes / hamming_distances.
 - :mod:`scicmr.hashing.base` — what a code-producing model promises (``produces_codes``,
   ``n_bits``, ``codes_image`` / ``codes_text`` / ``codes``) and :class:`HashingMixin`.
-- :mod:`scicmr.hashing.adhn` — ADHN, attention deep hashing of query images (loads torch).
+- :mod:`scicmr.methods.hashing.adhn` — ADHN, attention deep hashing of query images (loads torch).
 - :mod:`scicmr.hashing.registry` — the image-hasher registry (``adhn``).
 
 Hamming indexes live in :mod:`scicmr.index.hamming`, hashing metrics in

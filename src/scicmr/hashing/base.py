@@ -1,7 +1,7 @@
 """The hashing contract: what a model that produces binary codes promises.
 
 A *hashing model* is any fitted model (a cross-modal method from :mod:`scicmr.methods`, or an
-image-only hasher such as :class:`scicmr.hashing.adhn.ADHN`) that
+image-only hasher such as :class:`scicmr.methods.hashing.adhn.ADHN`) that
 
 - sets the class attribute ``produces_codes = True``;
 - has the constructor parameter ``n_bits`` (int >= 1, the code length b);

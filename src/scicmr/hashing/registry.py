@@ -17,7 +17,7 @@ from scicmr._io import read_json
 from scicmr.errors import InputError, LibraryError
 
 _HASHERS: dict[str, str] = {
-    "adhn": "scicmr.hashing.adhn:ADHN",
+    "adhn": "scicmr.methods.hashing.adhn:ADHN",
 }
 
 

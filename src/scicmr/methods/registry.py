@@ -12,20 +12,20 @@ from typing import Any
 from scicmr.errors import InputError, LibraryError
 
 _METHODS: dict[str, str] = {
-    "cca": "scicmr.methods.cca:CCAMethod",
-    "cca-hash": "scicmr.methods.cca_hash:CCAHash",
-    "cardl": "scicmr.methods.cardl:CARDL",
-    "mfcmr": "scicmr.methods.mfcmr:MFCMR",
-    "smcr": "scicmr.methods.smcr:SMCR",
-    "acmr": "scicmr.methods.acmr:ACMR",
-    "ssacr": "scicmr.methods.ssacr:SSACR",
-    "idcmr": "scicmr.methods.idcmr:IDCMR",
-    "dscmr": "scicmr.methods.dscmr:DSCMR",
-    "corr-ae": "scicmr.methods.corr_ae:CorrAE",
-    "cmdn": "scicmr.methods.cmdn:CMDN",
-    "dcmh": "scicmr.methods.dcmh:DCMH",
-    "ms-sch-gan": "scicmr.methods.ms_sch_gan:MSSCHGAN",
-    "mask-hash-transformer": "scicmr.methods.mask_hash_transformer:MaskHashTransformer",
+    "cca": "scicmr.methods.common_space.cca:CCAMethod",
+    "cca-hash": "scicmr.methods.hashing.cca_hash:CCAHash",
+    "cardl": "scicmr.methods.common_space.cardl:CARDL",
+    "mfcmr": "scicmr.methods.adversarial.mfcmr:MFCMR",
+    "smcr": "scicmr.methods.adversarial.smcr:SMCR",
+    "acmr": "scicmr.methods.adversarial.acmr:ACMR",
+    "ssacr": "scicmr.methods.adversarial.ssacr:SSACR",
+    "idcmr": "scicmr.methods.common_space.idcmr:IDCMR",
+    "dscmr": "scicmr.methods.common_space.dscmr:DSCMR",
+    "corr-ae": "scicmr.methods.common_space.corr_ae:CorrAE",
+    "cmdn": "scicmr.methods.common_space.cmdn:CMDN",
+    "dcmh": "scicmr.methods.hashing.dcmh:DCMH",
+    "ms-sch-gan": "scicmr.methods.hashing.ms_sch_gan:MSSCHGAN",
+    "mask-hash-transformer": "scicmr.methods.hashing.mask_hash_transformer:MaskHashTransformer",
 }
 
 

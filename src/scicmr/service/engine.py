@@ -26,7 +26,7 @@ from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
 from scicmr.index.base import normalise_rows
 from scicmr.index.exact import top_k_rows
-from scicmr.workflow._common import MODALITIES
+from scicmr.workflow.library_data import MODALITIES
 
 # Index kinds the engine can rebuild in memory after a write; other float kinds fall back to
 # exact, other Hamming kinds (trained IVF lists, HNSW graphs) to exact Hamming search.
@@ -240,7 +240,7 @@ class SearchEngine:
 
     # ------------------------------------------------------------------ loading
     def _load_snapshot(self) -> Snapshot:
-        from scicmr.workflow._common import paired_records
+        from scicmr.workflow.library_data import paired_records
         from scicmr.workflow.index import load_built_index, shared_vectors
 
         records = paired_records(self.lib, None)

@@ -35,7 +35,7 @@ from scicmr.service.engine import SearchEngine, Snapshot, extended, without
 from scicmr.service.problems import ApiError
 from scicmr.service.uploads import check_stored_image
 from scicmr.service.views import fetch_records
-from scicmr.workflow._common import MODALITIES, side_features
+from scicmr.workflow.library_data import MODALITIES, side_features
 from scicmr.workflow.encode import record_text
 from scicmr.workflow.index import index_name
 

@@ -23,7 +23,7 @@ from scicmr._io import atomic_write_json, atomic_write_text
 from scicmr.corpus.library import Library
 from scicmr.evaluation.suites import BenchmarkRow
 from scicmr.methods import method_class
-from scicmr.workflow._common import as_library, training_info
+from scicmr.workflow.library_data import as_library, training_info
 from scicmr.workflow.evaluate import evaluate_model
 from scicmr.workflow.train import history_series, train_model
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from scicmr.corpus.cleaning import CleaningReport, cleaning_config, scan_images
-from scicmr.corpus.cleaning.quarantine import QuarantineResult, quarantine, restore
+from scicmr.cleaning import CleaningReport, cleaning_config, scan_images
+from scicmr.cleaning.quarantine import QuarantineResult, quarantine, restore
 from scicmr.corpus.library import Library
 from scicmr.errors import InputError, LibraryError
-from scicmr.workflow._common import as_library
+from scicmr.workflow.library_data import as_library
 
 REPORT_NAME = "cleaning.json"
 

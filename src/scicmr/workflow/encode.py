@@ -8,7 +8,7 @@ from typing import Any
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record, mostly_chinese
 from scicmr.errors import LibraryError
-from scicmr.workflow._common import as_library, paired_records
+from scicmr.workflow.library_data import as_library, paired_records
 
 
 

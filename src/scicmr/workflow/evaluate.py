@@ -11,7 +11,7 @@ from scicmr.corpus.library import Library
 from scicmr.errors import LibraryError
 from scicmr.hashing.base import produces_codes
 from scicmr.methods import load_method
-from scicmr.workflow._common import as_library, resolve_model_name, split_data, training_info
+from scicmr.workflow.library_data import as_library, resolve_model_name, split_data, training_info
 
 _MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scicmr._io import atomic_write_text
 from scicmr.corpus.library import Library
-from scicmr.workflow._common import as_library
+from scicmr.workflow.library_data import as_library
 
 
 def export_jsonl(lib: Library | str | Path, out: str | Path) -> int:

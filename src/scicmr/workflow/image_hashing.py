@@ -30,7 +30,7 @@ from scicmr._progress import progress
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
-from scicmr.workflow._common import as_library
+from scicmr.workflow.library_data import as_library
 from scicmr.workflow.index import index_name, load_built_index
 
 INDEX_KIND = "hamming-exact"

@@ -11,7 +11,7 @@ from scicmr.corpus.library import Library
 from scicmr.hashing.base import model_bits
 from scicmr.hashing.codes import pack_codes
 from scicmr.methods import load_method
-from scicmr.workflow._common import (
+from scicmr.workflow.library_data import (
     MODALITIES,
     as_library,
     paired_records,

@@ -12,7 +12,7 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
 from scicmr.matching.matcher import ImageMatcher, Match
-from scicmr.workflow._common import as_library
+from scicmr.workflow.library_data import as_library
 
 
 def _matchable(lib: Library) -> list[Record]:

@@ -12,7 +12,7 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError
 from scicmr.methods import load_method
-from scicmr.workflow._common import MODALITIES, as_library, paired_records, resolve_model_name, training_info
+from scicmr.workflow.library_data import MODALITIES, as_library, paired_records, resolve_model_name, training_info
 from scicmr.workflow.encode import load_query_encoder
 from scicmr.workflow.index import load_built_index, shared_vectors
 

@@ -11,7 +11,7 @@ from scicmr._io import atomic_write_json
 from scicmr.corpus.library import Library
 from scicmr.errors import LibraryError
 from scicmr.methods import create_method
-from scicmr.workflow._common import as_library, feature_key, split_data
+from scicmr.workflow.library_data import as_library, feature_key, split_data
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Test data factories shared by the test packages (generated data only)."""

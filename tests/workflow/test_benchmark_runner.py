@@ -1,0 +1,63 @@
+"""The benchmark runner: validation selection, one test evaluation, table, JSON and plots."""
+
+import json
+
+import pytest
+
+from factories.data import make_manifest
+from scicmr.cli import main
+from scicmr.errors import InputError
+from scicmr.evaluation.suites import BenchmarkRow, suite_rows, sweep
+from scicmr.workflow import encode_library, ingest
+from scicmr.workflow.benchmark import run_benchmark, validation_score
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    report = ingest(make_manifest(root / "src", per_field=10), root / "lib", split=(0.6, 0.2, 0.2))
+    encode_library(report.library, image="thumbnail", text="tfidf")
+    return report.library
+
+
+def test_grid_is_selected_on_validation_and_others_removed(library, tmp_path):
+    rows = [BenchmarkRow("cca", "cca", grid={"reg": [1e-3, 0.5, 5.0]}),
+            BenchmarkRow("cardl", "cardl", {"epochs": 5, "batch_size": 8})]
+    results = run_benchmark(library, rows, tmp_path / "out")
+    cca = results[0]
+    assert len(cca.validation_scores) == 3
+    best = max(range(3), key=lambda i: (cca.validation_scores[i], -i))
+    assert cca.selected["reg"] == [1e-3, 0.5, 5.0][best]
+    models = sorted(p.name for p in (library / "models").iterdir())
+    assert [m for m in models if m.startswith("bench-cca")] == [f"bench-cca-g{best}"]
+    document = json.loads((tmp_path / "out" / "metrics" / "cca.json").read_text())
+    assert document["split"] == "test" and document["selected_params"]["reg"] == cca.selected["reg"]
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "| cca |" in table and "| cardl |" in table and "txt2img @25" in table
+    plots = {p.name for p in (tmp_path / "out" / "plots").iterdir()}
+    assert {"map-at-k-i2t.png", "map-at-k-t2i.png", "loss.png"} <= plots
+
+
+def test_sweep_rows_make_a_sensitivity_plot(library, tmp_path):
+    rows = sweep("cca", "reg", (0.01, 1.0, 100.0))
+    assert [r.name for r in rows] == ["cca-reg=0.01", "cca-reg=1", "cca-reg=100"]
+    run_benchmark(library, rows, tmp_path / "out")
+    assert (tmp_path / "out" / "plots" / "sensitivity-reg.png").exists()
+
+
+def test_validation_score_is_mean_of_directions():
+    doc = {"protocol": "labels", "i2t": {"map": 0.2}, "t2i": {"map": 0.4}}
+    assert validation_score(doc) == pytest.approx(0.3)
+    assert validation_score({"protocol": "pair", "i2t": {"mrr": 1.0}, "t2i": {"mrr": 0.0}}) == 0.5
+
+
+def test_suites_are_data():
+    assert [r.name for r in suite_rows("smcr-ablation")] == ["smcr", "smcr-no-imi", "smcr-no-con"]
+    assert [r.method for r in suite_rows(None, ["cca", "cardl"])] == ["cca", "cardl"]
+    with pytest.raises(InputError, match="unknown benchmark suite"):
+        suite_rows("nope")
+
+
+def test_benchmark_cli(library, tmp_path, capsys):
+    code = main(["benchmark", str(library), "--methods", "cca", "--out", str(tmp_path / "o")])
+    assert code == 0 and "| cca |" in capsys.readouterr().out

@@ -1,0 +1,105 @@
+"""Folders of PDFs through ``scicmr ingest``: bad files reported and skipped, the rest ingested."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from factories.pdf import Fig, body, make_paper, scanned_pdf
+
+pytest.importorskip("pdfplumber")
+pytest.importorskip("pypdfium2")
+
+from scicmr.cli import main  # noqa: E402
+from scicmr.corpus.library import Library  # noqa: E402
+from scicmr.corpus.pdf import read_pdf_folder  # noqa: E402
+from scicmr.corpus.readers import detect_source_kind  # noqa: E402
+
+
+def _good(path: Path, seed: int, pages: int = 1) -> None:
+    blocks = [body(3, cite=f"As shown in Figure 1, sample {seed} behaves well."),
+              Fig("1", f"Figure 1: Vector plot of sample {seed}.", "vector", height=100), body(2),
+              Fig("2", f"Figure 2: Photograph of sample {seed}.", "raster", height=90)]
+    blocks += [body(130)] * (pages - 1)
+    make_paper(path, blocks, title=f"Paper number {seed} on samples")
+
+
+def _mixed_folder(root: Path) -> Path:
+    folder = root / "papers"
+    (folder / "sub").mkdir(parents=True)
+    _good(folder / "a.pdf", 1)
+    _good(folder / "sub" / "b.pdf", 2)
+    _good(folder / "long.pdf", 3, pages=3)
+    make_paper(folder / "nofigures.pdf", [body(20)])
+    make_paper(folder / "locked.pdf", [body(3), Fig("1", "Figure 1: Secret.", "raster")], encrypt="s3cret")
+    scanned_pdf(folder / "scan.pdf")
+    (folder / "notes.pdf").write_text("these are plain text notes, not a PDF\n")
+    data = (folder / "a.pdf").read_bytes()
+    (folder / "cut.pdf").write_bytes(data[:400])
+    return folder
+
+
+def test_detect_pdf_sources(tmp_path: Path):
+    _good(tmp_path / "x.pdf", 1)
+    assert detect_source_kind(tmp_path) == "pdf"
+    assert detect_source_kind(tmp_path / "x.pdf") == "pdf"
+
+
+def test_cli_ingest_reports_and_skips_bad_files(tmp_path: Path, capsys):
+    folder = _mixed_folder(tmp_path)
+    lib_dir = tmp_path / "lib"
+    assert main(["ingest", str(folder), "--out", str(lib_dir), "--workers", "1", "--max-pages", "2"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((lib_dir / "reports" / "ingest.json").read_text())
+    reasons = {item["item"]: item["reason"] for item in report["skipped"]}
+    assert set(reasons) == {"nofigures.pdf", "locked.pdf", "scan.pdf", "notes.pdf", "cut.pdf", "long.pdf"}
+    assert reasons["nofigures.pdf"] == "no captioned figures found"
+    assert reasons["locked.pdf"].startswith("encrypted PDF")
+    assert reasons["scan.pdf"] == "scanned page without text layer; OCR it first"
+    assert reasons["notes.pdf"].startswith("not a PDF")
+    assert reasons["cut.pdf"].startswith("corrupt or truncated PDF")
+    assert reasons["long.pdf"].endswith("pages, over the 2-page limit; raise it with --max-pages (PdfSettings.max_pages) to read it")
+    for item in reasons:
+        assert item in printed
+    lib = Library.open(lib_dir)
+    records = {r.id: r for r in lib.records()}
+    assert set(records) == {"a-fig1", "a-fig2", "sub_b-fig1", "sub_b-fig2"}
+    assert records["sub_b-fig2"].source.file == "sub/b.pdf"
+    assert records["a-fig1"].context == "As shown in Figure 1, sample 1 behaves well."
+    # Every record's image is in the library; skipped papers left no images behind.
+    for rec in records.values():
+        assert lib.image_path(rec).is_file()
+    stored = sorted(p.relative_to(lib_dir).as_posix() for p in (lib_dir / "images").rglob("*.png"))
+    assert stored == sorted(r.image for r in records.values())
+    # Both figures of a paper are in the same split.
+    assert records["a-fig1"].extra.get("split", None) == records["a-fig2"].extra.get("split", None)
+
+
+def test_raising_the_page_limit_reads_the_long_paper(tmp_path: Path):
+    _good(tmp_path / "long.pdf", 3, pages=3)
+    lib_dir = tmp_path / "lib"
+    assert main(["ingest", str(tmp_path / "long.pdf"), "--out", str(lib_dir), "--max-pages", "5", "--dpi", "72"]) == 0
+    assert sorted(Library.open(lib_dir).ids()) == ["long-fig1", "long-fig2"]
+
+
+@pytest.mark.slow
+def test_parallel_folder_read_equals_sequential(tmp_path: Path):
+    folder = _mixed_folder(tmp_path)
+    one = read_pdf_folder(folder, tmp_path / "one", workers=1, show_progress=False)
+    two = read_pdf_folder(folder, tmp_path / "two", workers=2, show_progress=False)
+    strip = lambda recs: [(r.id, r.text, r.source, r.context, r.title) for r in recs]  # noqa: E731
+    assert strip(one.records) == strip(two.records)
+    assert [p.to_dict() for p in one.problems] == [p.to_dict() for p in two.problems]
+    for a, b in zip(one.records, two.records):
+        assert Path(a.image).read_bytes() == Path(b.image).read_bytes()
+
+
+def test_file_size_limit_is_reported_with_the_setting_to_raise_it(tmp_path: Path):
+    from scicmr.corpus.pdf import PdfSettings, read_pdf
+
+    _good(tmp_path / "big.pdf", 1)
+    result = read_pdf(tmp_path / "big.pdf", tmp_path / "img", settings=PdfSettings(max_megabytes=0.001))
+    assert result.records == [] and not (tmp_path / "img").exists()
+    assert "over the 0.001 MB limit; raise it with --max-mb" in result.problems[0].reason
