@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from scicmr.corpus.library import Library
-    from scicmr.encoders.images import load_image
+    from scicmr.corpus.images import load_image
     from scicmr.workflow.image_hashing import search_images_by_codes
 
     lib = Library.open(args.library)

@@ -75,9 +75,9 @@ def tune_cca(train, validation, text_scale: tuple[int, float] | None = None) -> 
 
 
 def _splits(lib):
-    from scicmr.workflow.library_data import feature_key, split_data
+    from scicmr.workflow.library_data import split_data, stored_feature_key
 
-    image_key, text_key = feature_key(lib, "image"), feature_key(lib, "text")
+    image_key, text_key = stored_feature_key(lib, "image"), stored_feature_key(lib, "text")
     return split_data(lib, "train", image_key, text_key, []), split_data(lib, "validation", image_key, text_key, [])
 
 

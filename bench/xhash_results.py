@@ -33,7 +33,7 @@ from scicmr.corpus.library import Library  # noqa: E402
 from scicmr.evaluation.hashing_metrics import cross_modal_hamming_metrics  # noqa: E402
 from scicmr.evaluation.metrics import cosine_scores, label_relevance, map_at_k  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
-from scicmr.workflow.library_data import feature_key, split_data  # noqa: E402
+from scicmr.workflow.library_data import split_data, stored_feature_key  # noqa: E402
 
 DATASETS = ("wikipedia_xmodal_svcl", "web_news_zh", "scicmr_demo_corpus")
 HASHERS = {
@@ -62,7 +62,7 @@ def library_for(name: str, data: Path, out: Path, reuse: Path | None, demo_paper
 
 
 def splits(lib: Library) -> dict:
-    keys = feature_key(lib, "image"), feature_key(lib, "text")
+    keys = stored_feature_key(lib, "image"), stored_feature_key(lib, "text")
     vocabulary = lib.label_vocabulary()
     return {s: split_data(lib, s, *keys, vocabulary) for s in ("train", "validation", "test")}
 

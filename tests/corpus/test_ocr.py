@@ -4,13 +4,11 @@ recognition of rendered words, parallel runs, caching, corrupt images, the CLI."
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from scicmr.corpus import ocr as ocr_module
-from scicmr.corpus.library import Library
 from scicmr.corpus.ocr import MissingTesseractError, OcrSettings, clean_ocr_text, ocr_image, otsu_threshold
 from scicmr.corpus.ocr_library import OCR_TEXT, ocr_library
 from scicmr.errors import InputError

@@ -15,7 +15,7 @@ from scicmr.methods.hashing.adhn import ADHN  # noqa: E402
 from scicmr.methods.hashing.adhn_net import SEG, ADHNNet, build_backbone  # noqa: E402
 from scicmr.hashing.base import produces_codes  # noqa: E402
 from scicmr.methods.hashing.adhn_losses import label_similarity, pairwise_likelihood_loss, quantisation_loss  # noqa: E402
-from scicmr.hashing.registry import available_image_hashers, load_image_hasher  # noqa: E402
+from scicmr.methods import available_methods, load_method  # noqa: E402
 
 
 def coloured_images(n_per_class: int, seed: int, size: int = 32):
@@ -91,7 +91,7 @@ def test_adhn_learns_separable_images_and_round_trips(tmp_path):
     test_images, test_labels = coloured_images(5, seed=1)
     model = ADHN(n_bits=16, backbone="tiny", image_size=32, epochs=30, batch_size=8, lr=3e-3,
                  backbone_lr=3e-3, seed=0)
-    assert "adhn" in available_image_hashers() and produces_codes(model)
+    assert "adhn" in available_methods("images") and produces_codes(model)
     with pytest.raises(NotFittedError):
         model.transform(test_images)
     model.fit(images, labels, validation=coloured_images(4, seed=2))
@@ -101,7 +101,7 @@ def test_adhn_learns_separable_images_and_round_trips(tmp_path):
     assert metrics["map@10"] > 0.8, metrics  # chance is about 1/3
     assert len(model.history_) == 30 and model.train_seconds_ > 0 and 1 <= model.best_epoch_ <= 30
     model.save(tmp_path / "adhn")
-    loaded = load_image_hasher(tmp_path / "adhn")
+    loaded = load_method(tmp_path / "adhn")
     np.testing.assert_array_equal(loaded.codes(test_images), codes)
     np.testing.assert_array_equal(loaded.transform(test_images), model.transform(test_images))
 

@@ -15,7 +15,7 @@ from scicmr.cli import main  # noqa: E402
 from scicmr.corpus.library import Library  # noqa: E402
 from scicmr.errors import InputError  # noqa: E402
 from scicmr.hashing.codes import hamming_distances, pack_codes  # noqa: E402
-from scicmr.hashing.registry import load_image_hasher  # noqa: E402
+from scicmr.methods import load_method  # noqa: E402
 from scicmr.workflow import ingest  # noqa: E402
 from scicmr.workflow.image_hashing import (  # noqa: E402
     index_library_codes,
@@ -47,7 +47,7 @@ def test_workflow_trains_saves_and_indexes(hashed):
     ids = json.loads((lib.index_dir("adhn-16-image-hamming-exact") / "ids.json").read_text())
     stored = np.load(lib.index_dir("adhn-16-image-hamming-exact") / "relaxed.npy")
     paths = [lib.image_path(r) for r in lib.get_many(ids)]
-    reloaded = load_image_hasher(lib.model_dir("adhn-16"))
+    reloaded = load_method(lib.model_dir("adhn-16"))
     np.testing.assert_array_equal(reloaded.codes(paths), pack_codes(stored))
 
 
@@ -57,7 +57,7 @@ def test_search_returns_itself_first_and_matches_popcount_ranking(hashed):
     directory = lib.index_dir("adhn-16-image-hamming-exact")
     ids = json.loads((directory / "ids.json").read_text())
     codes = pack_codes(np.load(directory / "relaxed.npy"))
-    model = load_image_hasher(lib.model_dir("adhn-16"))
+    model = load_method(lib.model_dir("adhn-16"))
     for record in lib.records("train")[:4] + lib.records("test")[:2]:
         hits = search_images_by_codes(root, lib.image_path(record), k=10, model="adhn-16")
         assert hits[0].distance == 0 and [h.rank for h in hits] == list(range(1, 11))
@@ -125,6 +125,6 @@ def test_corrupt_image_is_reported_and_skipped(hashed, tmp_path):
     copy = Library.open(shutil.copytree(root, tmp_path / "lib"))
     victim = copy.records()[5]
     copy.image_path(victim).write_bytes(b"truncated")
-    directory, count, skipped = index_library_codes(copy, "adhn-16", load_image_hasher(copy.model_dir("adhn-16")))
+    directory, count, skipped = index_library_codes(copy, "adhn-16", load_method(copy.model_dir("adhn-16")))
     assert count == 35 and len(skipped) == 1 and skipped[0].startswith(victim.id)
     assert victim.id not in json.loads((directory / "ids.json").read_text())

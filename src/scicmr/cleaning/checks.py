@@ -19,7 +19,7 @@ import numpy as np
 
 from scicmr.cleaning.config import CleaningConfig
 from scicmr.cleaning.phash import image_hashes
-from scicmr.encoders.images import to_rgb
+from scicmr.corpus.images import to_rgb
 
 
 @dataclass

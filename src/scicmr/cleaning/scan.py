@@ -63,7 +63,7 @@ def _features(encoder, images: list, cached: Callable[[list[str]], np.ndarray | 
 def _anomalies(flags: _Flags, ids, paths, checks, config, encoder, cached, report) -> None:
     """The two model-based checks on the surviving images."""
     from scicmr.cleaning.outofdomain import out_of_domain_images
-    from scicmr.encoders.images import load_image
+    from scicmr.corpus.images import load_image
 
     if len(ids) < max(config.knn + 1, 3):
         report.notes.append(f"anomaly checks skipped: only {len(ids)} usable images")
@@ -109,7 +109,7 @@ def scan_images(
         cached_features: ``f(ids) -> (n, d) features or None``; used instead of encoding the
             collection when it returns vectors (the library's cached CNN features).
     """
-    from scicmr.encoders.images import load_image
+    from scicmr.corpus.images import load_image
 
     config = cleaning_config(config)
     checks = parse_checks(checks)

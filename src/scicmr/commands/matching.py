@@ -22,7 +22,7 @@ def register(subparsers) -> None:
 
 def cmd_match(args: argparse.Namespace) -> int:
     from scicmr.cli import _console, _print_json
-    from scicmr.encoders.images import load_image
+    from scicmr.corpus.images import load_image
     from scicmr.workflow.match import match_image
 
     query = load_image(args.image)  # a clear error for a missing or broken file, before any model loads

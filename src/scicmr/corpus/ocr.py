@@ -193,7 +193,7 @@ def ocr_image(source: Any, settings: OcrSettings = OcrSettings()) -> str:
         InputError: the image is missing or cannot be decoded.
         MissingTesseractError: Tesseract or a language pack of ``settings.lang`` is absent.
     """
-    from scicmr.encoders.images import load_image
+    from scicmr.corpus.images import load_image
 
     require_tesseract(settings.lang)
     import pytesseract

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from scicmr.encoders.base import Encoder
-from scicmr.encoders.images import load_image
+from scicmr.corpus.images import load_image
 from scicmr.errors import InputError
 
 

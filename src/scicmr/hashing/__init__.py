@@ -1,12 +1,12 @@
-"""Binary hash codes: packing, Hamming distances, the hashing contract, and image hashers.
+"""Binary hash codes: packing, Hamming distances, and the hashing contract (the low layer that
+indexes, metrics, cleaning and the hashing methods share).
 
 - :mod:`scicmr.hashing.codes` — pack_codes / unpack_codes / hamming_distances.
 - :mod:`scicmr.hashing.base` — what a code-producing model promises (``produces_codes``,
   ``n_bits``, ``codes_image`` / ``codes_text`` / ``codes``) and :class:`HashingMixin`.
-- :mod:`scicmr.methods.hashing.adhn` — ADHN, attention deep hashing of query images (loads torch).
-- :mod:`scicmr.hashing.registry` — the image-hasher registry (``adhn``).
 
-Hamming indexes live in :mod:`scicmr.index.hamming`, hashing metrics in
+The hashing *methods* (CCA-hash, DCMH, ADHN, …) live in :mod:`scicmr.methods.hashing`; Hamming
+indexes in :mod:`scicmr.index.hamming`, hashing metrics in
 :mod:`scicmr.evaluation.hashing_metrics`.
 """
 

@@ -96,7 +96,7 @@ class ImageMatcher:
 
     # ------------------------------------------------------------------ matching
     def _reference(self, position: int):
-        from scicmr.encoders.images import load_image
+        from scicmr.corpus.images import load_image
         from scicmr.matching.align import AlignedThumbs
 
         if position not in self._refs:
@@ -132,7 +132,7 @@ class ImageMatcher:
 
     def correlations(self, images: Sequence[Any], positions: np.ndarray) -> np.ndarray:
         """(q, m) crop-aligned NCC of each query image against its shortlisted positions."""
-        from scicmr.encoders.images import load_image
+        from scicmr.corpus.images import load_image
         from scicmr.matching.align import refined_correlation
 
         out = np.empty(np.shape(positions), dtype=np.float64)

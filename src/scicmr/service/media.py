@@ -72,7 +72,7 @@ def render_thumbnail(path: Path, cache: RenderCache, side: int = THUMBNAIL_SIDE)
     """JPEG bytes of ``path`` fitted into ``side`` x ``side`` (figures on white)."""
 
     def render() -> bytes:
-        from scicmr.encoders.images import load_image
+        from scicmr.corpus.images import load_image
 
         image = load_image(path)
         image.thumbnail((side, side))

@@ -65,7 +65,7 @@ def decode_query_image(data: bytes, max_pixels: int, name: str = "upload") -> An
     it) and at most :data:`QUERY_SIDE` pixels on its long side."""
     from PIL import ImageOps
 
-    from scicmr.encoders.images import to_rgb
+    from scicmr.corpus.images import to_rgb
 
     image = open_checked(data, max_pixels, name)
     if image.format == "JPEG":

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from scicmr._io import atomic_save_npy, atomic_write_json, read_json
+from scicmr._io import atomic_save_npy, atomic_write_json
 from scicmr._progress import progress
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
@@ -47,7 +47,7 @@ def _usable(records: list[Record]) -> list[Record]:
 
 def _loadable(lib: Library, records: list[Record]) -> tuple[list[Record], list[Any], list[str]]:
     """(records, PIL images, skipped messages): unreadable images are skipped, the rest go on."""
-    from scicmr.encoders.images import load_image
+    from scicmr.corpus.images import load_image
 
     kept, images, skipped = [], [], []
     for record in records:
@@ -129,7 +129,7 @@ def train_image_hashing(lib: Library | str | Path, bits: int = 32, attention: st
         the train images by Hamming distance (labels decide relevance).
     """
     from scicmr.hashing.codes import pack_codes
-    from scicmr.hashing.registry import create_image_hasher
+    from scicmr.methods import create_method
 
     lib = as_library(lib)
     train, train_images, skipped = _labelled(lib, "train")
@@ -137,7 +137,7 @@ def train_image_hashing(lib: Library | str | Path, bits: int = 32, attention: st
     # Held-out images whose labels never occur in training have no relevant item: left out.
     val, val_images, skipped_val = _labelled(lib, "validation", classes)
     test, test_images, skipped_test = _labelled(lib, "test", classes)
-    model = create_image_hasher("adhn", n_bits=bits, attention=attention, backbone=backbone,
+    model = create_method("adhn", n_bits=bits, attention=attention, backbone=backbone,
                                 image_size=image_size, epochs=epochs, **params)
     train_labels = lib.label_matrix(train, classes)
     val_labels = lib.label_matrix(val, classes)
@@ -205,15 +205,14 @@ class CodeHit:
 
 def load_library_hasher(lib: Library, model: str):
     """The saved ADHN model ``model`` of ``lib``; InputError naming the trained ones when absent."""
-    from scicmr.hashing.registry import load_image_hasher
+    from scicmr.methods import load_method, saved_method_name
 
     directory = lib.model_dir(model)
-    config = directory / "config.json"
-    if not config.is_file() or read_json(config).get("hasher") != "adhn":
-        trained = [m for m in lib.models() if read_json(lib.model_dir(m) / "config.json").get("hasher") == "adhn"]
+    if saved_method_name(directory) != "adhn":
+        trained = [m for m in lib.models() if saved_method_name(lib.model_dir(m)) == "adhn"]
         raise InputError(f"{lib.root} has no ADHN model {model!r} (trained: {', '.join(trained) or 'none'})",
                          fix=f"train one with `scicmr hash-images {lib.root}` or pick a trained one with --model")
-    return load_image_hasher(directory)
+    return load_method(directory)
 
 
 def search_images_by_codes(lib: Library | str | Path, image: Any, k: int = 10, model: str = "adhn-32",
@@ -223,7 +222,7 @@ def search_images_by_codes(lib: Library | str | Path, image: Any, k: int = 10, m
     Ranked by Hamming distance, ties by ascending record position in ``ids.json`` (the order the
     index was built in); ``rerank`` = m re-ranks a Hamming shortlist of m by relaxed cosine.
     """
-    from scicmr.encoders.images import load_image
+    from scicmr.corpus.images import load_image
     from scicmr.hashing.codes import hamming_distances, pack_codes
 
     lib = as_library(lib)

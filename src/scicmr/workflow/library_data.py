@@ -1,4 +1,5 @@
-"""Helpers shared by the workflows: open a library, pick the model, gather split features."""
+"""What the workflows read from a library: open it, pick the model, gather the paired
+records and their stored features per split (public: the service and benches use it too)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def as_library(lib: Library | str | Path) -> Library:
     return lib if isinstance(lib, Library) else Library.open(lib)
 
 
-def feature_key(lib: Library, modality: str) -> str:
+def stored_feature_key(lib: Library, modality: str) -> str:
     """The cached-feature key the library uses for ``modality`` (set by encode or ingest)."""
     entry = lib.meta.get("encoders", {}).get(modality) or {}
     key = entry.get("key")

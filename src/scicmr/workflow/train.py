@@ -11,7 +11,7 @@ from scicmr._io import atomic_write_json
 from scicmr.corpus.library import Library
 from scicmr.errors import LibraryError
 from scicmr.methods import create_method
-from scicmr.workflow.library_data import as_library, feature_key, split_data
+from scicmr.workflow.library_data import as_library, split_data, stored_feature_key
 
 
 @dataclass
@@ -28,7 +28,7 @@ class TrainReport:
 def _features_ready(lib: Library) -> tuple[str, str]:
     """Feature keys for both modalities, encoding the library first when needed."""
     try:
-        return feature_key(lib, "image"), feature_key(lib, "text")
+        return stored_feature_key(lib, "image"), stored_feature_key(lib, "text")
     except LibraryError:
         from scicmr.workflow.encode import encode_library
 

@@ -13,7 +13,7 @@ epoch (identical results, several times faster).
 
 Where it sits: ADHN maps images (not feature vectors) to codes and has no text side, so it is
 not in the cross-modal method registry; it is registered in :mod:`scicmr.hashing.registry`
-(``image_hasher_class("adhn")``) and follows the hashing contract of :mod:`scicmr.hashing.base`
+(``method_class("adhn")``, inputs "images") and follows the hashing contract of :mod:`scicmr.hashing.base`
 (``produces_codes``, ``n_bits``, relaxed ``transform(images)``, packed ``codes(images)``).
 
 Validation: with ``validation=(images, labels)`` the epoch whose validation queries rank the
@@ -242,7 +242,7 @@ class ADHN(HashingMixin):
         with atomic_directory(directory) as tmp:
             atomic_write_bytes(tmp / "weights.pt", buffer.getvalue())
             atomic_write_json(tmp / "config.json", {
-                "hasher": "adhn", "class": f"{type(self).__module__}.{type(self).__qualname__}",
+                "method": "adhn", "class": f"{type(self).__module__}.{type(self).__qualname__}",
                 "params": self.get_params(), "n_bits": int(self.n_bits), "history": self.history_,
                 "best_epoch": self.best_epoch_, "train_seconds": self.train_seconds_,
                 "parameters": self.parameters_, "scicmr_version": __version__, "state_files": ["weights.pt"],
@@ -259,8 +259,9 @@ class ADHN(HashingMixin):
             config = read_json(directory / "config.json")
         except (OSError, ValueError) as exc:
             raise LibraryError(f"{directory} holds no readable ADHN config ({exc})", fix="train and save a model first") from None
-        if config.get("hasher") != "adhn":
-            raise InputError(f"{directory} holds a {config.get('hasher')!r} model, not 'adhn'")
+        saved_as = config.get("method") or config.get("hasher")  # "hasher": saved by scicmr 0.1
+        if saved_as != "adhn":
+            raise InputError(f"{directory} holds a {saved_as!r} model, not 'adhn'")
         model = cls(**config["params"])
         model.net_ = model._build(pretrained=False)
         state = torch.load(directory / "weights.pt", map_location="cpu", weights_only=True)
