@@ -17,6 +17,8 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+# import_torchvision: the one way any layer above imports torchvision (its CPU-broken ops).
+from scicmr.encoders._torchvision_compat import import_torchvision
 from scicmr.encoders.base import Encoder, encode_cached, feature_key
 from scicmr.errors import InputError, LibraryError
 
@@ -27,6 +29,7 @@ __all__ = [
     "encode_cached",
     "encoder_info",
     "feature_key",
+    "import_torchvision",
     "load_encoder",
     "register_encoder",
 ]

@@ -115,7 +115,7 @@ def _efficientnet_lite0(pretrained: bool, checkpoint: str | None) -> Backbone:
 
 
 def _resnet50(pretrained: bool, checkpoint: str | None) -> Backbone:
-    from scicmr.encoders._torchvision_compat import import_torchvision
+    from scicmr.encoders import import_torchvision
 
     if pretrained and checkpoint is None:
         raise InputError("backbone 'resnet50' needs checkpoint= a local ResNet-50 state dict",
