@@ -14,7 +14,7 @@ from scicmr.workflow import encode_library, evaluate_model, ingest, train_model 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("xhash-workflow")
+    root = tmp_path_factory.mktemp("hashing-workflow")
     report = ingest(make_manifest(root / "src"), root / "lib", split=(0.6, 0.2, 0.2), seed=0)
     encode_library(report.library, image="thumbnail", text="tfidf")
     return report

@@ -6,7 +6,7 @@ The model and how each part is read here:
   network is CNN-F on raw pixels and its text network an MLP on bag-of-words; here both default
   to MLPs on precomputed (standardised) features. With ``image_shape=(C, H, W)`` the image rows
   are flattened pixels and the image tower is :class:`~scicmr.methods.hashing.base.PixelCNN` +
-  the MLP, trained end to end (the "end to end" variant; see docs/xhash.md for its cost).
+  the MLP, trained end to end (the "end to end" variant; see docs/deep_hashing.md for its cost).
   Outputs are relaxed by tanh (the paper leaves F, G linear and relies on the quantisation term;
   tanh bounds them and makes the relaxed codes comparable across items).
 - Objective, eq. (3): min_{B,θx,θy} −Σ_ij (S_ij Θ_ij − log(1 + e^{Θ_ij})) + γ(‖B − F‖² + ‖B − G‖²)

@@ -203,7 +203,7 @@ class MaskHashTransformer(HashingMethod):
             leak the masked content). On by default: at 32 bits it scored higher on the
             validation split of all three benchmark libraries (Wikipedia 0.238 vs 0.211,
             web_news_zh 0.331 vs 0.160 — without it the codes collapsed there —, demo corpus
-            0.554 vs 0.438); see docs/xhash.md.
+            0.554 vs 0.438); see docs/deep_hashing.md.
         mask_ratio: share of each modality's tokens masked in the joint pass.
         mlm_weight: λ, weight of the masked-modelling losses.
         gamma: weight of the quantisation term.

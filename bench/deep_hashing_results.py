@@ -2,7 +2,7 @@
 MS-SCH-GAN and the masked hash transformer at 16/32/64 bits, in both directions, beside the
 real-valued CCA and CARDL (cosine ranking) of the same run.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/xhash_results.py --data ../shared/data --out runs/xhash
+    OMP_NUM_THREADS=1 .venv/bin/python bench/deep_hashing_results.py --data ../shared/data --out runs/deep_hashing
 
 Libraries are reused from ``--out/libraries/<name>``, else copied from ``--reuse`` (a folder of
 libraries built by bench/methods_results.py, read only), else built as that script does. Each
@@ -188,7 +188,7 @@ def plot(name: str, rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--out", type=Path, default=Path("runs/xhash"))
+    parser.add_argument("--out", type=Path, default=Path("runs/deep_hashing"))
     parser.add_argument("--reuse", type=Path, default=Path("/tmp/runs/methods/libraries"))
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--bits", default="16,32,64")

@@ -2,7 +2,7 @@
 methods on precomputed feature vectors: seconds per epoch (median), parameters, and the test
 Hamming-ranking mAP reached, on generated tiny images (class-coloured quadrants + noise).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/xhash_end_to_end.py --n 2000 --size 32
+    OMP_NUM_THREADS=1 .venv/bin/python bench/deep_hashing_end_to_end.py --n 2000 --size 32
 
 Feature-vector rows use a 1280-d vector (the width of EfficientNet-Lite0 features) made from the
 same classes, so the comparison isolates the cost of the pixel CNN / patch-grid tokens.
