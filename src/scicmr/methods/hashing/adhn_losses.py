@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from scicmr.methods.hashing.losses import pairwise_likelihood_loss as cross_modal_likelihood
-from scicmr.methods.hashing.losses import quantisation_loss as summed_quantisation
+# ADHN's terms are DCMH's summed ones with the codes on both sides, normalised per pair / item.
+from scicmr.methods.hashing import losses as dcmh_losses
 
 
 def label_similarity(labels: torch.Tensor) -> torch.Tensor:
@@ -47,7 +47,7 @@ def pairwise_likelihood_loss(h: torch.Tensor, similarity: torch.Tensor) -> torch
         raise ValueError(f"need h (b >= 2, c) and similarity (b, b); got {tuple(h.shape)} and {tuple(similarity.shape)}")
     off_diagonal = 1.0 - torch.eye(len(h), dtype=h.dtype, device=h.device)
     # DCMH's summed likelihood with the codes on both sides and the diagonal weighted out.
-    return cross_modal_likelihood(h, h, similarity, off_diagonal) / off_diagonal.sum()
+    return dcmh_losses.pairwise_likelihood_loss(h, h, similarity, off_diagonal) / off_diagonal.sum()
 
 
 def quantisation_loss(h: torch.Tensor) -> torch.Tensor:
@@ -61,7 +61,7 @@ def quantisation_loss(h: torch.Tensor) -> torch.Tensor:
     are constants (no gradient flows through sign).
     """
     binary = torch.where(h >= 0, torch.ones_like(h), -torch.ones_like(h)).detach()
-    return summed_quantisation(binary, h) / len(h)
+    return dcmh_losses.quantisation_loss(binary, h) / len(h)
 
 
 def adhn_loss(h: torch.Tensor, labels: torch.Tensor, quantisation_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
