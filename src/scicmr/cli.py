@@ -155,33 +155,17 @@ def _print_hits(hits, lib) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from scicmr.evaluation.report import metrics_table
     from scicmr.workflow import evaluate_model
 
     document = evaluate_model(args.library, args.model or args.method, split=args.split, ks=_parse_ks(args.ks),
                               protocol=args.protocol, json_path=args.json)
-    print_metrics_table({document["model"]: document}, title=f"{document['dataset']} — {document['split']} split "
-                        f"({document['pool']['queries']} queries, {document['pool']['candidates']} candidates)")
+    title = (f"{document['dataset']} — {document['split']} split "
+             f"({document['pool']['queries']} queries, {document['pool']['candidates']} candidates)")
+    _console().print(metrics_table({document["model"]: document}, title=title))
     if args.json:
         _console().print(f"metrics written to {args.json}")
     return 0
-
-
-def print_metrics_table(documents: dict[str, dict], title: str = "") -> None:
-    """Print i2t / t2i metrics of several evaluated models as one table."""
-    from rich.table import Table
-
-    first = next(iter(documents.values()))
-    # The headline metrics; the JSON holds precision@k / recall@k too.
-    keys = [k for k in first["i2t"] if k.startswith(("map", "mrr", "hits"))]
-    table = Table(title=title)
-    table.add_column("model")
-    table.add_column("direction")
-    for key in keys:
-        table.add_column(key, justify="right")
-    for name, document in documents.items():
-        for direction in ("i2t", "t2i"):
-            table.add_row(name, direction, *(f"{document[direction].get(key, float('nan')):.4f}" for key in keys))
-    _console().print(table)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
