@@ -24,8 +24,8 @@ def run_demo(out: str | Path = "demo_out", *, n_papers: int = 240, seed: int = 0
     from rich.console import Console
     from rich.markup import escape
 
-    from scicmr.cli import print_metrics_table
     from scicmr.demo.corpus import generate_corpus
+    from scicmr.evaluation.report import metrics_table
     from scicmr.workflow import Searcher, build_index, encode_library, evaluate_model, ingest, train_model
 
     console = Console(highlight=False)
@@ -70,7 +70,8 @@ def run_demo(out: str | Path = "demo_out", *, n_papers: int = 240, seed: int = 0
 
     console.rule("6. evaluation on the test split (label relevance: same field)")
     first = next(iter(documents.values()))
-    print_metrics_table(documents, title=f"{first['pool']['queries']} queries × {first['pool']['candidates']} candidates")
+    title = f"{first['pool']['queries']} queries × {first['pool']['candidates']} candidates"
+    console.print(metrics_table(documents, title=title))
     console.print(f"done in {time.perf_counter() - started:.0f}s; library at {report.library}")
     return documents
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from scicmr.cli._output import print_json, print_table
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -21,22 +23,15 @@ def register(subparsers) -> None:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from scicmr.cli import _console, _print_json
     from scicmr.corpus.images import load_image
     from scicmr.workflow.match import match_image
 
     query = load_image(args.image)  # a clear error for a missing or broken file, before any model loads
     results = match_image(args.library, query, args.k, encoder=args.encoder, rerank=not args.no_rerank)
     if args.json:
-        _print_json([{**m.to_dict(), "title": r.title, "image": r.image, "text": r.text} for m, r in results])
+        print_json([{**m.to_dict(), "title": r.title, "image": r.image, "text": r.text} for m, r in results])
         return 0
-    from rich.table import Table
-
-    table = Table(title=f"figures matching {args.image}")
-    for column in ("rank", "id", "score", "cosine", "ncc", "title"):
-        table.add_column(column)
-    for m, r in results:
-        table.add_row(str(m.rank), m.id, f"{m.score:.3f}", f"{m.global_score:.3f}",
-                      "-" if m.ncc is None else f"{m.ncc:.3f}", r.title[:60])
-    _console().print(table)
+    rows = [(str(m.rank), m.id, f"{m.score:.3f}", f"{m.global_score:.3f}", "-" if m.ncc is None else f"{m.ncc:.3f}",
+             r.title[:60]) for m, r in results]
+    print_table(("rank", "id", "score", "cosine", "ncc", "title"), rows, title=f"figures matching {args.image}")
     return 0

@@ -40,9 +40,8 @@ def settings_from_args(args: argparse.Namespace):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from scicmr.corpus.library import Library
     from scicmr.errors import InputError
-    from scicmr.workflow.library_data import resolve_model_name
+    from scicmr.workflow.library_data import as_library, resolve_model_name
 
     try:
         import uvicorn
@@ -54,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise InputError(f"--port must be 1..65535, got {args.port}")
     settings = settings_from_args(args)
     # Fail here with the CLI's clear message rather than inside the server's startup.
-    resolve_model_name(Library.open(settings.library), settings.model)
+    resolve_model_name(as_library(settings.library), settings.model)
     from scicmr.service.app import create_app
 
     state = "on" if settings.writes_enabled else f"off (set ${args.api_key_env} to enable)"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from scicmr.cli._output import console, print_json, print_table
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -35,46 +37,41 @@ def register(subparsers) -> None:
 
 
 def _fmt(value) -> str:
+    """A mAP for the report line: three decimals, or ``-`` when it was not measured."""
     return "-" if value is None else f"{value:.3f}"
 
 
 def cmd_hash_images(args: argparse.Namespace) -> int:
-    from scicmr.cli import _console, _print_json
     from scicmr.workflow.image_hashing import train_image_hashing
 
     report = train_image_hashing(args.library, bits=args.bits, attention=args.attention, backbone=args.backbone,
                                  image_size=args.image_size, epochs=args.epochs, checkpoint=args.checkpoint,
                                  seed=args.seed)
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
         return 0
-    console = _console()
-    console.print(f"trained {report.model} on {report.n_train} images in {len(report.classes)} classes "
-                  f"(best epoch {report.best_epoch}); indexed {report.n_indexed} images")
-    console.print(f"image->image Hamming-ranking mAP vs train images: validation {_fmt(report.validation_map)} "
-                  f"({report.n_validation} queries), test {_fmt(report.test_map)} ({report.n_test} queries)")
+    out = console()
+    out.print(f"trained {report.model} on {report.n_train} images in {len(report.classes)} classes "
+              f"(best epoch {report.best_epoch}); indexed {report.n_indexed} images")
+    out.print(f"image->image Hamming-ranking mAP vs train images: validation {_fmt(report.validation_map)} "
+              f"({report.n_validation} queries), test {_fmt(report.test_map)} ({report.n_test} queries)")
     for line in report.skipped:
-        console.print(f"skipped {line}")
+        out.print(f"skipped {line}")
     return 0
 
 
 def cmd_hash_search(args: argparse.Namespace) -> int:
-    from scicmr.cli import _console, _print_json
-    from scicmr.corpus.library import Library
     from scicmr.workflow.image_hashing import search_images_by_codes
+    from scicmr.workflow.library_data import as_library
 
     hits = search_images_by_codes(args.library, args.image, args.k, model=args.model, rerank=args.rerank)
-    records = Library.open(args.library).get_many([h.id for h in hits])
+    records = as_library(args.library).get_many([h.id for h in hits])
     if args.json:
-        _print_json([{**h.to_dict(), "title": r.title, "image": r.image, "labels": r.labels}
-                     for h, r in zip(hits, records)])
+        print_json([{**h.to_dict(), "title": r.title, "image": r.image, "labels": r.labels}
+                    for h, r in zip(hits, records)])
         return 0
-    from rich.table import Table
-
-    table = Table(title=f"images nearest {args.image} by {args.model} codes")
-    for column in ("rank", "id", "hamming", "score", "labels", "title"):
-        table.add_column(column)
-    for h, r in zip(hits, records):
-        table.add_row(str(h.rank), h.id, str(h.distance), f"{h.score:.3f}", ", ".join(r.labels), r.title[:60])
-    _console().print(table)
+    rows = [(str(h.rank), h.id, str(h.distance), f"{h.score:.3f}", ", ".join(r.labels), r.title[:60])
+            for h, r in zip(hits, records)]
+    print_table(("rank", "id", "hamming", "score", "labels", "title"), rows,
+                title=f"images nearest {args.image} by {args.model} codes")
     return 0

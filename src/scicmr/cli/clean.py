@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from scicmr.cli._output import console, parse_params, print_json
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -25,33 +27,32 @@ def register(subparsers) -> None:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from scicmr.cli import _console, _parse_params, _print_json
     from scicmr.cleaning.report import summary_table
     from scicmr.workflow.clean import clean_library, restore_library
 
     if args.restore:
         result = restore_library(args.library)
         if args.json:
-            _print_json({"restored": result.records, "files": result.files})
+            print_json({"restored": result.records, "files": result.files})
         else:
-            _console().print(f"restored {len(result.records)} records ({len(result.files)} files moved back)")
+            console().print(f"restored {len(result.records)} records ({len(result.files)} files moved back)")
         return 0
     encoder = None
     if args.encoder:
         from scicmr.encoders import create_encoder
 
         encoder = create_encoder(args.encoder)
-    config = {"preset": args.preset, **_parse_params(args.param)}
+    config = {"preset": args.preset, **parse_params(args.param)}
     report, moved = clean_library(args.library, checks=args.checks, config=config, dry_run=args.dry_run, encoder=encoder)
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
         return 0
-    console = _console()
-    console.print(summary_table(report))
-    console.print(f"report: {args.library}/reports/cleaning.json")
+    out = console()
+    out.print(summary_table(report))
+    out.print(f"report: {args.library}/reports/cleaning.json")
     if moved is None:
-        console.print("[yellow]dry run[/]: nothing moved")
+        out.print("[yellow]dry run[/]: nothing moved")
     else:
-        console.print(f"quarantined {len(moved.records)} records ({len(moved.files)} files) in {args.library}/quarantine/;"
-                      f" undo with `scicmr clean {args.library} --restore`")
+        out.print(f"quarantined {len(moved.records)} records ({len(moved.files)} files) in {args.library}/quarantine/;"
+                  f" undo with `scicmr clean {args.library} --restore`")
     return 0

@@ -1,0 +1,65 @@
+"""What the verb modules share: the console, JSON output, tables, and reading ``--param`` and
+``--ks`` values. rich loads only when something is printed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Sequence
+
+from scicmr.errors import InputError
+
+
+def console():
+    """A rich Console for the command's human output (no automatic highlighting)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON (non-ASCII kept, unknown types as str)."""
+    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None,
+                overflow: str = "ellipsis") -> None:
+    """Print ``rows`` of cell strings under ``columns`` as one rich table."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow=overflow)
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
+
+
+def print_skipped(out, skipped: Sequence[dict[str, str]], limit: int = 20) -> None:
+    """Print the first ``limit`` skipped items of a report, one ``item: reason`` a line."""
+    for item in skipped[:limit]:
+        out.print(f"  - {item['item']}: {item['reason']}")
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["epochs=20", "hidden_dims=[256]"]`` → {"epochs": 20, "hidden_dims": [256]}."""
+    params: dict[str, Any] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise InputError(f"cannot read --param {pair!r}", fix="write it as NAME=VALUE, e.g. --param epochs=20")
+        key, value = pair.split("=", 1)
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value  # a bare word: the value is the string itself
+    return params
+
+
+def parse_ks(text: str) -> tuple[int, ...]:
+    """``"5,20,50"`` → (5, 20, 50): positive rank cut-offs."""
+    try:
+        ks = tuple(int(k) for k in text.split(","))
+    except ValueError:
+        raise InputError(f"cannot read --ks {text!r}", fix="write cut-offs like 5,20,50") from None
+    if not ks or min(ks) < 1:
+        raise InputError(f"--ks cut-offs must be positive, got {text!r}")
+    return ks

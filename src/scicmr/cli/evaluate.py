@@ -1,0 +1,57 @@
+"""Measuring models: ``scicmr evaluate`` (one model on a split) and ``scicmr benchmark``
+(several methods side by side, selected on validation)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from scicmr.cli._output import console, parse_ks
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="retrieval metrics of a trained model on a split")
+    p.add_argument("library")
+    p.add_argument("--method", help="model to evaluate (its name; default: last trained)")
+    p.add_argument("--model", help="same as --method")
+    p.add_argument("--split", default="test")
+    p.add_argument("--ks", default="5,20,50")
+    p.add_argument("--protocol", default="auto", choices=["auto", "labels", "pair"])
+    p.add_argument("--json", metavar="OUT.json", help="write the metrics JSON here")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = subparsers.add_parser("benchmark", help="train, select on validation and test several methods side by side")
+    p.add_argument("library")
+    p.add_argument("--suite", help="named suite: seeds-table, core, mfcmr-ablation, smcr-ablation, mfcmr-k, "
+                   "mfcmr-alpha, mfcmr-beta, smcr-alpha, smcr-beta")
+    p.add_argument("--methods", help="comma-separated methods (or rows of the suite) to run")
+    p.add_argument("--out", help="output folder (default LIB/reports/benchmark-SUITE)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_benchmark)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from scicmr.evaluation.report import metrics_table
+    from scicmr.workflow import evaluate_model
+
+    document = evaluate_model(args.library, args.model or args.method, split=args.split, ks=parse_ks(args.ks),
+                              protocol=args.protocol, json_path=args.json)
+    title = (f"{document['dataset']} — {document['split']} split "
+             f"({document['pool']['queries']} queries, {document['pool']['candidates']} candidates)")
+    console().print(metrics_table({document["model"]: document}, title=title))
+    if args.json:
+        console().print(f"metrics written to {args.json}")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from scicmr.evaluation.suites import suite_rows
+    from scicmr.workflow.benchmark import run_benchmark
+
+    methods = [m for m in (args.methods or "").split(",") if m]
+    rows = suite_rows(args.suite, methods)
+    out = args.out or f"{args.library.rstrip('/')}/reports/benchmark-{args.suite or 'custom'}"
+    results = run_benchmark(args.library, rows, out, seed=args.seed)
+    console().print((Path(out) / "table.md").read_text())
+    console().print(f"{len(results)} rows; metrics, table and plots in {out}")
+    return 0

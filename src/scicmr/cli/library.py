@@ -1,0 +1,116 @@
+"""Building a library: ``scicmr ingest``, ``encode``, ``train`` and ``index``."""
+
+from __future__ import annotations
+
+import argparse
+
+from scicmr.cli._output import console, parse_params, print_json, print_skipped
+from scicmr.errors import InputError
+
+INDEX_KINDS = ["exact", "flat", "hnsw", "hamming-exact", "hamming-flat", "hamming-hnsw", "hamming-ivf"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("ingest", help="build a library from a manifest, a Wikipedia-layout folder, .mat "
+                              "features or PDFs")
+    p.add_argument("source")
+    p.add_argument("--out", required=True, help="library folder to create")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing library's records")
+    p.add_argument("--split", default="0.8,0.1,0.1", help="train,validation,test fractions (sources without a split)")
+    p.add_argument("--validation", type=float, default=0.1, help="share of train carved for validation (fixed splits)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, help="PDF sources: parallel processes (default min(4, CPUs))")
+    p.add_argument("--dpi", type=int, help="PDF sources: figure rendering resolution (default 150)")
+    p.add_argument("--max-pages", type=int, help="PDF sources: skip longer files (default 200)")
+    p.add_argument("--max-mb", type=float, help="PDF sources: skip bigger files (default 100 MB)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = subparsers.add_parser("encode", help="compute and cache image and text features")
+    p.add_argument("library")
+    p.add_argument("--image-encoder", help="a name (efficientnet-lite0 [default], efficientnet-lite2, thumbnail) or a "
+                   'JSON spec, e.g. \'{"name": "checkpoint", "framework": "timm", "arch": "resnet50", "path": "w.pth"}\'')
+    p.add_argument("--text-encoder", help="minilm (default for English), tfidf (default for Chinese), bow, lda, "
+                   "or a JSON spec like '{\"name\": \"lda\", \"n_topics\": 20}'")
+    p.add_argument("--force", action="store_true", help="recompute even when cached")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_encode)
+
+    p = subparsers.add_parser("train", help="train a cross-modal method (encodes first when needed)")
+    p.add_argument("library")
+    p.add_argument("--method", default="cca", help="registered method name, e.g. cca, cardl")
+    p.add_argument("--name", help="model name (default: the method name)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter (repeatable)")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("index", help="index a trained model's vectors for fast search")
+    p.add_argument("library")
+    p.add_argument("--model", help="model name (default: last trained)")
+    p.add_argument("--kind", choices=INDEX_KINDS, help="default flat, or hamming-flat with --codes")
+    p.add_argument("--codes", action="store_true", help="index a hashing model's binary codes (Hamming search)")
+    p.set_defaults(func=cmd_index)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from scicmr.workflow import ingest
+
+    options = {k: getattr(args, k) for k in ("workers", "dpi", "max_pages", "max_mb") if getattr(args, k) is not None}
+    report = ingest(args.source, args.out, overwrite=args.overwrite, split=args.split,
+                    validation_fraction=args.validation, seed=args.seed, reader_options=options)
+    if args.json:
+        print_json(report.to_dict())
+        return 0
+    out = console()
+    out.print(f"ingested [bold]{report.added}[/] records from {args.source} ({report.kind}) into {report.library}")
+    out.print("splits: " + ", ".join(f"{k} {v}" for k, v in sorted(report.splits.items())))
+    if report.features:
+        out.print("precomputed features: " + ", ".join(report.features))
+    for quirk in report.notes.get("quirks", []):
+        out.print(f"[yellow]note[/]: {quirk}")
+    if report.skipped:
+        out.print(f"[yellow]skipped {len(report.skipped)}[/] (all listed in {report.library}/reports/ingest.json):")
+        print_skipped(out, report.skipped)
+        if len(report.skipped) > 20:
+            out.print(f"  ... and {len(report.skipped) - 20} more")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from scicmr.workflow import encode_library
+
+    keys = encode_library(args.library, image=args.image_encoder, text=args.text_encoder,
+                          force=args.force, batch_size=args.batch_size)
+    if args.json:
+        print_json(keys)
+    else:
+        console().print(f"features: image {keys['image']}, text {keys['text']}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from scicmr.workflow import train_model
+
+    params = parse_params(args.param)
+    if args.epochs is not None:
+        params["epochs"] = args.epochs
+    report = train_model(args.library, args.method, params, name=args.name)
+    message = (f"trained {report.method} as model '{report.model}' on {report.train_pairs} pairs "
+               f"(validation {report.validation_pairs}) in {report.seconds:.1f}s")
+    if report.best_epoch is not None:
+        message += f", best epoch {report.best_epoch}"
+    console().print(message + f"\nsaved to {report.directory}")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from scicmr.workflow import build_index
+
+    kind = args.kind or ("hamming-flat" if args.codes else "flat")
+    if args.codes and not kind.startswith("hamming"):
+        raise InputError(f"--codes builds a Hamming index, not {kind!r}", fix="use --kind hamming-flat, hamming-hnsw or hamming-ivf")
+    built = build_index(args.library, args.model, kind=kind)
+    for modality, directory in built.items():
+        console().print(f"{modality} index ({kind}): {directory}")
+    return 0

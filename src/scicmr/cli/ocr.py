@@ -1,0 +1,39 @@
+"""``scicmr ocr LIB``: read the text printed in every figure (Tesseract) and store it."""
+
+from __future__ import annotations
+
+import argparse
+
+from scicmr.cli._output import console, print_json, print_skipped
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("ocr", help="OCR every figure (Tesseract) and store its text with the record")
+    p.add_argument("library")
+    p.add_argument("--lang", default="auto", help="Tesseract languages: eng, chi_sim, eng+chi_sim, or auto "
+                   "(chi_sim+eng for mostly-Chinese libraries, else eng)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default min(2, CPU count))")
+    p.add_argument("--psm", type=int, default=3, help="Tesseract page segmentation mode (3: automatic [default], 11: sparse text)")
+    p.add_argument("--binarize", default="none", choices=["none", "otsu"])
+    p.add_argument("--force", action="store_true", help="re-read figures that already have OCR text")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ocr)
+
+
+def cmd_ocr(args: argparse.Namespace) -> int:
+    from scicmr.corpus.ocr import OcrSettings
+    from scicmr.corpus.ocr_library import ocr_library
+
+    settings = OcrSettings(psm=args.psm, binarize=args.binarize)
+    report = ocr_library(args.library, lang=args.lang, workers=args.workers, force=args.force, settings=settings)
+    if args.json:
+        print_json(report.to_dict())
+        return 0
+    out = console()
+    out.print(f"OCR ({report.settings['lang']}, psm {report.settings['psm']}): {report.done} figures read "
+              f"({report.empty} without text), {report.cached} already done, {report.without_image} without "
+              f"image, in {report.seconds:.1f}s")
+    if report.skipped:
+        out.print(f"[yellow]skipped {len(report.skipped)}[/] (listed in {report.library}/reports/ocr.json):")
+        print_skipped(out, report.skipped)
+    return 0

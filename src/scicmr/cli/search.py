@@ -1,0 +1,57 @@
+"""``scicmr search LIB``: cross-modal search with a text query, an image, or a stored record."""
+
+from __future__ import annotations
+
+import argparse
+
+from scicmr.cli._output import print_json, print_table
+from scicmr.errors import InputError
+
+SNIPPET = 90  # characters of a hit's text shown in the table
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("search", help="search with a text query, an image, or an existing record")
+    p.add_argument("library")
+    p.add_argument("query", nargs="?", help="text query")
+    p.add_argument("--image", help="query image file")
+    p.add_argument("--query-id", help="use this record's features as the query")
+    p.add_argument("--query-modality", default="image", choices=["image", "text"], help="with --query-id")
+    p.add_argument("--target", choices=["image", "text"], help="candidates (default: the other modality)")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--model")
+    p.add_argument("--rerank", type=int, metavar="M", help="Hamming index: re-rank a shortlist of M by exact cosine")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from scicmr.workflow import Searcher
+
+    given = [x for x in (args.query, args.image, args.query_id) if x]
+    if len(given) != 1:
+        raise InputError("give exactly one query: TEXT, --image PATH or --query-id ID",
+                         fix='e.g. scicmr search LIB "heat map of gene expression" -k 10')
+    searcher = Searcher(args.library, args.model, rerank=args.rerank)
+    if args.image:
+        hits = searcher.search_image(args.image, args.k, target=args.target or "text")
+    elif args.query_id:
+        hits = searcher.search_record(args.query_id, args.k, query_modality=args.query_modality,
+                                      target=args.target or ("text" if args.query_modality == "image" else "image"))
+    else:
+        hits = searcher.search_text(args.query, args.k, target=args.target or "image")
+    if args.json:
+        print_json([hit.to_dict(searcher.lib) for hit in hits])
+        return 0
+    print_table(("#", "score", "id", "labels", "year", "text"), [_hit_row(hit) for hit in hits], overflow="fold")
+    return 0
+
+
+def _hit_row(hit) -> tuple[str, ...]:
+    """One table row of a search hit: rank, score, then its record's cells (rich markup escaped)."""
+    from rich.markup import escape
+
+    r = hit.record
+    snippet = (r.text or r.title).replace("\n", " ")
+    cells = (hit.id, ",".join(r.labels), str(r.year or ""), snippet[:SNIPPET] + ("…" if len(snippet) > SNIPPET else ""))
+    return (str(hit.rank), f"{hit.score:.3f}", *(escape(c) for c in cells))
