@@ -69,18 +69,17 @@ class CleaningReport:
         return cls(data["n_images"], data["checks"], data["config"], flags, data.get("seconds", {}),
                    data.get("thresholds", {}), data.get("notes", []))
 
+    def summary_table(self, *, examples: int = 3):
+        """A rich Table to print: reason, count, example ids (with duplicate-of where it applies)."""
+        from rich.table import Table
 
-def summary_table(report: CleaningReport, *, examples: int = 3):
-    """A rich Table: reason, count, example ids (with duplicate-of where it applies)."""
-    from rich.table import Table
-
-    table = Table(title=f"cleaning: {len(report.flags)} of {report.n_images} images flagged")
-    table.add_column("reason")
-    table.add_column("count", justify="right")
-    table.add_column("examples")
-    for reason, count in report.counts().items():
-        shown = [f for f in report.flags if reason in f.reasons][:examples]
-        text = ", ".join(f.id + (f" (= {f.duplicate_of})" if f.duplicate_of and "duplicate" in reason else "")
-                         for f in shown)
-        table.add_row(reason, str(count), text + (" ..." if count > examples else ""))
-    return table
+        table = Table(title=f"cleaning: {len(self.flags)} of {self.n_images} images flagged")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        table.add_column("examples")
+        for reason, count in self.counts().items():
+            shown = [f for f in self.flags if reason in f.reasons][:examples]
+            text = ", ".join(f.id + (f" (= {f.duplicate_of})" if f.duplicate_of and "duplicate" in reason else "")
+                             for f in shown)
+            table.add_row(reason, str(count), text + (" ..." if count > examples else ""))
+        return table

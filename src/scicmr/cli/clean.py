@@ -27,7 +27,6 @@ def register(subparsers) -> None:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from scicmr.cleaning.report import summary_table
     from scicmr.workflow.clean import clean_library, restore_library
 
     if args.restore:
@@ -37,18 +36,14 @@ def cmd_clean(args: argparse.Namespace) -> int:
         else:
             console().print(f"restored {len(result.records)} records ({len(result.files)} files moved back)")
         return 0
-    encoder = None
-    if args.encoder:
-        from scicmr.encoders import create_encoder
-
-        encoder = create_encoder(args.encoder)
     config = {"preset": args.preset, **parse_params(args.param)}
-    report, moved = clean_library(args.library, checks=args.checks, config=config, dry_run=args.dry_run, encoder=encoder)
+    report, moved = clean_library(args.library, checks=args.checks, config=config, dry_run=args.dry_run,
+                                   encoder=args.encoder)
     if args.json:
         print_json(report.to_dict())
         return 0
     out = console()
-    out.print(summary_table(report))
+    out.print(report.summary_table())
     out.print(f"report: {args.library}/reports/cleaning.json")
     if moved is None:
         out.print("[yellow]dry run[/]: nothing moved")

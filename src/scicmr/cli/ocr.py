@@ -21,11 +21,10 @@ def register(subparsers) -> None:
 
 
 def cmd_ocr(args: argparse.Namespace) -> int:
-    from scicmr.corpus.ocr import OcrSettings
-    from scicmr.corpus.ocr_library import ocr_library
+    from scicmr.workflow.ocr import ocr_figures
 
-    settings = OcrSettings(psm=args.psm, binarize=args.binarize)
-    report = ocr_library(args.library, lang=args.lang, workers=args.workers, force=args.force, settings=settings)
+    report = ocr_figures(args.library, lang=args.lang, workers=args.workers, force=args.force,
+                         psm=args.psm, binarize=args.binarize)
     if args.json:
         print_json(report.to_dict())
         return 0

@@ -48,9 +48,14 @@ def clean_library(
     unless ``dry_run``, quarantine the flagged records.
 
     The anomaly checks use the library's cached image features (and their encoder) when they
-    cover every image, else ``encoder`` or the config's encoder.
+    cover every image, else ``encoder`` (an Encoder, or a name or spec for
+    :func:`scicmr.encoders.create_encoder`) or the config's encoder.
     """
     lib = as_library(lib)
+    if isinstance(encoder, (str, dict)):
+        from scicmr.encoders import create_encoder
+
+        encoder = create_encoder(encoder)
     records = [r for r in lib.records() if r.image and not r.extra.get("quarantine")]
     if not records:
         raise InputError(f"{lib.root} has no images to clean", fix="ingest a source with images first")
