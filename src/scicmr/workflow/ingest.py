@@ -13,7 +13,12 @@ from scicmr.errors import InputError
 
 @dataclass
 class IngestReport:
-    """What an ingest did: counts, per-split sizes, and every skipped item with its reason."""
+    """What an ingest did: counts, per-split sizes, and every skipped item with its reason.
+
+    The workflow's public result, JSON-shaped as ``reports/ingest.json`` and ``--json`` write it:
+    ``skipped`` holds :meth:`~scicmr.corpus.readers.base.Skipped.to_dict` of each skipped item
+    (``{"item", "reason"}``), ``notes`` the reader's notes.
+    """
 
     library: Path
     kind: str
@@ -99,7 +104,7 @@ def ingest(
         library=lib.root,
         kind=kind,
         added=len(result.records),
-        skipped=[{"item": s.item, "reason": s.reason} for s in result.skipped],
+        skipped=[s.to_dict() for s in result.skipped],
         splits=splits,
         features=sorted(k for keys in feature_names.values() for k in keys),
         notes=result.notes,
