@@ -68,11 +68,13 @@ def _run(jobs: list[tuple], workers: int, show_progress: bool) -> list[PdfResult
 
 def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: str | Path | None = None,
                     workers: int | None = None, settings: PdfSettings | None = None,
-                    show_progress: bool = True) -> ReadResult:
+                    show_progress: bool = True, files: Sequence[Path] | None = None) -> ReadResult:
     """Read every PDF under ``path`` (or the one file ``path``) into one reader result.
 
     Figures of paper ``p`` go to ``image_root/p/``. ``workers`` processes (default min(4, CPUs));
-    1 reads in this process.
+    1 reads in this process. ``files``: the PDFs to read when the caller has listed them already
+    (:func:`scicmr.corpus.readers.scan_source`), so the tree is walked once; None lists them with
+    :func:`find_pdfs`.
 
     Returns:
         a :class:`~scicmr.corpus.readers.base.ReadResult`: records in file order, one
@@ -81,7 +83,7 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
         {"pages", "seconds", "cpu_seconds", "figures"}}}``.
     """
     root = Path(path)
-    files = find_pdfs(root)
+    files = find_pdfs(root) if files is None else list(files)
     settings = settings or PdfSettings()
     workers = default_workers() if workers is None else max(1, int(workers))
     ids = _paper_ids(files, root)

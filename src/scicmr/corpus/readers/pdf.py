@@ -8,15 +8,18 @@ one :class:`~scicmr.corpus.readers.base.Skipped` entry; the others are still rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from scicmr.corpus.readers.base import ReadResult
 
 
 def read_pdfs(path: str | Path, library_root: str | Path, *, progress: bool = True, workers: int | None = None,
-              dpi: int | None = None, max_pages: int | None = None, max_mb: float | None = None) -> ReadResult:
+              dpi: int | None = None, max_pages: int | None = None, max_mb: float | None = None,
+              files: Sequence[Path] | None = None) -> ReadResult:
     """Read the PDFs at ``path`` into a :class:`ReadResult` (options: ``workers`` processes,
-    render ``dpi``, the ``max_pages`` / ``max_mb`` limits; None keeps the defaults)."""
+    render ``dpi``, the ``max_pages`` / ``max_mb`` limits; None keeps the defaults). ``files``:
+    the PDFs as :func:`~scicmr.corpus.readers.scan_source` listed them (None lists them again)."""
     from scicmr.corpus.pdf import PdfSettings, read_pdf_folder
 
     settings = PdfSettings()
@@ -25,4 +28,4 @@ def read_pdfs(path: str | Path, library_root: str | Path, *, progress: bool = Tr
             setattr(settings, name, value)
     root = Path(library_root)
     return read_pdf_folder(path, root / "images" / "pdf", relative_to=root, workers=workers,
-                           settings=settings, show_progress=progress)
+                           settings=settings, show_progress=progress, files=files)
