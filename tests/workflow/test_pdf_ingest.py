@@ -103,3 +103,34 @@ def test_file_size_limit_is_reported_with_the_setting_to_raise_it(tmp_path: Path
     result = read_pdf(tmp_path / "big.pdf", tmp_path / "img", settings=PdfSettings(max_megabytes=0.001))
     assert result.records == [] and not (tmp_path / "img").exists()
     assert "over the 0.001 MB limit; raise it with --max-mb" in result.problems[0].reason
+
+
+def test_ingest_walks_the_pdf_folder_once(tmp_path: Path, monkeypatch):
+    import pathlib
+
+    from scicmr.corpus import readers
+    from scicmr.workflow import ingest
+
+    folder = tmp_path / "papers"
+    (folder / "sub").mkdir(parents=True)
+    _good(folder / "a.pdf", 1)
+    _good(folder / "sub" / "b.pdf", 2)
+    (folder / "notes.pdf").write_text("plain text, not a PDF\n")
+    walks, scans = [], []
+    rglob, scan_source = pathlib.Path.rglob, readers.scan_source
+
+    def counting_rglob(self, pattern, *args, **kwargs):
+        walks.append((str(self), pattern))
+        return rglob(self, pattern, *args, **kwargs)
+
+    def counting_scan(path):
+        scans.append(str(path))
+        return scan_source(path)
+
+    monkeypatch.setattr(pathlib.Path, "rglob", counting_rglob)
+    monkeypatch.setattr(readers, "scan_source", counting_scan)
+    report = ingest(folder, tmp_path / "lib", reader_options={"workers": 1})
+    assert [w for w in walks if w[0].startswith(str(folder))] == [(str(folder), "*")]
+    assert scans == [str(folder)]
+    assert report.added == 4 and [s["item"] for s in report.skipped] == ["notes.pdf"]
+    assert report.notes["pdf_files"] == 3 and list(report.notes["pdf_stats"]) == ["a.pdf", "notes.pdf", "sub/b.pdf"]

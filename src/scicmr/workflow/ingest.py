@@ -13,7 +13,12 @@ from scicmr.errors import InputError
 
 @dataclass
 class IngestReport:
-    """What an ingest did: counts, per-split sizes, and every skipped item with its reason."""
+    """What an ingest did: counts, per-split sizes, and every skipped item with its reason.
+
+    The workflow's public result, JSON-shaped as ``reports/ingest.json`` and ``--json`` write it:
+    ``skipped`` holds :meth:`~scicmr.corpus.readers.base.Skipped.to_dict` of each skipped item
+    (``{"item", "reason"}``), ``notes`` the reader's notes.
+    """
 
     library: Path
     kind: str
@@ -66,14 +71,15 @@ def ingest(
     the report (``reports/ingest.json``), never fatal. ``reader_options`` go to the reader
     (PDF sources: ``workers``, ``dpi``, ``max_pages``, ``max_mb``).
     """
-    from scicmr.corpus.readers import detect_source_kind, read_source
+    from scicmr.corpus.readers import read_source, scan_source
 
     source = Path(source)
     if not source.exists():
         raise InputError(f"source {source} does not exist", fix="pass a manifest file, a dataset folder or a .mat folder")
-    kind = detect_source_kind(source)
+    scan = scan_source(source)  # the kind, and a PDF folder's files: passed on, not looked up again
+    kind = scan.kind
     lib = Library.create(out, name=name, overwrite=overwrite)
-    result = read_source(source, lib.root, **(reader_options or {}))
+    result = read_source(scan, lib.root, **(reader_options or {}))
     if not result.records:
         listed = "".join(f"\n  - {s.item}: {s.reason}" for s in result.skipped[:10])
         raise InputError(
@@ -99,7 +105,7 @@ def ingest(
         library=lib.root,
         kind=kind,
         added=len(result.records),
-        skipped=[{"item": s.item, "reason": s.reason} for s in result.skipped],
+        skipped=[s.to_dict() for s in result.skipped],
         splits=splits,
         features=sorted(k for keys in feature_names.values() for k in keys),
         notes=result.notes,

@@ -4,8 +4,14 @@
 >>> result = read_pdf("paper.pdf", "figures/")                             # doctest: +SKIP
 >>> [(r.id, r.source.page, r.text) for r in result.records]                # doctest: +SKIP
 [('paper-fig1', 2, 'Transmission electron micrograph of ...'), ...]
->>> result.problems        # [] or [Problem(item='paper.pdf', reason='encrypted PDF ...')]  # doctest: +SKIP
+>>> result.skipped         # [] or [Skipped(item='paper.pdf', reason='encrypted PDF ...')]  # doctest: +SKIP
 >>> folder = read_pdf_folder("papers/", "lib/images/pdf", relative_to="lib", workers=4)  # doctest: +SKIP
+>>> folder.records, folder.skipped, folder.notes["pdf_stats"]                  # doctest: +SKIP
+
+Result types: :class:`PdfResult` for one paper (a reader result plus the paper's pages, timings
+and metadata); a folder's result is the readers' own
+:class:`~scicmr.corpus.readers.base.ReadResult`, and a skipped paper is the readers'
+:class:`~scicmr.corpus.readers.base.Skipped`.
 
 One record per captioned figure: ``text`` = the caption without its label, ``images`` = the
 figure region rendered with pypdfium2 and saved as a PNG, ``source`` = file, 1-based page and
@@ -21,7 +27,7 @@ blocks, citing sentences), :mod:`.figures` (region next to a caption), :mod:`.me
 parallel). pdfplumber and pypdfium2 are imported only when a PDF is read.
 """
 
-from scicmr.corpus.pdf.folder import PdfFolderResult, find_pdfs, read_pdf_folder
-from scicmr.corpus.pdf.reader import PdfResult, PdfSettings, Problem, read_pdf
+from scicmr.corpus.pdf.folder import find_pdfs, read_pdf_folder
+from scicmr.corpus.pdf.reader import PdfResult, PdfSettings, read_pdf
 
-__all__ = ["PdfFolderResult", "PdfResult", "PdfSettings", "Problem", "find_pdfs", "read_pdf", "read_pdf_folder"]
+__all__ = ["PdfResult", "PdfSettings", "find_pdfs", "read_pdf", "read_pdf_folder"]

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from scicmr._progress import progress
-from scicmr.corpus.pdf.reader import PdfResult, PdfSettings, Problem, read_pdf
-from scicmr.corpus.readers.base import safe_name
-from scicmr.corpus.record import Record
-
-
-@dataclass
-class PdfFolderResult:
-    """All records of a folder, every problem (one line per skipped file or left-out figure),
-    and per-file statistics ``files[name] = {"pages", "seconds", "cpu_seconds", "figures"}``."""
-
-    records: list[Record] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    quirks: list[dict[str, str]] = field(default_factory=list)
-    files: dict[str, dict[str, float]] = field(default_factory=dict)
+from scicmr.corpus.pdf.reader import PdfResult, PdfSettings, read_pdf
+from scicmr.corpus.readers.base import ReadResult, safe_name
 
 
 def find_pdfs(path: str | Path) -> list[Path]:
@@ -36,7 +24,7 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _paper_ids(files: list[Path], root: Path) -> list[str]:
+def _paper_ids(files: Sequence[Path], root: Path) -> list[str]:
     """Unique, file-system-safe paper ids from paths relative to the folder ("sub/a.pdf" → "sub_a")."""
     ids, seen = [], set()
     for file in files:
@@ -56,22 +44,13 @@ def _read_one(args: tuple) -> PdfResult:
         return read_pdf(path, Path(image_root) / paper_id, paper_id=paper_id, relative_to=relative_to,
                         source_name=name, settings=settings)
     except Exception as exc:  # noqa: BLE001 -- one bad file never stops the batch
-        return PdfResult(problems=[Problem(name, f"unexpected error: {type(exc).__name__}: {exc}")])
+        result = PdfResult()
+        result.skip(name, f"unexpected error: {type(exc).__name__}: {exc}")
+        return result
 
 
-def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: str | Path | None = None,
-                    workers: int | None = None, settings: PdfSettings | None = None,
-                    show_progress: bool = True) -> PdfFolderResult:
-    """Read every PDF under ``path`` (or the one file ``path``); figures of paper ``p`` go to
-    ``image_root/p/``. ``workers`` processes (default min(4, CPUs)); 1 reads in this process.
-    Records come back in file order, whatever order the workers finish in."""
-    root = Path(path)
-    files = find_pdfs(root)
-    settings = settings or PdfSettings()
-    workers = default_workers() if workers is None else max(1, int(workers))
-    ids = _paper_ids(files, root)
-    names = [f.relative_to(root).as_posix() if root.is_dir() else f.name for f in files]
-    jobs = [(f, str(image_root), pid, relative_to, name, settings) for f, pid, name in zip(files, ids, names)]
+def _run(jobs: list[tuple], workers: int, show_progress: bool) -> list[PdfResult]:
+    """:func:`_read_one` of every job, in job order whatever order the workers finish in."""
     results: dict[int, PdfResult] = {}
     bar = progress(range(len(jobs)), total=len(jobs), desc="PDFs", unit="file") if show_progress else iter(range(len(jobs)))
     if workers == 1 or len(jobs) <= 1:
@@ -84,12 +63,40 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 next(bar, None)
-    out = PdfFolderResult()
-    for i, name in enumerate(names):
-        res = results[i]
+    return [results[i] for i in range(len(jobs))]
+
+
+def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: str | Path | None = None,
+                    workers: int | None = None, settings: PdfSettings | None = None,
+                    show_progress: bool = True, files: Sequence[Path] | None = None) -> ReadResult:
+    """Read every PDF under ``path`` (or the one file ``path``) into one reader result.
+
+    Figures of paper ``p`` go to ``image_root/p/``. ``workers`` processes (default min(4, CPUs));
+    1 reads in this process. ``files``: the PDFs to read when the caller has listed them already
+    (:func:`scicmr.corpus.readers.scan_source`), so the tree is walked once; None lists them with
+    :func:`find_pdfs`.
+
+    Returns:
+        a :class:`~scicmr.corpus.readers.base.ReadResult`: records in file order, one
+        :class:`~scicmr.corpus.readers.base.Skipped` per unusable file, every quirk, and notes
+        ``{"quirks"?, "dataset": "pdf", "layout": "pdf", "pdf_files": n, "pdf_stats": {file name:
+        {"pages", "seconds", "cpu_seconds", "figures"}}}``.
+    """
+    root = Path(path)
+    files = find_pdfs(root) if files is None else list(files)
+    settings = settings or PdfSettings()
+    workers = default_workers() if workers is None else max(1, int(workers))
+    ids = _paper_ids(files, root)
+    names = [f.relative_to(root).as_posix() if root.is_dir() else f.name for f in files]
+    jobs = [(f, str(image_root), pid, relative_to, name, settings) for f, pid, name in zip(files, ids, names)]
+    out, stats = ReadResult(), {}
+    for name, res in zip(names, _run(jobs, workers, show_progress)):
         out.records.extend(res.records)
-        out.problems.extend(res.problems)
-        out.quirks.extend(res.quirks)
-        out.files[name] = {"pages": res.pages, "seconds": round(res.seconds, 4),
-                           "cpu_seconds": round(res.cpu_seconds, 4), "figures": len(res.records)}
+        out.skipped.extend(res.skipped)
+        if res.quirks:
+            out.notes.setdefault("quirks", []).extend(res.quirks)
+        stats[name] = {"pages": res.pages, "seconds": round(res.seconds, 4),
+                       "cpu_seconds": round(res.cpu_seconds, 4), "figures": len(res.records)}
+    # Key order as the ingest report has always written it: quirks first (when any).
+    out.notes.update({"dataset": "pdf", "layout": "pdf", "pdf_files": len(files), "pdf_stats": stats})
     return out

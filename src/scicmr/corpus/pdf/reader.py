@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,7 +15,7 @@ from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabul
 from scicmr.corpus.pdf.figures import Region, find_region, pad_box, page_parts
 from scicmr.corpus.pdf.layout import PageLayout, center_inside, mark_running, page_layout, typical_line_gaps
 from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
-from scicmr.corpus.readers.base import Skipped
+from scicmr.corpus.readers.base import ReaderSkip, ReadResult
 from scicmr.corpus.record import Record, Source
 
 SCANNED = "scanned page without text layer; OCR it first"
@@ -32,42 +32,36 @@ class PdfSettings:
     pad: float = 2.0
 
 
-#: A PDF (or part of one) that could not be used: ``item`` names it, ``reason`` says why
-#: (the readers' :class:`~scicmr.corpus.readers.base.Skipped`).
-Problem = Skipped
-
-
 @dataclass
-class PdfResult:
-    """What :func:`read_pdf` produced: figure records, problems (a file-level problem means the
-    file was skipped), quirks (kept, but worth knowing), pages read, wall-clock and CPU seconds of
-    this process (CPU time is what a busy machine does not inflate), and paper metadata."""
+class PdfResult(ReadResult):
+    """What :func:`read_pdf` produced for one paper.
 
-    records: list[Record] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    quirks: list[dict[str, str]] = field(default_factory=list)
+    A :class:`~scicmr.corpus.readers.base.ReadResult` (figure records; at most one
+    :class:`~scicmr.corpus.readers.base.Skipped`, the file itself, when it was left out; quirks
+    in ``notes``) plus what only one file has, which is why this type is kept: pages read,
+    wall-clock and CPU seconds of this process (CPU time is what a busy machine does not
+    inflate) and the paper's metadata. A folder's result keeps the numbers per file in
+    ``notes["pdf_stats"]`` (:func:`scicmr.corpus.pdf.read_pdf_folder`).
+    """
+
     pages: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     meta: PaperMeta | None = None
 
 
-class PdfSkip(Exception):
-    """The whole file is unusable; the message is the reason."""
-
-
 def _check_file(path: Path, settings: PdfSettings) -> None:
     if not path.is_file():
-        raise PdfSkip("file not found")
+        raise ReaderSkip("file not found")
     size_mb = path.stat().st_size / 1e6
     if size_mb > settings.max_megabytes:
-        raise PdfSkip(f"file is {size_mb:.0f} MB, over the {settings.max_megabytes:g} MB limit; "
-                      "raise it with --max-mb (PdfSettings.max_megabytes) to read it")
+        raise ReaderSkip(f"file is {size_mb:.0f} MB, over the {settings.max_megabytes:g} MB limit; "
+                         "raise it with --max-mb (PdfSettings.max_megabytes) to read it")
     with open(path, "rb") as handle:
         head = handle.read(1024)
     if b"%PDF-" not in head:
         shown = head[:16].decode("latin-1").encode("unicode_escape").decode("ascii")
-        raise PdfSkip(f"not a PDF (no %PDF- header; starts with {shown!r})")
+        raise ReaderSkip(f"not a PDF (no %PDF- header; starts with {shown!r})")
 
 
 def _open_error(exc: BaseException) -> str:
@@ -88,24 +82,24 @@ def _layouts(path: Path, settings: PdfSettings) -> tuple[list[PageLayout], dict[
     try:
         pdf = pdfplumber.open(path)
     except Exception as exc:  # noqa: BLE001 -- pdfminer raises many types for bad files
-        raise PdfSkip(_open_error(exc)) from None
+        raise ReaderSkip(_open_error(exc)) from None
     with pdf:
         try:
             n_pages = len(pdf.pages)
         except Exception as exc:  # noqa: BLE001
-            raise PdfSkip(_open_error(exc)) from None
+            raise ReaderSkip(_open_error(exc)) from None
         if n_pages == 0:
-            raise PdfSkip("corrupt or truncated PDF: no pages")
+            raise ReaderSkip("corrupt or truncated PDF: no pages")
         if n_pages > settings.max_pages:
-            raise PdfSkip(f"{n_pages} pages, over the {settings.max_pages}-page limit; raise it with "
-                          "--max-pages (PdfSettings.max_pages) to read it")
+            raise ReaderSkip(f"{n_pages} pages, over the {settings.max_pages}-page limit; raise it with "
+                             "--max-pages (PdfSettings.max_pages) to read it")
         layouts = []
         for number, page in enumerate(pdf.pages, start=1):
             try:
                 layouts.append(page_layout(page, number))
             except Exception as exc:  # noqa: BLE001
                 if not layouts and number == n_pages:
-                    raise PdfSkip(_open_error(exc)) from None
+                    raise ReaderSkip(_open_error(exc)) from None
                 layouts.append(PageLayout(number, float(page.width), float(page.height), [], [], [], 10.0, 0))
         info = dict(pdf.metadata or {})
     return layouts, info, n_pages
@@ -184,8 +178,9 @@ def read_pdf(path: str | Path, image_dir: str | Path, *, paper_id: str | None = 
         settings: :class:`PdfSettings` (dpi, limits).
 
     Returns:
-        :class:`PdfResult`. A file-level problem (encrypted, corrupt, not a PDF, scanned, too
-        big, no figures) leaves ``records`` empty and writes no image; nothing is raised.
+        :class:`PdfResult`. An unusable file (encrypted, corrupt, not a PDF, scanned, too big,
+        no figures) is one :class:`~scicmr.corpus.readers.base.Skipped` in ``skipped``, leaves
+        ``records`` empty and writes no image; nothing is raised.
     """
     settings = settings or PdfSettings()
     path = Path(path)
@@ -194,9 +189,9 @@ def read_pdf(path: str | Path, image_dir: str | Path, *, paper_id: str | None = 
     result = PdfResult()
     try:
         _read_into(result, path, Path(image_dir), paper_id, relative_to, source_name or str(path), settings)
-    except PdfSkip as skip:
+    except ReaderSkip as skip:
         result.records = []
-        result.problems.append(Problem(source_name or str(path), str(skip)))
+        result.skip(source_name or str(path), skip.reason)
     result.seconds = time.perf_counter() - start
     result.cpu_seconds = time.process_time() - cpu_start
     return result
@@ -207,10 +202,10 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
     _check_file(path, settings)
     layouts, info, result.pages = _layouts(path, settings)
     if sum(layout.n_chars for layout in layouts) == 0:
-        raise PdfSkip(SCANNED if any(layout.images for layout in layouts) else "no text layer and no figures")
+        raise ReaderSkip(SCANNED if any(layout.images for layout in layouts) else "no text layer and no figures")
     for layout in layouts:
         if layout.n_chars == 0 and layout.images:
-            result.quirks.append({"item": f"{source_name} page {layout.number}", "quirk": SCANNED, "detail": ""})
+            result.quirk(f"{source_name} page {layout.number}", SCANNED)
     mark_running(layouts)
     vocabulary = document_vocabulary(ln.text for layout in layouts for ln in layout.lines)
     gaps = typical_line_gaps(layouts)
@@ -226,15 +221,14 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
         for cap in captions:
             region = find_region(cap, layout, captions, [r.box for r in regions.get(layout.number, [])], parts)
             if region is None:
-                result.quirks.append({"item": f"{source_name} page {layout.number}",
-                                      "quirk": f"caption '{cap.label}' has no figure next to it; left out",
-                                      "detail": cap.text[:80]})
+                result.quirk(f"{source_name} page {layout.number}",
+                             f"caption '{cap.label}' has no figure next to it; left out", cap.text[:80])
                 continue
             region.box = pad_box(region.box, layout, settings.pad)
             regions.setdefault(layout.number, []).append(region)
             found.append((cap, region))
     if not found:
-        raise PdfSkip("no captioned figures found")
+        raise ReaderSkip("no captioned figures found")
     found.sort(key=lambda pair: (pair[0].page, _column_of(pair[0], layouts), pair[0].box[1]))
     sentences = _body_sentences(layouts, all_captions, regions, vocabulary)
     _write_records(result, path, image_dir, paper_id, relative_to, source_name, settings, found, sentences, meta,
@@ -254,7 +248,7 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
     try:
         pngs = _render(path, page_boxes, settings.dpi)
     except Exception as exc:  # noqa: BLE001 -- pdfium errors: the file cannot be rendered
-        raise PdfSkip(f"cannot render pages: {_open_error(exc)}") from None
+        raise ReaderSkip(f"cannot render pages: {_open_error(exc)}") from None
     written: list[Path] = []
     try:
         for rid, (cap, region) in zip(ids, found):

@@ -3,7 +3,8 @@
 >>> result = read_source("pairs.jsonl", "lib/")        # doctest: +SKIP
 >>> result.records, result.skipped, result.features   # doctest: +SKIP
 
-Supported sources (:func:`detect_source_kind`):
+Supported sources (:func:`detect_source_kind`; :func:`scan_source` also lists a PDF source's
+files, so a caller that detects the kind and then reads walks the tree once):
 
 - ``"manifest"``: a ``.jsonl``, ``.json`` or ``.csv`` file, one image–text item per row;
 - ``"wikipedia"``: a folder with ``trainset_txt_img_cat.list``, ``images/`` and ``texts/``;
@@ -15,6 +16,7 @@ Supported sources (:func:`detect_source_kind`):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -22,8 +24,8 @@ from scicmr.corpus.readers.base import FeatureBlock, ReaderSkip, ReadResult, Ski
 from scicmr.errors import InputError
 
 __all__ = [
-    "FeatureBlock", "ReadResult", "ReaderSkip", "Skipped", "SOURCE_KINDS", "copy_image",
-    "detect_source_kind", "read_source",
+    "FeatureBlock", "ReadResult", "ReaderSkip", "Skipped", "SOURCE_KINDS", "SourceScan", "copy_image",
+    "detect_source_kind", "read_source", "scan_source",
 ]
 
 SOURCE_KINDS = {
@@ -35,9 +37,19 @@ SOURCE_KINDS = {
 _MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv")
 
 
-def detect_source_kind(path: str | Path) -> str:
-    """``"manifest"``, ``"wikipedia"``, ``"mat"`` or ``"pdf"`` for ``path``; InputError naming the path and
-    the supported kinds otherwise."""
+@dataclass(frozen=True)
+class SourceScan:
+    """A source as found on disk: ``path``, its ``kind`` (a key of :data:`SOURCE_KINDS`) and, for
+    a ``"pdf"`` source, ``pdfs``: the PDF files to read, sorted (``(path,)`` for one file)."""
+
+    path: Path
+    kind: str
+    pdfs: tuple[Path, ...] = ()
+
+
+def scan_source(path: str | Path) -> SourceScan:
+    """The kind of ``path`` and, for PDFs, its files, from one walk of the folder; InputError
+    naming the path and the supported kinds when it is no supported source."""
     from scicmr.corpus.readers.wikipedia import is_wikipedia_layout
 
     path = Path(path)
@@ -46,19 +58,28 @@ def detect_source_kind(path: str | Path) -> str:
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in _MANIFEST_SUFFIXES:
-            return "manifest"
+            return SourceScan(path, "manifest")
         if suffix == ".mat":
-            return "mat"
+            return SourceScan(path, "mat")
         if suffix == ".pdf":
-            return "pdf"
+            return SourceScan(path, "pdf", (path,))
         _unsupported(path, f"a {suffix or 'suffix-less'} file")
     if is_wikipedia_layout(path):
-        return "wikipedia"
+        return SourceScan(path, "wikipedia")
     if any(path.glob("*.mat")):
-        return "mat"
-    if any(p.suffix.lower() == ".pdf" for p in path.rglob("*")):
-        return "pdf"
+        return SourceScan(path, "mat")
+    # The one walk of a PDF tree: any entry named *.pdf makes it a PDF source (as it always
+    # has), and the files among them are what the PDF reader reads.
+    named = [p for p in path.rglob("*") if p.suffix.lower() == ".pdf"]
+    if named:
+        return SourceScan(path, "pdf", tuple(sorted(p for p in named if p.is_file())))
     _unsupported(path, "a folder with no recognised layout")
+
+
+def detect_source_kind(path: str | Path) -> str:
+    """``"manifest"``, ``"wikipedia"``, ``"mat"`` or ``"pdf"`` for ``path``; InputError naming the path and
+    the supported kinds otherwise."""
+    return scan_source(path).kind
 
 
 def _unsupported(path: Path, what: str) -> NoReturn:
@@ -71,15 +92,18 @@ def _unsupported(path: Path, what: str) -> NoReturn:
     raise InputError(f"cannot read {path}: {what}", fix=fix)
 
 
-def read_source(path: str | Path, library_root: str | Path, *, progress: bool = True, **options) -> ReadResult:
-    """Read any supported source. Images are validated and copied into
-    ``library_root/images``; records and features are returned, not stored. ``options`` go to
-    the PDF reader (``workers``, ``dpi``, ``max_pages``, ``max_mb``); other kinds take none."""
-    kind = detect_source_kind(path)
+def read_source(source: str | Path | SourceScan, library_root: str | Path, *, progress: bool = True,
+                **options) -> ReadResult:
+    """Read any supported source: a path, or what :func:`scan_source` found (not scanned again).
+    Images are validated and copied into ``library_root/images``; records and features are
+    returned, not stored. ``options`` go to the PDF reader (``workers``, ``dpi``, ``max_pages``,
+    ``max_mb``); other kinds take none."""
+    scan = source if isinstance(source, SourceScan) else scan_source(source)
+    path, kind = scan.path, scan.kind
     if kind == "pdf":
         from scicmr.corpus.readers.pdf import read_pdfs
 
-        return read_pdfs(path, library_root, progress=progress, **options)
+        return read_pdfs(path, library_root, progress=progress, files=scan.pdfs, **options)
     if options:
         raise InputError(f"options {sorted(options)} apply to PDF sources only, not to {kind}",
                          fix="leave them out for this source")

@@ -1,10 +1,15 @@
 """Shared types and helpers of the source readers.
 
 A reader turns a user's source (a manifest, a folder in the Wikipedia layout, a feature
-benchmark) into a :class:`ReadResult`: the usable records, one :class:`Skipped` entry per
-unusable item with its reason, and optional precomputed features. Readers never raise on a
-bad row; they raise :class:`~scicmr.errors.InputError` only when the source as a whole cannot
-be read (no such file, unknown layout, inconsistent shapes).
+benchmark, PDF papers) into a :class:`ReadResult`: the usable records, one :class:`Skipped`
+entry per unusable item with its reason, and optional precomputed features. Readers never raise
+on a bad row; they raise :class:`~scicmr.errors.InputError` only when the source as a whole
+cannot be read (no such file, unknown layout, inconsistent shapes).
+
+A skipped item is always a :class:`Skipped`, whichever reader (or one PDF,
+:func:`scicmr.corpus.pdf.read_pdf`) left it out; the ingest report writes its
+:meth:`Skipped.to_dict`. A helper that finds one item unusable raises :class:`ReaderSkip` with
+the reason; the reader that catches it names the item and records the :class:`Skipped`.
 
 Readers are pure with respect to the library: the only thing they write is validated image
 copies under ``library_root/images`` (atomically); storing records and features is the
@@ -37,8 +42,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 @dataclass
 class Skipped:
-    """One unusable item: ``item`` names it (a record id, ``"line 7"``, a file) and ``reason``
-    says why it was left out."""
+    """One unusable item: ``item`` names it (a record id, ``"line 7"``, a PDF file) and ``reason``
+    says why it was left out. The one skipped-item type of every reader and of ingest."""
 
     item: str
     reason: str
@@ -84,7 +89,9 @@ class ReadResult:
     ``notes`` is JSON-able and may hold ``"dataset"``, ``"layout"``, ``"default_features"``
     (``{"image": name, "text": name}``), ``"standard_split"`` (bool: records carry a given
     train/test split) and ``"quirks"``: a list of ``{"item", "quirk", "detail"}`` dicts for
-    oddities that were worked around (the item was kept).
+    oddities that were worked around (the item was kept). A PDF folder's result adds
+    ``"pdf_files"`` (how many PDFs were found) and ``"pdf_stats"`` (per file: pages, seconds,
+    CPU seconds, figures); see :func:`scicmr.corpus.pdf.read_pdf_folder`.
     """
 
     records: list[Record] = field(default_factory=list)
@@ -103,6 +110,12 @@ class ReadResult:
     def quirks(self) -> list[dict[str, str]]:
         return self.notes.get("quirks", [])
 
+    @property
+    def problems(self) -> list[Skipped]:
+        """``skipped`` under the name the PDF reading API has always used (``read_pdf(...).problems``);
+        the same list, kept so callers of :mod:`scicmr.corpus.pdf` read a folder and a paper alike."""
+        return self.skipped
+
     def summary(self) -> dict[str, Any]:
         """Counts for an ingest report: records, skipped, feature blocks, quirks."""
         return {
@@ -114,7 +127,9 @@ class ReadResult:
 
 
 class ReaderSkip(Exception):
-    """Raised by helpers for one unusable item; readers catch it and add a :class:`Skipped`."""
+    """The signal (not a second item type) that one item is unusable: a helper raises it with the
+    reason (e.g. an image that does not decode, a PDF that is encrypted); the reader that catches
+    it knows the item's name and records a :class:`Skipped`."""
 
     def __init__(self, reason: str):
         self.reason = reason

@@ -8,30 +8,24 @@ one :class:`~scicmr.corpus.readers.base.Skipped` entry; the others are still rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from scicmr.corpus.readers.base import ReadResult
 
 
 def read_pdfs(path: str | Path, library_root: str | Path, *, progress: bool = True, workers: int | None = None,
-              dpi: int | None = None, max_pages: int | None = None, max_mb: float | None = None) -> ReadResult:
+              dpi: int | None = None, max_pages: int | None = None, max_mb: float | None = None,
+              files: Sequence[Path] | None = None) -> ReadResult:
     """Read the PDFs at ``path`` into a :class:`ReadResult` (options: ``workers`` processes,
-    render ``dpi``, the ``max_pages`` / ``max_mb`` limits; None keeps the defaults)."""
+    render ``dpi``, the ``max_pages`` / ``max_mb`` limits; None keeps the defaults). ``files``:
+    the PDFs as :func:`~scicmr.corpus.readers.scan_source` listed them (None lists them again)."""
     from scicmr.corpus.pdf import PdfSettings, read_pdf_folder
-    from scicmr.corpus.pdf.folder import find_pdfs
 
     settings = PdfSettings()
     for name, value in (("dpi", dpi), ("max_pages", max_pages), ("max_megabytes", max_mb)):
         if value is not None:
             setattr(settings, name, value)
     root = Path(library_root)
-    folder = read_pdf_folder(path, root / "images" / "pdf", relative_to=root, workers=workers,
-                             settings=settings, show_progress=progress)
-    result = ReadResult(records=folder.records)
-    for problem in folder.problems:
-        result.skip(problem.item, problem.reason)
-    for quirk in folder.quirks:
-        result.quirk(quirk["item"], quirk["quirk"], quirk.get("detail", ""))
-    result.notes.update({"dataset": "pdf", "layout": "pdf", "pdf_files": len(find_pdfs(path)),
-                         "pdf_stats": folder.files})
-    return result
+    return read_pdf_folder(path, root / "images" / "pdf", relative_to=root, workers=workers,
+                           settings=settings, show_progress=progress, files=files)
