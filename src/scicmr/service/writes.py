@@ -28,16 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from scicmr._io import atomic_directory, atomic_write_json, read_json
+from scicmr._io import read_json
 from scicmr.corpus.record import Record
 from scicmr.service.deps import AppState
-from scicmr.service.engine import SearchEngine, Snapshot, extended, without
+from scicmr.service.engine import SearchEngine
 from scicmr.service.problems import ApiError
 from scicmr.service.uploads import check_stored_image
 from scicmr.service.views import fetch_records
 from scicmr.workflow.library_data import MODALITIES, side_features
 from scicmr.workflow.encode import record_text
-from scicmr.workflow.index import index_name
+from scicmr.workflow.snapshot import Snapshot, extended, save_indexes, without
 
 log = logging.getLogger("scicmr.service")
 # Row fields that could make the reader open files on the server are refused.
@@ -165,13 +165,7 @@ def _move_pdfs(lib_root: Path, staging: Path, pdfs: dict[str, bytes]) -> list[Pa
 def persist_index(engine: SearchEngine, snapshot: Snapshot) -> None:
     """Save the snapshot's indexes where ``scicmr index`` keeps them (when the library has a
     built index); each directory, ids.json included, is swapped in whole."""
-    kind = engine.lib.meta.get("indexes", {}).get(engine.model_name)
-    if kind != snapshot.index_kind:
-        return
-    for modality in MODALITIES:
-        with atomic_directory(engine.lib.index_dir(index_name(engine.model_name, modality, kind))) as tmp:
-            snapshot.indexes[modality].save(tmp)
-            atomic_write_json(tmp / "ids.json", list(snapshot.ids))
+    save_indexes(engine.lib, engine.model_name, snapshot)
 
 
 def _swap_and_persist(engine: SearchEngine, snapshot: Snapshot) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from scicmr.service.deps import AppState, get_settings, get_state
-from scicmr.service.engine import Filters
+from scicmr.workflow.snapshot import Filters
 from scicmr.service.problems import ApiError
 from scicmr.service.schemas import ERROR_RESPONSES, SearchResponse
 from scicmr.service.settings import Settings
