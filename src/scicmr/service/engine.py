@@ -83,7 +83,7 @@ class SearchEngine:
 
     def encode_raw(self, modality: str, items: list[Any]) -> np.ndarray:
         """(m,) texts or image paths → (m, d) features of the library's own encoder."""
-        return self.searcher._encoder(modality).encode(items, batch_size=32)
+        return self.searcher.encode(modality, items)
 
     def embed(self, modality: str, items: list[Any]) -> np.ndarray:
         """(q,) texts or PIL images → (q, k) shared-space vectors."""

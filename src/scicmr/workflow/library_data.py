@@ -49,7 +49,12 @@ def resolve_model_name(lib: Library, model: str | None) -> str:
 
 
 def training_info(lib: Library, model: str) -> dict:
-    return read_json(lib.model_dir(model) / "training.json")
+    """What ``scicmr train`` recorded about a cross-modal model (its features, vocabulary, ...)."""
+    path = lib.model_dir(model) / "training.json"
+    if not path.is_file():
+        raise LibraryError(f"{lib.root}: model {model!r} is not a cross-modal model trained by `scicmr train` "
+                           "(it has no training.json)", fix="pick one with --model, or train one with `scicmr train`")
+    return read_json(path)
 
 
 def side_features(records: list[Record]) -> dict:
