@@ -111,6 +111,7 @@ def test_library_matching_saves_reuses_and_skips_quarantine(figures, tmp_path, c
     from scicmr.cli import main
     from scicmr.corpus.library import Library
     from scicmr.corpus.record import Record
+    from scicmr.workflow import Searcher
     from scicmr.workflow.match import image_matcher, match_image, similar_images
 
     lib = Library.create(tmp_path / "lib")
@@ -128,6 +129,10 @@ def test_library_matching_saves_reuses_and_skips_quarantine(figures, tmp_path, c
     hits = similar_images(lib, str(query_path), 3, encoder="thumbnail")
     assert [(m.rank, m.id, m.score, m.global_score, m.ncc, r) for m, r in first] == \
         [(h.rank, h.id, h.score, h.details["global_score"], h.details["ncc"], h.record) for h in hits]
+    searcher = Searcher(lib)  # no cross-modal model: matching does not need one
+    for rerank in (True, False):
+        want = similar_images(lib, str(query_path), 3, encoder="thumbnail", rerank=rerank)
+        assert searcher.search_similar_images(str(query_path), 3, encoder="thumbnail", rerank=rerank) == want
     assert len(list((lib.root / "indexes").glob("image-match-*"))) == 1
     again = image_matcher(lib, encoder="thumbnail")  # loaded from disk, same answer
     assert again.match(str(query_path), 3)[0].id == figures[3][0]

@@ -89,7 +89,7 @@ class Searcher:
         self._model = model
         self._encoders: dict[str, Any] = {}
         self._snapshot: Snapshot | None = None
-        self._matcher = None
+        self._matchers: dict[str | None, Any] = {}  # image matchers by encoder spec
         self._code_searches: dict[tuple[str, int | None], Any] = {}
         if model is not None:
             resolve_model_name(self.lib, model)  # a wrong name is a clear error now, not at the first query
@@ -245,16 +245,21 @@ class Searcher:
         """Use an existing record's image or text as the query (works on feature benchmarks)."""
         return self.lookup(self.embed_record(record_id, query_modality), target, k)[0]
 
-    def search_similar_images(self, image: Any, k: int = 10) -> list[Hit]:
+    def search_similar_images(self, image: Any, k: int = 10, *, encoder: str | dict | None = None,
+                              rerank: bool = True) -> list[Hit]:
         """Image (path or PIL) → the library figure it shows and the most similar ones (mobile
         visual search: a photo of a printed figure finds the original). Uses the image matcher
-        of :mod:`scicmr.workflow.match`, not the trained cross-modal model; ``details`` hold
-        ``global_score`` and ``ncc``."""
+        of :mod:`scicmr.workflow.match` (global features of the library's image encoder, or
+        ``encoder``; ``rerank`` False skips the aligned correlation), not the cross-modal
+        model; ``details`` hold ``global_score`` and ``ncc``."""
+        import json
+
         from scicmr.workflow.match import image_matcher, similar_images
 
-        if self._matcher is None:
-            self._matcher = image_matcher(self.lib)
-        return similar_images(self.lib, image, k, matcher=self._matcher)
+        key = encoder if encoder is None or isinstance(encoder, str) else json.dumps(encoder, sort_keys=True)
+        if key not in self._matchers:
+            self._matchers[key] = image_matcher(self.lib, encoder=encoder)
+        return similar_images(self.lib, image, k, rerank=rerank, matcher=self._matchers[key])
 
     def search_images_by_codes(self, image: Any, k: int = 10, model: str = "adhn-32",
                                rerank: int | None = None) -> list[Hit]:
