@@ -30,7 +30,7 @@ from scicmr._progress import progress
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
-from scicmr.workflow.hits import Hit
+from scicmr.workflow.hits import Hit, hits_from_ranking
 from scicmr.workflow.library_data import as_library
 from scicmr.workflow.index import index_name, load_built_index
 
@@ -230,19 +230,21 @@ class ImageCodeSearch:
 
         Ranked by Hamming distance, ties by ascending row in ``ids.json`` (the order the index
         was built in); Hit ``score`` is ``1 - 2 d / bits`` (or the relaxed cosine when
-        re-ranked), ``details["distance"]`` the Hamming distance d.
+        re-ranked), ``details["distance"]`` the Hamming distance d. A record deleted since the
+        index was built is left out.
         """
         from scicmr.corpus.images import load_image
         from scicmr.hashing.codes import hamming_distances, pack_codes
 
         relaxed = self.hasher.transform([load_image(image)])  # (1, bits)
         scores, rows = self.index.search(relaxed, min(int(k), len(self.ids)))
-        keep = rows[0] >= 0
-        rows, scores = rows[0][keep], scores[0][keep]
-        distances = hamming_distances(pack_codes(relaxed), pack_codes(self.index.vectors[rows]))[0]
-        records = self.lib.get_many([self.ids[int(row)] for row in rows])
-        return [Hit(rank, record.id, float(score), "image", record, {"distance": int(d)})
-                for rank, (record, d, score) in enumerate(zip(records, distances, scores), start=1)]
+        found = rows[0][rows[0] >= 0]
+        distances = hamming_distances(pack_codes(relaxed), pack_codes(self.index.vectors[found]))[0]
+        distance = {self.ids[int(row)]: int(d) for row, d in zip(found, distances)}
+        hits = hits_from_ranking(self.lib, self.ids, scores, rows, "image")[0]
+        for hit in hits:
+            hit.details["distance"] = distance[hit.id]
+        return hits
 
 
 @dataclass
