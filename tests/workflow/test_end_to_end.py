@@ -172,7 +172,7 @@ def test_hits_are_read_with_one_query_in_ranking_order(trained_library, monkeypa
     searcher = Searcher(trained_library)
     lib = searcher.lib
     query = searcher.embed_text(["ocean temperature anomaly", "galaxy redshift spectrum"])
-    searcher.snapshot  # loaded first: only the hits' reads are counted below
+    assert len(searcher.snapshot) == 36  # loaded first: only the hits' reads are counted below
     calls = []
     get_many = lib.get_many
     monkeypatch.setattr(lib, "get_many", lambda ids, **kw: calls.append(list(ids)) or get_many(ids, **kw))

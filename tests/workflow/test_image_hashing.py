@@ -76,8 +76,7 @@ def test_search_returns_itself_first_and_matches_popcount_ranking(hashed):
 
 
 def test_searcher_code_search_keeps_the_model_and_gives_the_same_hits(hashed, monkeypatch):
-    import scicmr.workflow.image_hashing as image_hashing
-    from scicmr.workflow import Searcher
+    from scicmr.workflow import Searcher, image_hashing
 
     root, _ = hashed
     lib = Library.open(root)

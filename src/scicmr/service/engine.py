@@ -54,6 +54,6 @@ class SearchEngine:
         self.searcher.use(snapshot)
 
     def search(self, modality: str, item: Any, target: str, k: int, offset: int = 0,
-               filters: Filters = Filters()) -> Page:
+               filters: Filters | None = None) -> Page:
         """Encode one query (text or PIL image) and rank ``target`` candidates: one page."""
         return self.searcher.search(modality, item, target, k, offset, filters)

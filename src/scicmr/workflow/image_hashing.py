@@ -31,8 +31,8 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
 from scicmr.workflow.hits import Hit, hits_from_ranking
-from scicmr.workflow.library_data import as_library
 from scicmr.workflow.index import index_name, load_built_index
+from scicmr.workflow.library_data import as_library
 
 INDEX_KIND = "hamming-exact"
 _ENCODE_CHUNK = 64  # images per encoding step (progress granularity only)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -21,7 +21,6 @@ from scicmr.workflow.library_data import (
     side_features,
     training_info,
 )
-
 
 RELAXED_NAME = "relaxed.npy"
 

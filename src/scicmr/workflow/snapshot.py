@@ -14,8 +14,9 @@ ties by ascending row position, as :mod:`scicmr.index` does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -155,13 +156,13 @@ def _inverted(columns: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
 
 def _columns(records: Sequence[Record], vectors: dict[str, np.ndarray]) -> dict[str, Any]:
     """The per-row columns of a snapshot of ``records`` and their (n, k) vectors."""
-    return dict(
-        ids=tuple(r.id for r in records),
-        unit={m: normalise_rows(np.ascontiguousarray(vectors[m], dtype=np.float32)) for m in MODALITIES},
-        years=np.array([r.year or 0 for r in records], dtype=np.int64),
-        labels=tuple(frozenset(label.lower() for label in r.labels) for r in records),
-        authors=tuple(tuple(a.lower() for a in r.authors) for r in records),
-    )
+    return {
+        "ids": tuple(r.id for r in records),
+        "unit": {m: normalise_rows(np.ascontiguousarray(vectors[m], dtype=np.float32)) for m in MODALITIES},
+        "years": np.array([r.year or 0 for r in records], dtype=np.int64),
+        "labels": tuple(frozenset(label.lower() for label in r.labels) for r in records),
+        "authors": tuple(tuple(a.lower() for a in r.authors) for r in records),
+    }
 
 
 def build_snapshot(records: Sequence[Record], vectors: dict[str, np.ndarray], index_kind: str,
