@@ -111,7 +111,8 @@ def test_library_matching_saves_reuses_and_skips_quarantine(figures, tmp_path, c
     from scicmr.cli import main
     from scicmr.corpus.library import Library
     from scicmr.corpus.record import Record
-    from scicmr.workflow.match import image_matcher, match_image
+    from scicmr.workflow import Searcher
+    from scicmr.workflow.match import image_matcher, match_image, similar_images
 
     lib = Library.create(tmp_path / "lib")
     lib.images_dir.mkdir()
@@ -124,6 +125,14 @@ def test_library_matching_saves_reuses_and_skips_quarantine(figures, tmp_path, c
     distort(figures[3][1], "phone", 11)[0].save(query_path)
     first = match_image(lib, str(query_path), 3, encoder="thumbnail")
     assert first[0][0].id == figures[3][0] and first[0][1].id == figures[3][0]
+    # The (Match, Record) pairs the CLI prints are the workflow's Hits, field for field.
+    hits = similar_images(lib, str(query_path), 3, encoder="thumbnail")
+    assert [(m.rank, m.id, m.score, m.global_score, m.ncc, r) for m, r in first] == \
+        [(h.rank, h.id, h.score, h.details["global_score"], h.details["ncc"], h.record) for h in hits]
+    searcher = Searcher(lib)  # no cross-modal model: matching does not need one
+    for rerank in (True, False):
+        want = similar_images(lib, str(query_path), 3, encoder="thumbnail", rerank=rerank)
+        assert searcher.search_similar_images(str(query_path), 3, encoder="thumbnail", rerank=rerank) == want
     assert len(list((lib.root / "indexes").glob("image-match-*"))) == 1
     again = image_matcher(lib, encoder="thumbnail")  # loaded from disk, same answer
     assert again.match(str(query_path), 3)[0].id == figures[3][0]

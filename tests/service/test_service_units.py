@@ -163,3 +163,41 @@ def test_rerank_setting_is_checked():
     assert Settings.from_env({"SCICMR_RERANK": "50"}, library="lib").rerank == 50
     with pytest.raises(InputError, match="rerank"):
         Settings(library="lib", rerank=0)
+
+
+def test_batched_top_equals_one_query_at_a_time():
+    records, vectors = _records(80)
+    snapshot = build_snapshot(records, vectors, "flat")
+    queries = np.random.default_rng(9).normal(size=(4, 8)).astype(np.float32)
+    for filters in (Filters(), Filters(labels=("climate",), year_min=2004)):
+        scores, positions, total = snapshot.top(queries, "text", 9, filters)
+        for row, query in enumerate(queries):
+            page, one_total = snapshot.rank(query[None, :], "text", 9, 0, filters)
+            assert total == one_total and [p for p, _ in page] == positions[row].tolist()
+            np.testing.assert_allclose([s for _, s in page], scores[row], atol=1e-6)
+
+
+def test_the_service_uses_only_the_workflow_corpus_and_errors():
+    """The service is a layer over public workflow API: no index, hashing, encoders or
+    methods imports, nothing private of another package."""
+    import ast
+    from pathlib import Path
+
+    import scicmr.service
+
+    allowed = ("scicmr.service", "scicmr.workflow", "scicmr.corpus", "scicmr.errors")
+    found = []
+    for path in Path(scicmr.service.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("scicmr"):
+                module, names = node.module, [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                module, names = next((a.name for a in node.names if a.name.startswith("scicmr")), ""), []
+            else:
+                continue
+            if module == "scicmr" and names == ["__version__"]:
+                continue
+            private = [p for p in module.split(".") + names if p.startswith("_")]
+            if module and (not module.startswith(allowed) or (private and not module.startswith("scicmr.service"))):
+                found.append(f"{path.name}: {module} {names}")
+    assert found == []

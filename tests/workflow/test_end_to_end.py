@@ -131,3 +131,108 @@ def test_encode_completes_a_cache_that_lacks_restored_records(tmp_path):
     keys = encode_library(lib, image="thumbnail", text="tfidf")  # no --force needed
     for key in keys.values():
         assert lib.load_features(key, [first.id]).shape[0] == 1
+
+
+# -- the Searcher's fast paths against slow references
+
+
+def _brute_force(vectors, query, ids, keep=None):
+    """Ids by descending cosine, ties by row: the reference every ranking must equal."""
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ (query / np.linalg.norm(query))
+    rows = [i for i in range(len(ids)) if keep is None or keep(i)]
+    order = sorted(rows, key=lambda i: (-scores[i], i))
+    return [ids[i] for i in order], scores
+
+
+def test_snapshot_ranking_equals_brute_force_cosine(trained_library):
+    from scicmr.workflow.index import shared_vectors
+    from scicmr.workflow.library_data import paired_records
+    from scicmr.workflow.snapshot import Filters
+
+    searcher = Searcher(trained_library)
+    records = paired_records(searcher.lib, None)
+    ids = [r.id for r in records]
+    stored = shared_vectors(searcher.lib, searcher.model_name, ids)  # loads the model afresh
+    query = searcher.embed_text(["ocean temperature anomaly"])
+    for target in ("image", "text"):
+        want, scores = _brute_force(stored[target], query[0], ids)
+        hits = searcher.lookup(query, target, 12)[0]
+        assert [h.id for h in hits] == want[:12] and [h.rank for h in hits] == list(range(1, 13))
+        np.testing.assert_allclose([h.score for h in hits], [scores[ids.index(i)] for i in want[:12]], atol=1e-5)
+    # Filtered pages are ranked exactly over the rows that pass.
+    climate = {i for i, r in enumerate(records) if "climate" in r.labels}
+    want, _ = _brute_force(stored["image"], query[0], ids, keep=lambda i: i in climate)
+    page = searcher.rank(query, "image", 5, offset=3, filters=Filters(labels=("Climate",)))
+    assert page.total == len(climate) and [h.id for h in page.hits] == want[3:8]
+    assert [h.rank for h in page.hits] == [4, 5, 6, 7, 8] and page.version == searcher.snapshot.version
+
+
+def test_hits_are_read_with_one_query_in_ranking_order(trained_library, monkeypatch):
+    searcher = Searcher(trained_library)
+    lib = searcher.lib
+    query = searcher.embed_text(["ocean temperature anomaly", "galaxy redshift spectrum"])
+    assert len(searcher.snapshot) == 36  # loaded first: only the hits' reads are counted below
+    calls = []
+    get_many = lib.get_many
+    monkeypatch.setattr(lib, "get_many", lambda ids, **kw: calls.append(list(ids)) or get_many(ids, **kw))
+    results = searcher.lookup(query, "text", 10)
+    assert len(calls) == 1  # both queries' hits in one read, not one Library.get per hit
+    monkeypatch.undo()
+    for hits in results:
+        assert [h.record for h in hits] == [lib.get(h.id) for h in hits]  # per-id reads: the slow reference
+
+
+def test_record_queries_reuse_the_loaded_model(trained_library, monkeypatch):
+    import scicmr.workflow.index as index_module
+    from scicmr.workflow.index import shared_vectors
+
+    searcher = Searcher(trained_library)
+    record = Library.open(trained_library).records("test")[0]
+    expected = shared_vectors(searcher.lib, searcher.model_name, [record.id])  # the slow reference
+    searcher.search_record(record.id, k=3)  # loads model, features and snapshot once
+
+    def no_reload(*args, **kwargs):
+        raise AssertionError("the model or training.json was loaded again")
+
+    monkeypatch.setattr(index_module, "load_method", no_reload)
+    monkeypatch.setattr(index_module, "training_info", no_reload)
+    for modality in ("image", "text"):
+        np.testing.assert_allclose(searcher.embed_record(record.id, modality), expected[modality], rtol=1e-6)
+    hits = searcher.search_record(record.id, k=5, query_modality="text", target="image")
+    assert hits == searcher.lookup(expected["text"], "image", 5)[0]
+
+
+def test_queries_use_the_encoders_the_model_was_trained_on(tmp_path):
+    """Re-encoding the library after training must not change what the model is queried with."""
+    import shutil
+
+    from scicmr.errors import LibraryError
+    from scicmr.workflow.encode import encoder_dir
+
+    lib = ingest(make_manifest(tmp_path / "src", per_field=4), tmp_path / "lib", seed=0).library
+    trained_keys = encode_library(lib, image="thumbnail", text="tfidf")
+    train_model(lib, "cca")
+    before = Searcher(lib).search_text("gene expression heat map", k=6)
+    new_keys = encode_library(lib, text={"name": "tfidf", "svd_dim": 5})  # another text encoder and size
+    assert new_keys["text"] != trained_keys["text"]
+    after = Searcher(lib).search_text("gene expression heat map", k=6)
+    assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]
+    shutil.rmtree(encoder_dir(Library.open(lib), trained_keys["text"]))
+    with pytest.raises(LibraryError, match="trained on"):
+        Searcher(lib).search_text("gene expression heat map", k=6)
+
+
+def test_image_searches_need_no_cross_modal_model(tmp_path):
+    from scicmr.errors import LibraryError
+
+    lib = ingest(make_manifest(tmp_path / "src", per_field=3), tmp_path / "lib", seed=0).library
+    searcher = Searcher(lib)  # no trained model: only queries that need one fail
+    with pytest.raises(LibraryError, match="no trained model"):
+        searcher.search_text("galaxy", k=3)
+    record = Library.open(lib).records()[4]
+    hits = searcher.search_similar_images(Library.open(lib).image_path(record), k=3)
+    assert hits[0].id == record.id and hits[0].record == record and hits[0].modality == "image"
+    assert set(hits[0].details) == {"global_score", "ncc"}
+    with pytest.raises(LibraryError, match="no model 'cca'"):
+        Searcher(lib, "cca")

@@ -75,6 +75,28 @@ def test_search_returns_itself_first_and_matches_popcount_ranking(hashed):
     assert len(reranked) == 5 and reranked[0].score == pytest.approx(1.0, abs=1e-5)
 
 
+def test_searcher_code_search_keeps_the_model_and_gives_the_same_hits(hashed, monkeypatch):
+    from scicmr.workflow import Searcher, image_hashing
+
+    root, _ = hashed
+    lib = Library.open(root)
+    queries = [lib.image_path(r) for r in lib.records("test")[:3]]
+    expected = [search_images_by_codes(root, q, k=6, model="adhn-16") for q in queries]
+    searcher = Searcher(root)  # an ADHN-only library: code search needs no cross-modal model
+    searcher.search_images_by_codes(queries[0], k=6, model="adhn-16")
+
+    def no_reload(*args, **kwargs):
+        raise AssertionError("the ADHN model was loaded again")
+
+    monkeypatch.setattr(image_hashing, "load_library_hasher", no_reload)
+    for query, rows in zip(queries, expected):
+        hits = searcher.search_images_by_codes(query, k=6, model="adhn-16")
+        assert [(h.rank, h.id, h.details["distance"], h.score) for h in hits] == \
+            [(r.rank, r.id, r.distance, r.score) for r in rows]
+        assert [h.record for h in hits] == lib.get_many([r.id for r in rows])
+        assert {h.modality for h in hits} == {"image"}
+
+
 def test_cli_trains_and_searches(hashed, tmp_path, capsys):
     root, _ = hashed
     lib = Library.open(root)

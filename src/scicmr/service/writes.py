@@ -28,16 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from scicmr._io import atomic_directory, atomic_write_json, read_json
 from scicmr.corpus.record import Record
 from scicmr.service.deps import AppState
-from scicmr.service.engine import SearchEngine, Snapshot, extended, without
+from scicmr.service.engine import SearchEngine
 from scicmr.service.problems import ApiError
 from scicmr.service.uploads import check_stored_image
 from scicmr.service.views import fetch_records
-from scicmr.workflow.library_data import MODALITIES, side_features
 from scicmr.workflow.encode import record_text
-from scicmr.workflow.index import index_name
+from scicmr.workflow.library_data import MODALITIES, append_features
+from scicmr.workflow.snapshot import Snapshot, extended, save_indexes, without
 
 log = logging.getLogger("scicmr.service")
 # Row fields that could make the reader open files on the server are refused.
@@ -120,25 +119,17 @@ def _stage_pdfs(lib_root: Path, staging: Path, pdfs: dict[str, bytes]) -> list[R
 
 
 def _project(engine: SearchEngine, staging: Path, records: list[Record]) -> tuple[dict, dict]:
-    """(raw features, shared-space vectors) of staged records, per modality: (m, d) float32."""
-    raw = {"image": engine.encode_raw("image", [staging / r.image for r in records]),
-           "text": engine.encode_raw("text", [record_text(r) for r in records])}
-    method = engine.searcher.method
-    side = side_features(records) if method.side_features else {}
-    shared = {"image": method.transform_image(raw["image"], **side), "text": method.transform_text(raw["text"], **side)}
-    return raw, shared
+    """(raw features, shared-space vectors) of staged records, per modality: (m, d) float32,
+    with the encoders and the model the engine searches with."""
+    searcher = engine.searcher
+    raw = {"image": searcher.encode("image", [staging / r.image for r in records]),
+           "text": searcher.encode("text", [record_text(r) for r in records])}
+    return raw, searcher.transform(raw, records)
 
 
 def _append_features(engine: SearchEngine, records: list[Record], raw: dict[str, np.ndarray]) -> None:
-    lib = engine.lib
     for modality in MODALITIES:
-        key = engine.searcher.features[modality]
-        old = lib.load_features(key)
-        # ids.json is written before vectors.npy: after a crash between the two it may list
-        # more ids than there are rows; the rows that exist are the valid prefix.
-        old_ids = read_json(lib.features_dir(key) / "ids.json")[: len(old)]
-        lib.save_features(key, old_ids + [r.id for r in records], np.concatenate([old, raw[modality]]),
-                          lib.feature_config(key))
+        append_features(engine.lib, engine.searcher.features[modality], [r.id for r in records], raw[modality])
 
 
 def _move_images(lib_root: Path, staging: Path, records: list[Record]) -> list[Path]:
@@ -165,13 +156,7 @@ def _move_pdfs(lib_root: Path, staging: Path, pdfs: dict[str, bytes]) -> list[Pa
 def persist_index(engine: SearchEngine, snapshot: Snapshot) -> None:
     """Save the snapshot's indexes where ``scicmr index`` keeps them (when the library has a
     built index); each directory, ids.json included, is swapped in whole."""
-    kind = engine.lib.meta.get("indexes", {}).get(engine.model_name)
-    if kind != snapshot.index_kind:
-        return
-    for modality in MODALITIES:
-        with atomic_directory(engine.lib.index_dir(index_name(engine.model_name, modality, kind))) as tmp:
-            snapshot.indexes[modality].save(tmp)
-            atomic_write_json(tmp / "ids.json", list(snapshot.ids))
+    save_indexes(engine.lib, engine.model_name, snapshot)
 
 
 def _swap_and_persist(engine: SearchEngine, snapshot: Snapshot) -> None:

@@ -2,7 +2,7 @@
 and search a query photo by Hamming distance (image → image).
 
 >>> report = train_image_hashing("lib", bits=32, epochs=20)     # doctest: +SKIP
->>> hits = search_images_by_codes("lib", "photo.jpg", k=10)     # doctest: +SKIP
+>>> hits = ImageCodeSearch("lib", "adhn-32").search("photo.jpg", k=10)   # doctest: +SKIP
 
 Layout: the model is saved under ``models/adhn-<bits>/`` (config.json beside weights.pt, plus
 ``library.json`` with the label vocabulary and metrics); the Hamming index of every usable
@@ -30,8 +30,9 @@ from scicmr._progress import progress
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
-from scicmr.workflow.library_data import as_library
+from scicmr.workflow.hits import Hit, hits_from_ranking
 from scicmr.workflow.index import index_name, load_built_index
+from scicmr.workflow.library_data import as_library
 
 INDEX_KIND = "hamming-exact"
 _ENCODE_CHUNK = 64  # images per encoding step (progress granularity only)
@@ -189,20 +190,6 @@ def index_library_codes(lib: Library, name: str, model: Any) -> tuple[Path, int,
     return directory, len(records), skipped
 
 
-@dataclass
-class CodeHit:
-    """One image → image result: rank, record id, Hamming distance to the query, score
-    (``1 - 2 d / bits`` by Hamming ranking, or the relaxed cosine when re-ranked)."""
-
-    rank: int
-    id: str
-    distance: int
-    score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 def load_library_hasher(lib: Library, model: str):
     """The saved ADHN model ``model`` of ``lib``; InputError naming the trained ones when absent."""
     from scicmr.methods import load_method, saved_method_name
@@ -215,27 +202,71 @@ def load_library_hasher(lib: Library, model: str):
     return load_method(directory)
 
 
+class ImageCodeSearch:
+    """Image → image search by a library's ADHN codes, loaded once for repeated queries.
+
+    Args:
+        lib: the library (or its folder).
+        model: the ADHN model, e.g. ``"adhn-32"`` (``scicmr hash-images``).
+        rerank: m re-ranks a Hamming shortlist of m by relaxed cosine; None ranks by Hamming
+            distance alone.
+
+    Raises InputError naming the trained ADHN models when ``model`` is not one, LibraryError
+    when its code index was never built.
+    """
+
+    def __init__(self, lib: Library | str | Path, model: str = "adhn-32", rerank: int | None = None):
+        self.lib = as_library(lib)
+        self.model = model
+        self.hasher = load_library_hasher(self.lib, model)
+        built = load_built_index(self.lib, model, "image", INDEX_KIND, rerank)
+        if built is None:
+            raise LibraryError(f"{self.lib.root} has no code index for {model!r}",
+                               fix=f"run `scicmr hash-images {self.lib.root}`")
+        self.index, self.ids = built  # a CodeSearch: it holds the relaxed vectors (relaxed.npy)
+
+    def search(self, image: Any, k: int = 10) -> list[Hit]:
+        """The ``k`` library images whose codes are nearest those of ``image`` (path or PIL).
+
+        Ranked by Hamming distance, ties by ascending row in ``ids.json`` (the order the index
+        was built in); Hit ``score`` is ``1 - 2 d / bits`` (or the relaxed cosine when
+        re-ranked), ``details["distance"]`` the Hamming distance d. A record deleted since the
+        index was built is left out.
+        """
+        from scicmr.corpus.images import load_image
+        from scicmr.hashing.codes import hamming_distances, pack_codes
+
+        relaxed = self.hasher.transform([load_image(image)])  # (1, bits)
+        scores, rows = self.index.search(relaxed, min(int(k), len(self.ids)))
+        found = rows[0][rows[0] >= 0]
+        distances = hamming_distances(pack_codes(relaxed), pack_codes(self.index.vectors[found]))[0]
+        distance = {self.ids[int(row)]: int(d) for row, d in zip(found, distances)}
+        hits = hits_from_ranking(self.lib, self.ids, scores, rows, "image")[0]
+        for hit in hits:
+            hit.details["distance"] = distance[hit.id]
+        return hits
+
+
+@dataclass
+class CodeHit:
+    """One image → image result as `scicmr hash-search` prints it: rank, record id, Hamming
+    distance to the query, score (see :meth:`ImageCodeSearch.search`)."""
+
+    rank: int
+    id: str
+    distance: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 def search_images_by_codes(lib: Library | str | Path, image: Any, k: int = 10, model: str = "adhn-32",
                            rerank: int | None = None) -> list[CodeHit]:
-    """The ``k`` library images whose ADHN codes are nearest the query's (a path or PIL image).
-
-    Ranked by Hamming distance, ties by ascending record position in ``ids.json`` (the order the
-    index was built in); ``rerank`` = m re-ranks a Hamming shortlist of m by relaxed cosine.
-    """
+    """One query of :class:`ImageCodeSearch` (which keeps the model for the next ones), as
+    :class:`CodeHit` rows."""
     from scicmr.corpus.images import load_image
-    from scicmr.hashing.codes import hamming_distances, pack_codes
 
-    lib = as_library(lib)
     query = load_image(image)  # a clear error for a missing or non-image file, before the model loads
-    hasher = load_library_hasher(lib, model)
-    built = load_built_index(lib, model, "image", INDEX_KIND, rerank)
-    if built is None:
-        raise LibraryError(f"{lib.root} has no code index for {model!r}", fix=f"run `scicmr hash-images {lib.root}`")
-    index, ids = built
-    relaxed = hasher.transform([query])
-    scores, rows = index.search(relaxed, min(int(k), len(ids)))
-    stored = np.load(lib.index_dir(index_name(model, "image", INDEX_KIND)) / "relaxed.npy")
-    keep = rows[0] >= 0
-    distances = hamming_distances(pack_codes(relaxed), pack_codes(stored[rows[0][keep]]))[0]
-    return [CodeHit(rank=i + 1, id=ids[int(row)], distance=int(d), score=float(s))
-            for i, (row, d, s) in enumerate(zip(rows[0][keep], distances, scores[0][keep]))]
+    hits = ImageCodeSearch(lib, model, rerank).search(query, k)
+    return [CodeHit(rank=h.rank, id=h.id, distance=h.details["distance"], score=h.score) for h in hits]

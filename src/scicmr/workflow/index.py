@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from scicmr._io import atomic_save_npy, atomic_write_json, read_json
 from scicmr.corpus.library import Library
+from scicmr.corpus.record import Record
 from scicmr.hashing.base import model_bits
 from scicmr.hashing.codes import pack_codes
 from scicmr.methods import load_method
@@ -20,7 +22,6 @@ from scicmr.workflow.library_data import (
     training_info,
 )
 
-
 RELAXED_NAME = "relaxed.npy"
 
 
@@ -28,15 +29,34 @@ def index_name(model: str, modality: str, kind: str) -> str:
     return f"{model}-{modality}-{kind}"
 
 
-def shared_vectors(lib: Library, model_name: str, ids: list[str]) -> dict[str, np.ndarray]:
-    """Shared-space vectors of ``ids`` for both modalities: {"image": (n, k), "text": (n, k)}."""
-    method = load_method(lib.model_dir(model_name))
-    features = training_info(lib, model_name)["features"]
-    side = side_features(lib.get_many(ids)) if method.side_features else {}
-    return {
-        "image": method.transform_image(lib.load_features(features["image"], ids), **side),
-        "text": method.transform_text(lib.load_features(features["text"], ids), **side),
-    }
+def project(method, features: dict[str, np.ndarray], records: Sequence[Record] | None = None) -> dict[str, np.ndarray]:
+    """Raw features → shared-space vectors through a trained cross-modal ``method``.
+
+    Args:
+        method: the fitted method (``transform_image`` / ``transform_text``).
+        features: modality → (n, d_modality) float32 raw features of the same n records.
+        records: those n records; needed by methods that read side features (years, authors).
+
+    Returns:
+        modality → (n, k) float32 shared-space vectors, for the modalities given.
+    """
+    side = side_features(records) if method.side_features else {}
+    transforms = {"image": method.transform_image, "text": method.transform_text}
+    return {modality: transforms[modality](rows, **side) for modality, rows in features.items()}
+
+
+def shared_vectors(lib: Library, model_name: str, ids: list[str], *, method=None,
+                   feature_keys: dict[str, str] | None = None,
+                   modalities: Sequence[str] = MODALITIES) -> dict[str, np.ndarray]:
+    """Shared-space vectors of ``ids`` from the stored features: {"image": (n, k), "text": (n, k)}.
+
+    ``method`` and ``feature_keys`` (the model's features, from its training.json) are loaded
+    from the library unless the caller already holds them; ``modalities`` limits the work.
+    """
+    method = method if method is not None else load_method(lib.model_dir(model_name))
+    feature_keys = feature_keys if feature_keys is not None else training_info(lib, model_name)["features"]
+    records = lib.get_many(ids) if method.side_features else None
+    return project(method, {m: lib.load_features(feature_keys[m], ids) for m in modalities}, records)
 
 
 def build_index(lib: Library | str | Path, model: str | None = None, kind: str = "flat", **params) -> dict[str, Path]:

@@ -1,5 +1,6 @@
 """What the workflows read from a library: open it, pick the model, gather the paired
-records and their stored features per split (public: the service and benches use it too)."""
+records and their stored features per split, extend a feature cache (public: the service and
+benches use it too)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,19 @@ def stored_feature_key(lib: Library, modality: str) -> str:
     return key
 
 
+def append_features(lib: Library, key: str, ids: list[str], rows: np.ndarray) -> None:
+    """Append (m, d) feature ``rows`` of new records ``ids`` to the feature cache ``key``.
+
+    The old rows are rewritten unchanged, so they stay readable whatever happens to the new
+    records later (a write that fails before its commit point leaves rows nobody reads).
+    """
+    old = lib.load_features(key)
+    # ids.json is written before vectors.npy: after a crash between the two it may list
+    # more ids than there are rows; the rows that exist are the valid prefix.
+    old_ids = read_json(lib.features_dir(key) / "ids.json")[: len(old)]
+    lib.save_features(key, old_ids + list(ids), np.concatenate([old, rows]), lib.feature_config(key))
+
+
 def resolve_model_name(lib: Library, model: str | None) -> str:
     """``model`` if given, else the library's default (last trained) model."""
     trained = lib.models()
@@ -49,7 +63,12 @@ def resolve_model_name(lib: Library, model: str | None) -> str:
 
 
 def training_info(lib: Library, model: str) -> dict:
-    return read_json(lib.model_dir(model) / "training.json")
+    """What ``scicmr train`` recorded about a cross-modal model (its features, vocabulary, ...)."""
+    path = lib.model_dir(model) / "training.json"
+    if not path.is_file():
+        raise LibraryError(f"{lib.root}: model {model!r} is not a cross-modal model trained by `scicmr train` "
+                           "(it has no training.json)", fix="pick one with --model, or train one with `scicmr train`")
+    return read_json(path)
 
 
 def side_features(records: list[Record]) -> dict:

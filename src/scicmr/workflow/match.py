@@ -1,6 +1,8 @@
 """Image -> image search over a library: the mobile-visual-search path (a phone photo of a
-figure finds the original). Kept apart from :class:`~scicmr.workflow.search.Searcher`, whose
-image queries go through a trained cross-modal model to texts."""
+figure finds the original). Needs no trained model: the global features are the library's
+image encoder's (or a named one), re-ranked by crop-aligned correlation
+(:mod:`scicmr.matching`). :meth:`scicmr.workflow.Searcher.search_similar_images` is the same
+search with the matcher kept between queries."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
 from scicmr.matching.matcher import ImageMatcher, Match
+from scicmr.workflow.hits import Hit
 from scicmr.workflow.library_data import as_library
 
 
@@ -59,12 +62,23 @@ def image_matcher(lib: Library | str | Path, *, encoder: Any = None, **params: A
     return matcher
 
 
-def match_image(lib: Library | str | Path, image: Any, k: int = 10, *, encoder: Any = None,
-                rerank: bool = True, matcher: ImageMatcher | None = None) -> list[tuple[Match, Record]]:
-    """The ``k`` library figures most like ``image`` (a path or PIL image), best first, each
-    with its record."""
+def similar_images(lib: Library | str | Path, image: Any, k: int = 10, *, encoder: Any = None,
+                   rerank: bool = True, matcher: ImageMatcher | None = None) -> list[Hit]:
+    """The ``k`` library figures most like ``image`` (a path or PIL image), best first.
+
+    Each Hit's ``score`` is the ranking score; ``details`` hold ``global_score`` (cosine of
+    the global features) and ``ncc`` (crop-aligned correlation, None without re-ranking).
+    """
     lib = as_library(lib)
     matcher = matcher or image_matcher(lib, encoder=encoder)
     matches = matcher.match_many([image], k, rerank=rerank)[0]
     records = lib.get_many([m.id for m in matches])
-    return list(zip(matches, records))
+    return [Hit(m.rank, m.id, m.score, "image", record, {"global_score": m.global_score, "ncc": m.ncc})
+            for m, record in zip(matches, records)]
+
+
+def match_image(lib: Library | str | Path, image: Any, k: int = 10, *, encoder: Any = None,
+                rerank: bool = True, matcher: ImageMatcher | None = None) -> list[tuple[Match, Record]]:
+    """:func:`similar_images` as (Match, Record) pairs, the form `scicmr match` prints."""
+    return [(Match(h.rank, h.id, h.score, h.details["global_score"], h.details["ncc"]), h.record)
+            for h in similar_images(lib, image, k, encoder=encoder, rerank=rerank, matcher=matcher)]

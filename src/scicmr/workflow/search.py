@@ -1,8 +1,15 @@
-"""Search a library: text, image or record queries against image or text candidates."""
+"""Search a library: one :class:`Searcher` for every query kind, one :class:`Hit` type.
+
+- text, image or record queries against image or text candidates, through the trained
+  cross-modal model and ranked by :mod:`scicmr.workflow.snapshot` (filters included);
+- a photo of a figure → the library figure it shows (:mod:`scicmr.workflow.match`);
+- an image → the library images nearest by ADHN codes (:mod:`scicmr.workflow.image_hashing`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -10,120 +17,220 @@ import numpy as np
 
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
-from scicmr.errors import InputError
+from scicmr.errors import InputError, LibraryError
 from scicmr.methods import load_method
+from scicmr.workflow.hits import Hit, Page, hits_from_ranking
+from scicmr.workflow.index import project, shared_vectors
 from scicmr.workflow.library_data import MODALITIES, as_library, paired_records, resolve_model_name, training_info
-from scicmr.workflow.encode import load_query_encoder
-from scicmr.workflow.index import load_built_index, shared_vectors
+from scicmr.workflow.snapshot import Filters, Snapshot, library_snapshot
+
+__all__ = ["MAX_K", "Hit", "Page", "Searcher", "model_query_encoder"]
 
 MAX_K = 1000
+_BATCH = {"text": 32, "image": 16}  # query encoding batch sizes
 
 
-@dataclass
-class Hit:
-    """One search result."""
+def model_query_encoder(lib: Library, modality: str, feature_key: str | None = None):
+    """The fitted encoder that produced the ``feature_key`` features, for new queries.
 
-    rank: int
-    id: str
-    score: float
-    modality: str
-    record: Record
+    A model must be queried with the encoders it was trained on (its training.json names
+    their feature keys), not with whatever the library was re-encoded with since. ``None``
+    (a model that names no features) falls back to the library's current encoder.
+    """
+    from scicmr.encoders import load_encoder
+    from scicmr.workflow.encode import encoder_dir, load_query_encoder
 
-    def to_dict(self, lib: Library | None = None) -> dict[str, Any]:
-        r = self.record
-        image = str(lib.image_path(r)) if (lib is not None and r.image) else r.image
-        return {
-            "rank": self.rank,
-            "id": self.id,
-            "score": round(self.score, 6),
-            "modality": self.modality,
-            "title": r.title,
-            "text": r.text,
-            "labels": r.labels,
-            "authors": r.authors,
-            "date": r.date,
-            "image": image,
-            "source": r.source.to_dict(),
-        }
+    current = (lib.meta.get("encoders", {}).get(modality) or {}).get("key")
+    if feature_key is None or feature_key == current:
+        return load_query_encoder(lib, modality)  # also explains precomputed benchmark features
+    if (encoder_dir(lib, feature_key) / "config.json").exists():
+        return load_encoder(encoder_dir(lib, feature_key))
+    raise LibraryError(
+        f"{lib.root}: the encoder of the {modality} features {feature_key!r} this model was trained on is not "
+        f"in the library (the library now uses {current!r})",
+        fix="query with an existing record (`scicmr search LIB --query-id ID`) or retrain the model",
+    )
+
+
+def _check_target(target: str, what: str = "target") -> None:
+    if target not in MODALITIES:
+        raise InputError(f"unknown {what} {target!r}", fix="use image or text")
+
+
+def _check_k(k: int) -> int:
+    if not 1 <= int(k) <= MAX_K:
+        raise InputError(f"k must be between 1 and {MAX_K}, got {k}", fix="pass e.g. -k 10")
+    return int(k)
 
 
 class Searcher:
-    """Query a library through a trained model.
+    """Query a library through a trained model, and by image alone.
 
-    Loads the model, the query encoders and the built indexes once; each ``search_*`` call is
-    then one encode + one index lookup. Without a built index it falls back to exact search.
-    With a Hamming index (``scicmr index LIB --codes``) queries are hashed and ranked by Hamming
-    distance; ``rerank=m`` re-ranks a Hamming shortlist of m by exact cosine on relaxed vectors.
+    Nothing heavy loads before a query needs it, and then once: the cross-modal model, its
+    query encoders and the index snapshot of the library's paired records for text, image and
+    record queries; the image matcher for :meth:`search_similar_images`; an ADHN model and its
+    code index for :meth:`search_images_by_codes` (these two need no cross-modal model). Each
+    ``search_*`` call is then one encode + one ranking + one read of the hits' records.
+
+    The ranking is the snapshot's (:mod:`scicmr.workflow.snapshot`): the library's built index
+    when it is current (``scicmr index``), else exact search. With a Hamming index (``scicmr
+    index LIB --codes``) queries are hashed and ranked by Hamming distance; ``rerank=m``
+    re-ranks a Hamming shortlist of m by exact cosine on relaxed vectors.
+
+    Args:
+        lib: the library (or its folder).
+        model: the cross-modal model; None: the library's default. A named model that is not
+            trained fails here, the default only at the first query that needs it.
+        rerank: Hamming shortlist size for a hashing model's code index.
     """
 
     def __init__(self, lib: Library | str | Path, model: str | None = None, rerank: int | None = None):
         self.lib = as_library(lib)
-        self.model_name = resolve_model_name(self.lib, model)
-        self.method = load_method(self.lib.model_dir(self.model_name))
-        self.features = training_info(self.lib, self.model_name)["features"]
-        self._encoders: dict[str, Any] = {}
-        self._indexes: dict[str, tuple[Any, list[str]]] = {}
         self.rerank = rerank
+        self._model = model
+        self._encoders: dict[str, Any] = {}
+        self._snapshot: Snapshot | None = None
+        self._matchers: dict[str | None, Any] = {}  # image matchers by encoder spec
+        self._code_searches: dict[tuple[str, int | None], Any] = {}
+        if model is not None:
+            resolve_model_name(self.lib, model)  # a wrong name is a clear error now, not at the first query
+
+    @cached_property
+    def model_name(self) -> str:
+        """The cross-modal model queried (the library's default when none was named)."""
+        return resolve_model_name(self.lib, self._model)
+
+    @cached_property
+    def method(self):
+        """The fitted cross-modal method (``transform_image`` / ``transform_text``)."""
+        return load_method(self.lib.model_dir(self.model_name))
+
+    @cached_property
+    def features(self) -> dict[str, str]:
+        """The feature keys the model was trained on, per modality (its training.json)."""
+        return training_info(self.lib, self.model_name)["features"]
 
     # ------------------------------------------------------------------ encoding
-    def _encoder(self, modality: str):
+    def query_encoder(self, modality: str):
+        """The encoder of the model's ``modality`` features (loaded once)."""
         if modality not in self._encoders:
-            self._encoders[modality] = load_query_encoder(self.lib, modality)
+            self._encoders[modality] = model_query_encoder(self.lib, modality, self.features.get(modality))
         return self._encoders[modality]
+
+    def encode(self, modality: str, items: list[Any], batch_size: int = 32) -> np.ndarray:
+        """(m,) texts or images (paths or PIL) → (m, d) raw features of the model's encoder."""
+        return self.query_encoder(modality).encode(items, batch_size=batch_size)
+
+    def transform(self, features: dict[str, np.ndarray], records: Sequence[Record]) -> dict[str, np.ndarray]:
+        """Raw (m, d) features of ``records`` per modality → (m, k) shared-space vectors."""
+        return project(self.method, features, records)
 
     def embed_text(self, queries: list[str]) -> np.ndarray:
         """(q,) strings → (q, k) shared-space vectors."""
         for query in queries:
             if not isinstance(query, str) or not query.strip():
                 raise InputError("empty text query", fix="type some words to search for")
-        return self.method.transform_text(self._encoder("text").encode(queries, batch_size=32))
+        return self.method.transform_text(self.encode("text", queries, _BATCH["text"]))
 
     def embed_image(self, images: list[Any]) -> np.ndarray:
         """(q,) image paths or PIL images → (q, k) shared-space vectors."""
-        return self.method.transform_image(self._encoder("image").encode(images, batch_size=16))
+        return self.method.transform_image(self.encode("image", images, _BATCH["image"]))
+
+    def embed(self, modality: str, items: list[Any]) -> np.ndarray:
+        """(q,) texts (``modality`` "text") or images → (q, k) shared-space vectors."""
+        return self.embed_text(items) if modality == "text" else self.embed_image(items)
 
     def embed_record(self, record_id: str, modality: str) -> np.ndarray:
-        """The shared-space vector of an existing record's ``modality`` (1, k)."""
+        """The shared-space vector of an existing record's ``modality`` (1, k), from its stored
+        features through the loaded model (works on feature benchmarks)."""
+        _check_target(modality, "query modality")
         record = self.lib.get(record_id)
-        return shared_vectors(self.lib, self.model_name, [record.id])[modality]
+        return shared_vectors(self.lib, self.model_name, [record.id], method=self.method,
+                              feature_keys=self.features, modalities=(modality,))[modality]
 
-    # ------------------------------------------------------------------ lookup
-    def _index(self, modality: str):
-        if modality not in self._indexes:
-            kind = self.lib.meta.get("indexes", {}).get(self.model_name)
-            built = load_built_index(self.lib, self.model_name, modality, kind, self.rerank) if kind else None
-            if built is None:
-                built = self._exact_index(modality)
-            self._indexes[modality] = built
-        return self._indexes[modality]
+    def warm_up(self) -> dict[str, str | None]:
+        """Load both query encoders and run a probe through each now, so the first query does
+        not pay for loading weights. Returns modality → None, or why it cannot be queried (a
+        benchmark library of precomputed features has no encoder)."""
+        from PIL import Image
+
+        probes = {"text": "warm up", "image": Image.new("RGB", (64, 64), "white")}
+        problems: dict[str, str | None] = {}
+        for modality in MODALITIES:
+            try:
+                self.embed(modality, [probes[modality]])
+                problems[modality] = None
+            except (InputError, LibraryError) as exc:
+                problems[modality] = exc.problem
+        return problems
+
+    # ------------------------------------------------------------------ the snapshot
+    @property
+    def snapshot(self) -> Snapshot:
+        """The ranked rows: loaded from the library on first use, or the last one :meth:`use`d."""
+        if self._snapshot is None:
+            self._snapshot = self.load_snapshot()
+        return self._snapshot
+
+    def use(self, snapshot: Snapshot) -> None:
+        """Rank ``snapshot`` from now on (a copy-on-write update: queries in flight keep the one
+        they started with). Callers serialise writers themselves."""
+        self._snapshot = snapshot
+
+    def load_snapshot(self) -> Snapshot:
+        """A fresh snapshot of the library's paired records under this model."""
+        records = paired_records(self.lib, None)
+        if records:
+            vectors = shared_vectors(self.lib, self.model_name, [r.id for r in records], method=self.method,
+                                     feature_keys=self.features)
+        else:
+            vectors = self._empty_vectors()
+        return library_snapshot(self.lib, self.model_name, records, vectors, self.rerank)
+
+    def _empty_vectors(self) -> dict[str, np.ndarray]:
+        try:  # the dimension of the shared space, for an empty library that grows later
+            dim = int(self.embed_text(["probe"]).shape[1])
+        except (InputError, LibraryError):
+            dim = 1
+        return {m: np.zeros((0, dim), dtype=np.float32) for m in MODALITIES}
 
     def _exact_index(self, modality: str):
+        """(exact cosine index, ids) over every pair, from the stored features: the slow
+        reference the snapshot's built indexes are tested against."""
         from scicmr.index import create_index
 
         ids = [r.id for r in paired_records(self.lib, None)]
-        vectors = shared_vectors(self.lib, self.model_name, ids)[modality]
+        vectors = shared_vectors(self.lib, self.model_name, ids, method=self.method, feature_keys=self.features,
+                                 modalities=(modality,))[modality]
         index = create_index("exact", vectors.shape[1])
         index.add(vectors, np.arange(len(ids), dtype=np.int64))
         return index, ids
 
+    # ------------------------------------------------------------------ ranking
     def lookup(self, vectors: np.ndarray, target: str, k: int) -> list[list[Hit]]:
-        """Top-``k`` hits among ``target`` candidates for each row of ``vectors``."""
-        if target not in MODALITIES:
-            raise InputError(f"unknown target {target!r}", fix="use image or text")
-        if not 1 <= int(k) <= MAX_K:
-            raise InputError(f"k must be between 1 and {MAX_K}, got {k}", fix="pass e.g. -k 10")
-        index, ids = self._index(target)
-        scores, positions = index.search(np.asarray(vectors, dtype=np.float32), int(k))
-        results = []
-        for row_scores, row_positions in zip(scores, positions):
-            hits = []
-            for score, position in zip(row_scores, row_positions):
-                if position < 0:
-                    continue
-                record = self.lib.get(ids[position])
-                hits.append(Hit(len(hits) + 1, record.id, float(score), target, record))
-            results.append(hits)
-        return results
+        """Top-``k`` hits among ``target`` candidates for each row of (q, k) ``vectors``."""
+        _check_target(target)
+        k = _check_k(k)
+        snapshot = self.snapshot  # read once: a concurrent update does not mix two snapshots
+        scores, positions, _ = snapshot.top(vectors, target, k)
+        return hits_from_ranking(self.lib, snapshot.ids, scores, positions, target)
+
+    def rank(self, vector: np.ndarray, target: str, k: int, offset: int = 0, filters: Filters | None = None) -> Page:
+        """Hits ``offset + 1 .. offset + k`` among ``target`` candidates for one (1, k) query
+        vector, restricted by ``filters``."""
+        _check_target(target)
+        if int(k) < 1 or int(offset) < 0:
+            raise InputError(f"k must be >= 1 and offset >= 0, got k={k}, offset={offset}")
+        snapshot = self.snapshot
+        scores, positions, total = snapshot.top(vector, target, int(offset) + int(k), filters or Filters())
+        hits = hits_from_ranking(self.lib, snapshot.ids, scores[:, offset:], positions[:, offset:], target, offset)
+        return Page(hits[0], total, snapshot.version)
+
+    def search(self, modality: str, item: Any, target: str, k: int = 10, offset: int = 0,
+               filters: Filters | None = None) -> Page:
+        """Encode one text or image (``modality``) and rank ``target`` candidates: one page."""
+        _check_target(modality, "query modality")
+        return self.rank(self.embed(modality, [item]), target, k, offset, filters)
 
     # ------------------------------------------------------------------ convenience
     def search_text(self, query: str, k: int = 10, target: str = "image") -> list[Hit]:
@@ -131,19 +238,39 @@ class Searcher:
         return self.lookup(self.embed_text([query]), target, k)[0]
 
     def search_image(self, image: Any, k: int = 10, target: str = "text") -> list[Hit]:
-        """Image (path or PIL) → texts (target "text") or → similar images (target "image")."""
+        """Image (path or PIL) → texts (target "text") or → similar images (target "image")
+        through the trained model."""
         return self.lookup(self.embed_image([image]), target, k)[0]
-
-    def search_similar_images(self, image: Any, k: int = 10) -> list[Hit]:
-        """Image (path or PIL) → the library figure it shows and the most similar ones (mobile
-        visual search: a photo of a printed figure finds the original). Uses the image matcher
-        of :mod:`scicmr.workflow.match`, not the trained cross-modal model."""
-        from scicmr.workflow.match import image_matcher, match_image
-
-        if getattr(self, "_matcher", None) is None:
-            self._matcher = image_matcher(self.lib)
-        return [Hit(m.rank, m.id, m.score, "image", r) for m, r in match_image(self.lib, image, k, matcher=self._matcher)]
 
     def search_record(self, record_id: str, k: int = 10, query_modality: str = "image", target: str = "text"):
         """Use an existing record's image or text as the query (works on feature benchmarks)."""
         return self.lookup(self.embed_record(record_id, query_modality), target, k)[0]
+
+    def search_similar_images(self, image: Any, k: int = 10, *, encoder: str | dict | None = None,
+                              rerank: bool = True) -> list[Hit]:
+        """Image (path or PIL) → the library figure it shows and the most similar ones (mobile
+        visual search: a photo of a printed figure finds the original). Uses the image matcher
+        of :mod:`scicmr.workflow.match` (global features of the library's image encoder, or
+        ``encoder``; ``rerank`` False skips the aligned correlation), not the cross-modal
+        model; ``details`` hold ``global_score`` and ``ncc``."""
+        import json
+
+        from scicmr.workflow.match import image_matcher, similar_images
+
+        key = encoder if encoder is None or isinstance(encoder, str) else json.dumps(encoder, sort_keys=True)
+        if key not in self._matchers:
+            self._matchers[key] = image_matcher(self.lib, encoder=encoder)
+        return similar_images(self.lib, image, k, rerank=rerank, matcher=self._matchers[key])
+
+    def search_images_by_codes(self, image: Any, k: int = 10, model: str = "adhn-32",
+                               rerank: int | None = None) -> list[Hit]:
+        """Image (path or PIL) → the library images whose codes under the ADHN model ``model``
+        are nearest (``scicmr hash-images``), whatever this Searcher's model; ``details`` hold
+        the Hamming ``distance``. See :class:`~scicmr.workflow.image_hashing.ImageCodeSearch`."""
+        from scicmr.corpus.images import load_image
+        from scicmr.workflow.image_hashing import ImageCodeSearch
+
+        query = load_image(image)  # a clear error for a missing or non-image file, before the model loads
+        if (model, rerank) not in self._code_searches:
+            self._code_searches[(model, rerank)] = ImageCodeSearch(self.lib, model, rerank)
+        return self._code_searches[(model, rerank)].search(query, k)

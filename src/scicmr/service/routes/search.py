@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from scicmr.service.deps import AppState, get_settings, get_state
-from scicmr.service.engine import Filters
 from scicmr.service.problems import ApiError
 from scicmr.service.schemas import ERROR_RESPONSES, SearchResponse
 from scicmr.service.settings import Settings
 from scicmr.service.uploads import ACCEPTED_FORMATS, decode_query_image, read_bounded
-from scicmr.service.views import fetch_records, to_hit
+from scicmr.service.views import to_hit
+from scicmr.workflow.snapshot import Filters
 
 router = APIRouter(prefix="/api", tags=["search"])
 TARGETS = ("image", "text")
@@ -57,14 +57,11 @@ def _respond(state: AppState, modality: str, item, query: str | None, page: Pagi
         raise ApiError(400, f"this library cannot take {modality} queries: {engine.query_modalities[modality]}",
                        fix="query with the other modality")
     target = page.target or ("image" if modality == "text" else "text")
-    snapshot, ranked, total = engine.search(modality, item, target, page.k, page.offset, page.filters)
-    records = fetch_records(state.library, [snapshot.ids[p] for p, _ in ranked])
-    roots = state.file_roots
-    hits = [to_hit(records[snapshot.ids[p]], page.offset + i + 1, score, target, state.library.root, roots)
-            for i, (p, score) in enumerate(ranked) if snapshot.ids[p] in records]
-    return SearchResponse(query=query, query_kind=modality, target=target, k=page.k, offset=page.offset, total=total,
-                          took_ms=round((time.perf_counter() - started) * 1000, 2), model=engine.model_name,
-                          snapshot=snapshot.version, hits=hits)
+    result = engine.search(modality, item, target, page.k, page.offset, page.filters)
+    hits = [to_hit(h.record, h.rank, h.score, h.modality, state.library.root, state.file_roots) for h in result.hits]
+    return SearchResponse(query=query, query_kind=modality, target=target, k=page.k, offset=page.offset,
+                          total=result.total, took_ms=round((time.perf_counter() - started) * 1000, 2),
+                          model=engine.model_name, snapshot=result.version, hits=hits)
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERROR_RESPONSES)
