@@ -4,10 +4,10 @@
 
 For every test-split image of LIB (trained with ``scicmr hash-images``) a "photo" is made —
 rotated by up to ±3°, cropped to 90 % around a jittered centre, brightness ×0.8–1.2, JPEG
-quality 60 — and searched with :func:`scicmr.workflow.image_hashing.search_images_by_codes`.
+quality 60 — and searched with :meth:`scicmr.workflow.Searcher.search_images_by_codes`.
 Printed: the fraction of photos whose original is at rank 1 and within the top 10, the Hamming
 distance photo → original (median), the share of top-10 hits sharing the original's label,
-and the median seconds per query (model load included: each call is a fresh CLI-like search).
+and the median seconds per query (model load included: each query uses a fresh Searcher, as the CLI does).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main() -> None:
 
     from scicmr.corpus.library import Library
     from scicmr.corpus.images import load_image
-    from scicmr.workflow.image_hashing import search_images_by_codes
+    from scicmr.workflow import Searcher
 
     lib = Library.open(args.library)
     rng = np.random.default_rng(args.seed)
@@ -54,12 +54,12 @@ def main() -> None:
     for record in queries:
         photo = photo_of(load_image(lib.image_path(record)), rng)
         started = time.perf_counter()
-        hits = search_images_by_codes(lib, photo, k=len(lib), model=args.model)
+        hits = Searcher(lib).search_images_by_codes(photo, k=len(lib), model=args.model)
         seconds.append(time.perf_counter() - started)
         ids = [h.id for h in hits]
         first.append(ids[0] == record.id)
         top_k.append(record.id in ids[: args.k])
-        distances.append(next(h.distance for h in hits if h.id == record.id))
+        distances.append(next(h.details["distance"] for h in hits if h.id == record.id))
         same_label.append(np.mean([bool(labels[i] & set(record.labels)) for i in ids[1 : args.k + 1]]))
     print(f"{args.library} {args.model}: {len(queries)} photo queries of test images against {len(lib)} images")
     print(f"original at rank 1: {np.mean(first):.3f}; within top {args.k}: {np.mean(top_k):.3f}")

@@ -40,7 +40,7 @@ def test_one_column_raster_vector_captions_above_below_and_pages(tmp_path: Path)
     truth = make_paper(tmp_path / "paper.pdf", blocks, title="Measuring Test Figures in Generated Papers",
                        authors="Ada Lovelace, Alan Turing and Grace Hopper", abstract=body(3), year="2021")
     result = read_pdf(tmp_path / "paper.pdf", tmp_path / "img", relative_to=tmp_path)
-    assert result.problems == []
+    assert result.skipped == []
     assert [r.id for r in result.records] == ["paper-fig1", "paper-fig2", "paper-fig3"]
     figs = _by_figure(result)
     # Captions: exact text without the label, multi-line joined with single spaces.
@@ -89,7 +89,7 @@ def test_two_columns_keep_captions_with_their_column(tmp_path: Path):
                body(20, cite="The wide plot (Fig. 3) spans the page.")]
     truth = make_paper(tmp_path / "two.pdf", blocks, columns=2, title="Two Column Paper About Detectors")
     result = read_pdf(tmp_path / "two.pdf", tmp_path / "img")
-    assert result.problems == []
+    assert result.skipped == []
     figs = _by_figure(result)
     assert set(figs) == {"1", "2", "3"}
     assert figs["3"].source.page == 2 and figs["3"].text.endswith("at the full width of the page.")

@@ -74,7 +74,6 @@ def test_one_pdf_reports_its_skip_as_skipped(tmp_path: Path):
     (tmp_path / "notes.pdf").write_text("plain text, not a PDF\n")
     result = pdf_package.read_pdf(tmp_path / "notes.pdf", tmp_path / "img")
     assert result.skipped == [Skipped(str(tmp_path / "notes.pdf"), result.skipped[0].reason)]
-    assert result.problems is result.skipped  # the older name reads the same list
 
 
 def test_no_other_skipped_item_types_are_left():

@@ -19,11 +19,17 @@ from scicmr.methods import load_method  # noqa: E402
 from scicmr.workflow import ingest  # noqa: E402
 from scicmr.workflow.image_hashing import (  # noqa: E402
     index_library_codes,
-    search_images_by_codes,
     train_image_hashing,
 )
 
 TINY = dict(backbone="tiny", image_size=32, epochs=8, batch_size=8, lr=3e-3, backbone_lr=3e-3)
+
+
+def _code_search(root, image, **params):
+    """One query through a fresh Searcher (which loads the ADHN model and its code index)."""
+    from scicmr.workflow import Searcher
+
+    return Searcher(root).search_images_by_codes(image, **params)
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +65,19 @@ def test_search_returns_itself_first_and_matches_popcount_ranking(hashed):
     codes = pack_codes(np.load(directory / "relaxed.npy"))
     model = load_method(lib.model_dir("adhn-16"))
     for record in lib.records("train")[:4] + lib.records("test")[:2]:
-        hits = search_images_by_codes(root, lib.image_path(record), k=10, model="adhn-16")
-        assert hits[0].distance == 0 and [h.rank for h in hits] == list(range(1, 11))
+        hits = _code_search(root, lib.image_path(record), k=10, model="adhn-16")
+        assert hits[0].details["distance"] == 0 and [h.rank for h in hits] == list(range(1, 11))
         # Slow reference: popcount distances to every code, ties by index row (library order).
         distances = hamming_distances(model.codes([lib.image_path(record)]), codes)[0]
         order = sorted(range(len(ids)), key=lambda row: (distances[row], row))[:10]
         assert [h.id for h in hits] == [ids[row] for row in order]
-        assert [h.distance for h in hits] == [int(distances[row]) for row in order]
+        assert [h.details["distance"] for h in hits] == [int(distances[row]) for row in order]
         np.testing.assert_allclose([h.score for h in hits], [1 - 2 * distances[row] / 16 for row in order], atol=1e-6)
         if record.extra["split"] == "train":
             # Its own image is at distance 0; only exact-duplicate codes may precede it.
-            assert record.id in [h.id for h in hits if h.distance == 0]
+            assert record.id in [h.id for h in hits if h.details["distance"] == 0]
             assert hits[0].id == record.id or distances[ids.index(hits[0].id)] == 0
-    reranked = search_images_by_codes(root, lib.image_path(lib.records("train")[0]), k=5, model="adhn-16", rerank=20)
+    reranked = _code_search(root, lib.image_path(lib.records("train")[0]), k=5, model="adhn-16", rerank=20)
     assert len(reranked) == 5 and reranked[0].score == pytest.approx(1.0, abs=1e-5)
 
 
@@ -81,7 +87,7 @@ def test_searcher_code_search_keeps_the_model_and_gives_the_same_hits(hashed, mo
     root, _ = hashed
     lib = Library.open(root)
     queries = [lib.image_path(r) for r in lib.records("test")[:3]]
-    expected = [search_images_by_codes(root, q, k=6, model="adhn-16") for q in queries]
+    expected = [_code_search(root, q, k=6, model="adhn-16") for q in queries]
     searcher = Searcher(root)  # an ADHN-only library: code search needs no cross-modal model
     searcher.search_images_by_codes(queries[0], k=6, model="adhn-16")
 
@@ -92,7 +98,7 @@ def test_searcher_code_search_keeps_the_model_and_gives_the_same_hits(hashed, mo
     for query, rows in zip(queries, expected):
         hits = searcher.search_images_by_codes(query, k=6, model="adhn-16")
         assert [(h.rank, h.id, h.details["distance"], h.score) for h in hits] == \
-            [(r.rank, r.id, r.distance, r.score) for r in rows]
+            [(r.rank, r.id, r.details["distance"], r.score) for r in rows]
         assert [h.record for h in hits] == lib.get_many([r.id for r in rows])
         assert {h.modality for h in hits} == {"image"}
 
@@ -108,7 +114,7 @@ def test_cli_trains_and_searches(hashed, tmp_path, capsys):
     assert main(["hash-search", str(root), str(query), "-k", "3", "--model", "adhn-8", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 3 and hits[0]["distance"] == 0 and {"id", "score", "labels"} <= set(hits[0])
-    expected = search_images_by_codes(root, query, k=3, model="adhn-8")
+    expected = _code_search(root, query, k=3, model="adhn-8")
     assert [h["id"] for h in hits] == [h.id for h in expected]
     # Errors exit with status 2 and name the problem.
     assert main(["hash-search", str(root), str(query), "--model", "adhn-99"]) == 2
@@ -122,11 +128,11 @@ def test_bad_input(hashed, tmp_path):
     root, _ = hashed
     lib = Library.open(root)
     with pytest.raises(InputError, match="no ADHN model 'adhn-64'.*adhn-16"):
-        search_images_by_codes(root, lib.image_path(lib.records()[0]), model="adhn-64")
+        _code_search(root, lib.image_path(lib.records()[0]), model="adhn-64")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG garbage")
     with pytest.raises(InputError, match="broken.png"):
-        search_images_by_codes(root, broken, model="adhn-16")
+        _code_search(root, broken, model="adhn-16")
     # A library without labels (or with one class) cannot train ADHN.
     src = tmp_path / "unlabelled"
     (src / "images").mkdir(parents=True)

@@ -91,7 +91,7 @@ def test_parallel_folder_read_equals_sequential(tmp_path: Path):
     two = read_pdf_folder(folder, tmp_path / "two", workers=2, show_progress=False)
     strip = lambda recs: [(r.id, r.text, r.source, r.context, r.title) for r in recs]  # noqa: E731
     assert strip(one.records) == strip(two.records)
-    assert [p.to_dict() for p in one.problems] == [p.to_dict() for p in two.problems]
+    assert [p.to_dict() for p in one.skipped] == [p.to_dict() for p in two.skipped]
     for a, b in zip(one.records, two.records):
         assert Path(a.image).read_bytes() == Path(b.image).read_bytes()
 
@@ -102,7 +102,7 @@ def test_file_size_limit_is_reported_with_the_setting_to_raise_it(tmp_path: Path
     _good(tmp_path / "big.pdf", 1)
     result = read_pdf(tmp_path / "big.pdf", tmp_path / "img", settings=PdfSettings(max_megabytes=0.001))
     assert result.records == [] and not (tmp_path / "img").exists()
-    assert "over the 0.001 MB limit; raise it with --max-mb" in result.problems[0].reason
+    assert "over the 0.001 MB limit; raise it with --max-mb" in result.skipped[0].reason
 
 
 def test_ingest_walks_the_pdf_folder_once(tmp_path: Path, monkeypatch):

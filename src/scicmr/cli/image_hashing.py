@@ -61,17 +61,15 @@ def cmd_hash_images(args: argparse.Namespace) -> int:
 
 
 def cmd_hash_search(args: argparse.Namespace) -> int:
-    from scicmr.workflow.image_hashing import search_images_by_codes
-    from scicmr.workflow.library_data import as_library
+    from scicmr.workflow import Searcher
 
-    hits = search_images_by_codes(args.library, args.image, args.k, model=args.model, rerank=args.rerank)
-    records = as_library(args.library).get_many([h.id for h in hits])
+    hits = Searcher(args.library).search_images_by_codes(args.image, args.k, model=args.model, rerank=args.rerank)
     if args.json:
-        print_json([{**h.to_dict(), "title": r.title, "image": r.image, "labels": r.labels}
-                    for h, r in zip(hits, records)])
+        print_json([{"rank": h.rank, "id": h.id, "distance": h.details["distance"], "score": h.score,
+                     "title": h.record.title, "image": h.record.image, "labels": h.record.labels} for h in hits])
         return 0
-    rows = [(str(h.rank), h.id, str(h.distance), f"{h.score:.3f}", ", ".join(r.labels), r.title[:60])
-            for h, r in zip(hits, records)]
+    rows = [(str(h.rank), h.id, str(h.details["distance"]), f"{h.score:.3f}", ", ".join(h.record.labels),
+             h.record.title[:60]) for h in hits]
     print_table(("rank", "id", "hamming", "score", "labels", "title"), rows,
                 title=f"images nearest {args.image} by {args.model} codes")
     return 0

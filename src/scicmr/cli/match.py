@@ -24,14 +24,22 @@ def register(subparsers) -> None:
 
 def cmd_match(args: argparse.Namespace) -> int:
     from scicmr.corpus.images import load_image
-    from scicmr.workflow.match import match_image
+    from scicmr.workflow import Searcher
 
     query = load_image(args.image)  # a clear error for a missing or broken file, before any model loads
-    results = match_image(args.library, query, args.k, encoder=args.encoder, rerank=not args.no_rerank)
+    hits = Searcher(args.library).search_similar_images(query, args.k, encoder=args.encoder, rerank=not args.no_rerank)
     if args.json:
-        print_json([{**m.to_dict(), "title": r.title, "image": r.image, "text": r.text} for m, r in results])
+        print_json([_match_row(h) for h in hits])
         return 0
-    rows = [(str(m.rank), m.id, f"{m.score:.3f}", f"{m.global_score:.3f}", "-" if m.ncc is None else f"{m.ncc:.3f}",
-             r.title[:60]) for m, r in results]
+    rows = [(str(h.rank), h.id, f"{h.score:.3f}", f"{h.details['global_score']:.3f}",
+             "-" if h.details["ncc"] is None else f"{h.details['ncc']:.3f}", h.record.title[:60]) for h in hits]
     print_table(("rank", "id", "score", "cosine", "ncc", "title"), rows, title=f"figures matching {args.image}")
     return 0
+
+
+def _match_row(hit) -> dict:
+    """One `scicmr match --json` row (the 0.1 fields, in their order)."""
+    ncc = hit.details["ncc"]
+    return {"rank": hit.rank, "id": hit.id, "score": round(hit.score, 6),
+            "global_score": round(hit.details["global_score"], 6), "ncc": None if ncc is None else round(ncc, 6),
+            "title": hit.record.title, "image": hit.record.image, "text": hit.record.text}

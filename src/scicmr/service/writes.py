@@ -111,7 +111,7 @@ def _stage_pdfs(lib_root: Path, staging: Path, pdfs: dict[str, bytes]) -> list[R
         result = read_pdf(staging / "pdfs" / name, staging / "images" / "pdf", relative_to=staging,
                           source_name=f"pdfs/{name}")
         if not result.records:
-            reasons = "; ".join(p.reason for p in result.problems) or "no captioned figures found"
+            reasons = "; ".join(p.reason for p in result.skipped) or "no captioned figures found"
             raise ApiError(400, f"PDF {name!r} gave no figures: {reasons}",
                            fix="send papers with a text layer and captions like 'Figure 1: ...'")
         records += result.records

@@ -7,12 +7,14 @@ Each function takes a :class:`~scicmr.corpus.library.Library` (or a path) and pl
 from scicmr.workflow.encode import encode_library
 from scicmr.workflow.evaluate import evaluate_model
 from scicmr.workflow.export import export_jsonl
+from scicmr.workflow.hits import Hit
 from scicmr.workflow.index import build_index
 from scicmr.workflow.ingest import ingest
 from scicmr.workflow.search import Searcher
 from scicmr.workflow.train import train_model
 
 __all__ = [
+    "Hit",
     "Searcher",
     "build_index",
     "encode_library",

@@ -245,28 +245,3 @@ class ImageCodeSearch:
         for hit in hits:
             hit.details["distance"] = distance[hit.id]
         return hits
-
-
-@dataclass
-class CodeHit:
-    """One image → image result as `scicmr hash-search` prints it: rank, record id, Hamming
-    distance to the query, score (see :meth:`ImageCodeSearch.search`)."""
-
-    rank: int
-    id: str
-    distance: int
-    score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def search_images_by_codes(lib: Library | str | Path, image: Any, k: int = 10, model: str = "adhn-32",
-                           rerank: int | None = None) -> list[CodeHit]:
-    """One query of :class:`ImageCodeSearch` (which keeps the model for the next ones), as
-    :class:`CodeHit` rows."""
-    from scicmr.corpus.images import load_image
-
-    query = load_image(image)  # a clear error for a missing or non-image file, before the model loads
-    hits = ImageCodeSearch(lib, model, rerank).search(query, k)
-    return [CodeHit(rank=h.rank, id=h.id, distance=h.details["distance"], score=h.score) for h in hits]

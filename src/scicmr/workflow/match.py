@@ -75,10 +75,3 @@ def similar_images(lib: Library | str | Path, image: Any, k: int = 10, *, encode
     records = lib.get_many([m.id for m in matches])
     return [Hit(m.rank, m.id, m.score, "image", record, {"global_score": m.global_score, "ncc": m.ncc})
             for m, record in zip(matches, records)]
-
-
-def match_image(lib: Library | str | Path, image: Any, k: int = 10, *, encoder: Any = None,
-                rerank: bool = True, matcher: ImageMatcher | None = None) -> list[tuple[Match, Record]]:
-    """:func:`similar_images` as (Match, Record) pairs, the form `scicmr match` prints."""
-    return [(Match(h.rank, h.id, h.score, h.details["global_score"], h.details["ncc"]), h.record)
-            for h in similar_images(lib, image, k, encoder=encoder, rerank=rerank, matcher=matcher)]

@@ -110,12 +110,6 @@ class ReadResult:
     def quirks(self) -> list[dict[str, str]]:
         return self.notes.get("quirks", [])
 
-    @property
-    def problems(self) -> list[Skipped]:
-        """``skipped`` under the name the PDF reading API has always used (``read_pdf(...).problems``);
-        the same list, kept so callers of :mod:`scicmr.corpus.pdf` read a folder and a paper alike."""
-        return self.skipped
-
     def summary(self) -> dict[str, Any]:
         """Counts for an ingest report: records, skipped, feature blocks, quirks."""
         return {
