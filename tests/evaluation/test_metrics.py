@@ -327,34 +327,37 @@ def test_bad_inputs_raise_input_error():
 
 
 # --------------------------------------------------------------------------- model selection score
-def exact_cosine_key(q, c):
-    """cos(q, c) as an exact order key: sign(q·c) (q·c)² / (‖q‖² ‖c‖²), a Fraction of the
-    float inputs (which are exact binary fractions); 0 for a zero vector. Equal cosines give
-    equal keys, so ties are real ties here, whatever floating point would have made of them."""
+def exact_orders(queries, candidates):
+    """Each query's candidate order by exact cosine, ties by ascending index. The float inputs
+    are exact binary fractions, so Fractions give the true order: cos(q, c) ranks as
+    sign(q·c) (q·c)² / (‖q‖² ‖c‖²) (0 for a zero vector), and equal cosines are real ties,
+    whatever floating point would have made of them."""
     from fractions import Fraction
 
-    q, c = [Fraction(float(v)) for v in q], [Fraction(float(v)) for v in c]
-    dot, qq, cc = sum(a * b for a, b in zip(q, c)), sum(a * a for a in q), sum(b * b for b in c)
-    if qq == 0 or cc == 0:
-        return Fraction(0)
-    sign = (dot > 0) - (dot < 0)
-    return sign * dot * dot / (qq * cc)
+    def rows(vectors):
+        exact = [[Fraction(float(v)) for v in row] for row in vectors]
+        return [(row, sum(v * v for v in row)) for row in exact]
 
+    def key(q, c):
+        (qv, qq), (cv, cc) = q, c
+        if qq == 0 or cc == 0:
+            return Fraction(0)
+        dot = sum(a * b for a, b in zip(qv, cv))
+        return ((dot > 0) - (dot < 0)) * dot * dot / (qq * cc)
 
-def exact_orders(queries, candidates):
-    """Each query's candidate order: descending exact cosine, ties by ascending index."""
+    query_rows, candidate_rows = rows(queries), rows(candidates)
     orders = []
-    for q in queries:
-        keys = [exact_cosine_key(q, c) for c in candidates]
-        orders.append(sorted(range(len(candidates)), key=lambda j: (-keys[j], j)))
+    for q in query_rows:
+        keys = [key(q, c) for c in candidate_rows]
+        orders.append(sorted(range(len(keys)), key=lambda j: (-keys[j], j)))
     return orders
 
 
-def exact_map(queries, candidates, relevance):
+def exact_map(orders, relevance):
     from fractions import Fraction
 
     aps = []
-    for order, rel in zip(exact_orders(queries, candidates), relevance):
+    for order, rel in zip(orders, relevance):
         found, total = 0, Fraction(0)
         for r, j in enumerate(order, start=1):
             if rel[j]:
@@ -364,10 +367,10 @@ def exact_map(queries, candidates, relevance):
     return sum(aps) / len(aps)
 
 
-def exact_mrr(queries, candidates):
+def exact_mrr(orders):
     from fractions import Fraction
 
-    return sum(Fraction(1, order.index(i) + 1) for i, order in enumerate(exact_orders(queries, candidates))) / len(queries)
+    return sum(Fraction(1, order.index(i) + 1) for i, order in enumerate(orders)) / len(orders)
 
 
 def tie_case(kind, seed, n=37, d=24):
@@ -393,13 +396,13 @@ def test_cross_modal_score_matches_exact_reference(kind, seed):
     # without, against exact rational arithmetic (ties by index); equal to the reported metrics.
     images, texts, labels = tie_case(kind, seed)
     relevance = ref_relevance(labels, labels)
-    expected_map = (exact_map(images, texts, relevance) + exact_map(texts, images, relevance)) / 2
-    expected_mrr = (exact_mrr(images, texts) + exact_mrr(texts, images)) / 2
+    i2t, t2i = exact_orders(images, texts), exact_orders(texts, images)
+    expected_map = (exact_map(i2t, relevance) + exact_map(t2i, relevance)) / 2
     assert M.cross_modal_score(images, texts, labels) == pytest.approx(float(expected_map), abs=1e-12)
-    assert M.cross_modal_score(images, texts) == pytest.approx(float(expected_mrr), abs=1e-12)
+    assert M.cross_modal_score(images, texts) == pytest.approx(float((exact_mrr(i2t) + exact_mrr(t2i)) / 2), abs=1e-12)
     for dtype in (np.float32, np.float64):
         reported = M.cross_modal_metrics(images, texts, labels, ks=(), dtype=dtype)
-        assert reported["i2t"]["map"] == pytest.approx(float(exact_map(images, texts, relevance)), abs=1e-12)
+        assert reported["i2t"]["map"] == pytest.approx(float(exact_map(i2t, relevance)), abs=1e-12)
 
 
 @pytest.mark.parametrize("bits", [12, 24, 32, 48])
