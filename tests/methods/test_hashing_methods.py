@@ -116,6 +116,7 @@ def test_bad_input_is_reported(data, tmp_path):
         model.codes_text(X)
 
 
+@pytest.mark.slow
 def test_transformer_without_global_token_learns_and_reloads(data, tmp_path):
     X, Y, y = data["train"]
     params = {**SMALL["mask-hash-transformer"], "global_token": False}
