@@ -40,6 +40,7 @@ def reference(module_fn, items, size, mean, std, crop_fraction):
 
 
 # ---------------------------------------------------------------------------- compat import
+@pytest.mark.slow
 def test_import_torchvision_runs_a_model():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

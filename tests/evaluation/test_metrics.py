@@ -324,3 +324,117 @@ def test_bad_inputs_raise_input_error():
         M.rank_candidates(np.zeros((0, 3)))
     with pytest.raises(InputError):
         M.cosine_scores(np.ones((2, 3)), np.ones((2, 4)))
+
+
+# --------------------------------------------------------------------------- model selection score
+def exact_orders(queries, candidates):
+    """Each query's candidate order by exact cosine, ties by ascending index. The float inputs
+    are exact binary fractions, so Fractions give the true order: cos(q, c) ranks as
+    sign(q·c) (q·c)² / (‖q‖² ‖c‖²) (0 for a zero vector), and equal cosines are real ties,
+    whatever floating point would have made of them."""
+    from fractions import Fraction
+
+    def rows(vectors):
+        exact = [[Fraction(float(v)) for v in row] for row in vectors]
+        return [(row, sum(v * v for v in row)) for row in exact]
+
+    def key(q, c):
+        (qv, qq), (cv, cc) = q, c
+        if qq == 0 or cc == 0:
+            return Fraction(0)
+        dot = sum(a * b for a, b in zip(qv, cv))
+        return ((dot > 0) - (dot < 0)) * dot * dot / (qq * cc)
+
+    query_rows, candidate_rows = rows(queries), rows(candidates)
+    orders = []
+    for q in query_rows:
+        keys = [key(q, c) for c in candidate_rows]
+        orders.append(sorted(range(len(keys)), key=lambda j: (-keys[j], j)))
+    return orders
+
+
+def exact_map(orders, relevance):
+    from fractions import Fraction
+
+    aps = []
+    for order, rel in zip(orders, relevance):
+        found, total = 0, Fraction(0)
+        for r, j in enumerate(order, start=1):
+            if rel[j]:
+                found += 1
+                total += Fraction(found, r)
+        aps.append(total / found if found else Fraction(0))
+    return sum(aps) / len(aps)
+
+
+def exact_mrr(orders):
+    from fractions import Fraction
+
+    return sum(Fraction(1, order.index(i) + 1) for i, order in enumerate(orders)) / len(orders)
+
+
+def tie_case(kind, seed, n=37, d=24):
+    """(images, texts, multi-hot labels): float32 Gaussians (no ties), one-hot rows and ±1
+    sign vectors (Hamming ties; 24 bits is not a power of 4, which once broke exact ties),
+    each with some zero rows and some unlabelled rows."""
+    rng = np.random.default_rng(seed)
+    if kind == "gaussian":
+        a, b = rng.normal(size=(n, d)).astype(np.float32), rng.normal(size=(n, d)).astype(np.float32)
+    elif kind == "one-hot":
+        a, b = np.eye(d)[rng.integers(0, 4, n)], np.eye(d)[rng.integers(0, 4, n)]
+    else:
+        a, b = np.where(rng.random((n, d)) < 0.5, 1.0, -1.0), np.where(rng.random((n, d)) < 0.5, 1.0, -1.0)
+    a[rng.random(n) < 0.1] = 0
+    b[rng.random(n) < 0.1] = 0
+    return a, b, (rng.random((n, 3)) < 0.4).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "one-hot", "signs"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cross_modal_score_matches_exact_reference(kind, seed):
+    # The early-stopping score: ½ (i2t + t2i) full map with labels, ½ (i2t + t2i) pair mrr
+    # without, against exact rational arithmetic (ties by index); equal to the reported metrics.
+    images, texts, labels = tie_case(kind, seed)
+    relevance = ref_relevance(labels, labels)
+    i2t, t2i = exact_orders(images, texts), exact_orders(texts, images)
+    expected_map = (exact_map(i2t, relevance) + exact_map(t2i, relevance)) / 2
+    assert M.cross_modal_score(images, texts, labels) == pytest.approx(float(expected_map), abs=1e-12)
+    assert M.cross_modal_score(images, texts) == pytest.approx(float((exact_mrr(i2t) + exact_mrr(t2i)) / 2), abs=1e-12)
+    for dtype in (np.float32, np.float64):
+        reported = M.cross_modal_metrics(images, texts, labels, ks=(), dtype=dtype)
+        assert reported["i2t"]["map"] == pytest.approx(float(exact_map(i2t, relevance)), abs=1e-12)
+
+
+@pytest.mark.parametrize("bits", [12, 24, 32, 48])
+def test_sign_vector_cosine_ties_are_hamming_ties(bits):
+    # cos = 1 - 2·hamming / bits for every pair, with equal distances scoring exactly equal,
+    # whatever the number of bits (float64 unit rows made 24- or 32-bit ties differ by an ulp).
+    rng = np.random.default_rng(bits)
+    a, b = np.where(rng.random((30, bits)) < 0.5, 1.0, -1.0), np.where(rng.random((50, bits)) < 0.5, 1.0, -1.0)
+    hamming = (bits - a @ b.T) / 2
+    for dtype in (np.float32, np.float64):
+        scores = M.cosine_scores(a, b, dtype=dtype)
+        assert scores.dtype == dtype
+        for row, distances in zip(scores, hamming):
+            for distance in np.unique(distances):
+                assert len(np.unique(row[distances == distance])) == 1
+        np.testing.assert_array_equal(M.rank_candidates(scores), M.rank_candidates(-hamming))
+
+
+def test_cross_modal_score_float64_separates_near_ties():
+    # Two texts whose cosines with the image differ by ~1e-9: float32 rounds them to a tie
+    # (index order wins), float64 keeps the better one first.
+    images = np.array([[1.0, 0.0]])
+    texts = np.array([[1.0, 2e-5], [1.0, 1e-5]])
+    assert M.mrr(M.cosine_scores(images, texts), np.array([1])) == 0.5  # float32: tied, index 0 first
+    assert M.mrr(M.cosine_scores(images, texts, dtype=np.float64), np.array([1])) == 1.0
+
+
+def test_cross_modal_score_of_diverged_vectors_is_minus_infinity():
+    # A network that diverged to NaN must never be kept as the best epoch.
+    good = np.eye(3)
+    assert M.cross_modal_score(good, good) == 1.0
+    assert M.cross_modal_score(good * np.nan, good) == float("-inf")
+    assert M.cross_modal_score(good, np.where(good > 0, np.inf, 0.0), np.eye(3)) == float("-inf")
+    with pytest.raises(InputError):
+        M.cosine_scores(good, good, dtype=np.int64)

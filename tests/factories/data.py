@@ -77,14 +77,14 @@ def class_splits(**kwargs):
             "test": class_pairs(200, 3, **kwargs)}
 
 
-def split_maps(model, split, classes=4):
-    """(i2t, t2i) full-ranking mAP of a fitted method on a (X, Y, y) split, relevance = same class."""
-    from scicmr.methods.training import full_map
+def split_maps(model, split):
+    """(i2t, t2i) full-ranking mAP of a fitted method on a (X, Y, y) split, relevance = same
+    class, float64 cosines (as the methods' validation scores)."""
+    from scicmr.evaluation.metrics import cross_modal_metrics
 
     X, Y, y = split[:3]
-    onehot = np.eye(classes)[y]
-    img, txt = model.transform_image(X), model.transform_text(Y)
-    return full_map(img, txt, onehot, onehot), full_map(txt, img, onehot, onehot)
+    result = cross_modal_metrics(model.transform_image(X), model.transform_text(Y), y, ks=(), dtype=np.float64)
+    return result["i2t"]["map"], result["t2i"]["map"]
 
 
 def assert_far_above_chance(model, split, floor=0.8, dim=None):

@@ -1,23 +1,10 @@
-"""Shared helpers of the cross-modal hashing tests: separable synthetic pairs and Hamming mAP."""
+"""Shared helpers of the cross-modal hashing tests: Hamming mAP, chance level, tiny images.
+
+The synthetic pairs are :func:`factories.data.class_splits` (with the hashing tests' dimensions)."""
 
 import numpy as np
 
 from scicmr.evaluation.hashing_metrics import cross_modal_hamming_metrics
-
-
-def class_pairs(n, seed, classes=4, dx=24, dy=16, spread=1.0):
-    """Image/text pairs with class-dependent Gaussian features in both views.
-
-    Returns X (n, dx) float32, Y (n, dy) float32, y (n,) int class ids. Class centres are shared
-    by every split (fixed seed), the noise differs by ``seed``.
-    """
-    rng = np.random.default_rng(1000)
-    centres_x, centres_y = 2.0 * rng.normal(size=(classes, dx)), 2.0 * rng.normal(size=(classes, dy))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, classes, n)
-    X = centres_x[y] + spread * rng.normal(size=(n, dx)) + 3.0
-    Y = 5.0 * (centres_y[y] + spread * rng.normal(size=(n, dy)))
-    return X.astype(np.float32), Y.astype(np.float32), y
 
 
 def hamming_map(model, X, Y, y):

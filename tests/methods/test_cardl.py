@@ -14,7 +14,7 @@ from factories.data import (  # noqa: E402
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.common_space.cardl import CARDL  # noqa: E402
-from scicmr.methods.training import retrieval_score  # noqa: E402
+from scicmr.evaluation.metrics import cross_modal_score  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -67,7 +67,7 @@ def test_early_stopping_restores_best_epoch():
     assert scores[model.best_epoch_ - 1] == max(scores) and len(set(scores)) > 1
     # the model holds the best epoch's weights: rescoring it gives the best score back ...
     onehot = np.eye(4)[yv]
-    rescored = retrieval_score(model.transform_image(Xv), model.transform_text(Yv), onehot)
+    rescored = cross_modal_score(model.transform_image(Xv), model.transform_text(Yv), onehot)
     assert rescored == pytest.approx(max(scores), abs=1e-9)
     # ... and equals a run stopped at that epoch (validation touches no RNG and no weights)
     short = CARDL(**{**params, "epochs": model.best_epoch_}).fit(X, Y, y)
@@ -79,7 +79,7 @@ def test_validation_without_labels_uses_pair_mrr(class_data):
     Xv, Yv, _ = class_data["val"]
     model = CARDL(**{**SMALL, "epochs": 2}).fit(X, Y, validation=(Xv, Yv, None))
     best = model.history_[model.best_epoch_ - 1]["val_score"]
-    assert best == pytest.approx(retrieval_score(model.transform_image(Xv), model.transform_text(Yv), None), abs=1e-9)
+    assert best == pytest.approx(cross_modal_score(model.transform_image(Xv), model.transform_text(Yv), None), abs=1e-9)
 
 
 def test_registry_and_params():

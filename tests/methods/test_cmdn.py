@@ -16,7 +16,7 @@ from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.common_space import autoencoders as ae  # noqa: E402
 from scicmr.methods.common_space.cmdn import CMDN, CMDNNet  # noqa: E402
-from scicmr.methods.training import retrieval_score  # noqa: E402
+from scicmr.evaluation.metrics import cross_modal_score  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -143,7 +143,7 @@ def test_each_stage_stops_on_its_validation_score(fitted, class_data):
     scores = [h["val_score"] for h in fitted.history_]
     assert scores[fitted.best_epoch_ - 1] == max(scores)
     Xv, Yv, yv = class_data["val"]
-    rescored = retrieval_score(fitted.transform_image(Xv), fitted.transform_text(Yv), np.eye(4)[yv])
+    rescored = cross_modal_score(fitted.transform_image(Xv), fitted.transform_text(Yv), np.eye(4)[yv])
     assert rescored == pytest.approx(max(scores), abs=1e-9)
 
 

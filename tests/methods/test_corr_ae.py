@@ -14,7 +14,7 @@ from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.common_space import autoencoders as ae  # noqa: E402
 from scicmr.methods.common_space.corr_ae import CorrAE, CorrAENet  # noqa: E402
-from scicmr.methods.training import retrieval_score  # noqa: E402
+from scicmr.evaluation.metrics import cross_modal_score  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -122,7 +122,7 @@ def test_early_stopping_restores_the_best_epoch(fitted, class_data):
     scores = [h["val_score"] for h in fitted.history_]
     assert scores[fitted.best_epoch_ - 1] == max(scores)
     Xv, Yv, yv = class_data["val"]
-    rescored = retrieval_score(fitted.transform_image(Xv), fitted.transform_text(Yv), np.eye(4)[yv])
+    rescored = cross_modal_score(fitted.transform_image(Xv), fitted.transform_text(Yv), np.eye(4)[yv])
     assert rescored == pytest.approx(max(scores), abs=1e-9)
 
 

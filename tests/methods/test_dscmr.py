@@ -23,7 +23,7 @@ from scicmr.methods.common_space.base import (  # noqa: E402
     pair_scores,
 )
 from scicmr.methods.common_space.dscmr import DSCMR  # noqa: E402
-from scicmr.methods.training import retrieval_score  # noqa: E402
+from scicmr.evaluation.metrics import cross_modal_score  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -171,7 +171,7 @@ def test_without_labels_pairs_still_align():
     assert model.history_[0]["j1"] == 0.0
     Xt, Yt = latent_pairs(200, 3)
     # S = I: each pair is its own class; pair MRR by chance is about H_200 / 200 ≈ 0.03
-    assert retrieval_score(model.transform_image(Xt), model.transform_text(Yt), None) > 0.3
+    assert cross_modal_score(model.transform_image(Xt), model.transform_text(Yt), None) > 0.3
 
 
 def test_same_seed_same_model_and_rng_untouched(class_data):
@@ -186,7 +186,7 @@ def test_save_load_bit_identical(tmp_path, class_data):
     best = model.history_[model.best_epoch_ - 1]["val_score"]
     Xv, Yv, yv = class_data["val"]
     onehot = np.eye(4)[yv]
-    assert retrieval_score(loaded.transform_image(Xv), loaded.transform_text(Yv), onehot) == pytest.approx(best)
+    assert cross_modal_score(loaded.transform_image(Xv), loaded.transform_text(Yv), onehot) == pytest.approx(best)
 
 
 def test_registry_and_defaults():

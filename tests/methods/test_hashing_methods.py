@@ -7,7 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from factories.hashing import chance_map, class_pairs, hamming_map, tiny_images  # noqa: E402
+from factories.data import class_splits  # noqa: E402
+from factories.hashing import chance_map, hamming_map, tiny_images  # noqa: E402
 
 from scicmr.errors import InputError, NotFittedError  # noqa: E402
 from scicmr.hashing.base import model_bits, produces_codes  # noqa: E402
@@ -26,7 +27,8 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def data():
-    return {"train": class_pairs(400, 1), "val": class_pairs(100, 2), "test": class_pairs(200, 3)}
+    # 24 / 16 dimensions, image features offset by 3, text scaled by 5 (400 / 100 / 200 pairs)
+    return class_splits(dx=24, dy=16, x_offset=3.0, y_scale=5.0)
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +116,7 @@ def test_bad_input_is_reported(data, tmp_path):
         model.codes_text(X)
 
 
+@pytest.mark.slow
 def test_transformer_without_global_token_learns_and_reloads(data, tmp_path):
     X, Y, y = data["train"]
     params = {**SMALL["mask-hash-transformer"], "global_token": False}

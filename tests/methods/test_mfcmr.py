@@ -13,7 +13,7 @@ from scicmr.methods import create_method  # noqa: E402
 from scicmr.methods.adversarial import mfcmr_losses as losses  # noqa: E402
 from scicmr.methods.adversarial.mfcmr import MFCMR, MFCMRNet  # noqa: E402
 from scicmr.methods.adversarial.side_features import AuthorEncoder, SideEncoder, YearEncoder  # noqa: E402
-from scicmr.methods.training import full_map  # noqa: E402
+from scicmr.evaluation.metrics import cross_modal_metrics  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -245,9 +245,9 @@ def noisy():
 def _maps(model, split, with_side=True):
     X, Y, y, side = split
     side = side if with_side else {}
-    onehot = np.eye(4)[y]
-    img, txt = model.transform_image(X, **side), model.transform_text(Y, **side)
-    return full_map(img, txt, onehot, onehot), full_map(txt, img, onehot, onehot)
+    result = cross_modal_metrics(model.transform_image(X, **side), model.transform_text(Y, **side), y,
+                                 ks=(), dtype=np.float64)
+    return result["i2t"]["map"], result["t2i"]["map"]
 
 
 @pytest.mark.parametrize("use_labels", [True, False])

@@ -1,4 +1,5 @@
-"""Shared training machinery: losses (hand-computed + slow loops), the loop, validation scores."""
+"""Shared training machinery: losses (hand-computed + slow loops) and the loop. The validation
+score (scicmr.evaluation.metrics.cross_modal_score) is tested with the metrics."""
 
 import math
 
@@ -9,15 +10,7 @@ torch = pytest.importorskip("torch")
 
 from scicmr.errors import InputError  # noqa: E402
 from scicmr.methods.common_space.cardl_losses import cardl_loss, in_batch_cross_entropy, soft_targets_from_labels  # noqa: E402
-from scicmr.methods.training import (  # noqa: E402
-    adam,
-    full_map,
-    loss_step,
-    minibatches,
-    pair_mrr,
-    retrieval_score,
-    train_loop,
-)
+from scicmr.methods.training import adam, loss_step, minibatches, train_loop  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -202,51 +195,3 @@ def test_train_loop_rejects_bad_arguments():
         train_loop(model, 4, lambda i: 0.0, epochs=0, batch_size=2)
     with pytest.raises(InputError):
         train_loop(model, 4, lambda i: 0.0, epochs=1, batch_size=0)
-
-
-# -- validation scores against slow references ---------------------------------------------
-
-
-def slow_map(q, c, lq, lc):
-    aps = []
-    for i in range(len(q)):
-        scores = [float(np.dot(q[i], c[j]) / (np.linalg.norm(q[i]) * np.linalg.norm(c[j]))) for j in range(len(c))]
-        order = sorted(range(len(c)), key=lambda j: (-scores[j], j))
-        hits, precision_sum = 0, 0.0
-        for rank, j in enumerate(order, start=1):
-            if np.any(np.logical_and(lq[i], lc[j])):
-                hits += 1
-                precision_sum += hits / rank
-        aps.append(precision_sum / hits if hits else 0.0)
-    return float(np.mean(aps))
-
-
-def slow_mrr(q, c):
-    total = 0.0
-    for i in range(len(q)):
-        scores = [float(np.dot(q[i], c[j]) / (np.linalg.norm(q[i]) * np.linalg.norm(c[j]))) for j in range(len(c))]
-        order = sorted(range(len(c)), key=lambda j: (-scores[j], j))
-        total += 1.0 / (order.index(i) + 1)
-    return total / len(q)
-
-
-@pytest.mark.parametrize("ties", [False, True])
-def test_full_map_and_mrr_match_slow_loops(ties):
-    rng = np.random.default_rng(11 + ties)
-    n, k = 23, 4
-    if ties:  # one-hot rows: cosines are exactly 0 or 1, so rankings are full of ties
-        q, c = np.eye(k)[rng.integers(0, k, n)], np.eye(k)[rng.integers(0, k, n)]
-    else:
-        q, c = rng.normal(size=(n, k)), rng.normal(size=(n, k))
-    labels = (rng.random((n, 3)) < 0.4).astype(np.float32)  # some rows unlabelled (AP = 0)
-    assert full_map(q, c, labels, labels, chunk=5) == pytest.approx(slow_map(q, c, labels, labels), abs=1e-12)
-    assert pair_mrr(q, c) == pytest.approx(slow_mrr(q, c), abs=1e-12)
-
-
-def test_retrieval_score_uses_map_with_labels_and_mrr_without():
-    rng = np.random.default_rng(2)
-    img, txt = rng.normal(size=(9, 3)), rng.normal(size=(9, 3))
-    labels = np.eye(3)[rng.integers(0, 3, 9)]
-    with_labels = 0.5 * (slow_map(img, txt, labels, labels) + slow_map(txt, img, labels, labels))
-    assert retrieval_score(img, txt, labels) == pytest.approx(with_labels, abs=1e-12)
-    assert retrieval_score(img, txt, None) == pytest.approx(0.5 * (slow_mrr(img, txt) + slow_mrr(txt, img)), abs=1e-12)

@@ -21,7 +21,9 @@ Conventions shared by every function here:
 Large evaluations are processed in row chunks so that the (q, n) score, order and cumulative
 matrices of one chunk stay within a fixed number of cells (about 2**23); per-query values are
 gathered and averaged once at the end, so chunked and unchunked runs give identical numbers.
-Sums happen in float64; dictionaries hold plain Python floats.
+Sums happen in float64; dictionaries hold plain Python floats. Cosine scores are float32 by
+default (what search ranks by); ``dtype=np.float64`` is for model selection
+(:func:`cross_modal_score`), where float32 rounding would turn near-equal scores into ties.
 """
 
 from __future__ import annotations
@@ -95,8 +97,15 @@ def _check_positive(positive_index: np.ndarray, q: int, n: int) -> np.ndarray:
     return positive
 
 
-def _check_vectors(name: str, vectors: np.ndarray) -> np.ndarray:
-    array = np.asarray(vectors, dtype=np.float32)
+def _check_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise InputError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _check_vectors(name: str, vectors: np.ndarray, dtype=np.float32) -> np.ndarray:
+    array = np.asarray(vectors, dtype=_check_dtype(dtype))
     if array.ndim != 2 or array.shape[0] == 0:
         raise InputError(f"{name} must be a non-empty 2-D (n, d) array, got shape {array.shape}")
     if not np.isfinite(array).all():
@@ -171,18 +180,22 @@ def label_relevance(query_labels: np.ndarray, candidate_labels: np.ndarray) -> n
 
 
 def _pow2_normalise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors scaled by a power of two, float32 inverse row norms; 0 for zero rows).
+    """(vectors scaled by a power of two, inverse row norms; 0 for zero rows), both in the
+    dtype of ``vectors`` (float32 or float64).
 
     The power-of-two scale is exact in floating point and keeps dot products of large
-    features from overflowing float32; it changes no cosine.
+    features from overflowing float32; it changes no cosine. Scaling by the inverse norms
+    only after the dot products keeps ties exact: integer-valued vectors have exact dot
+    products, and rows of equal norm share one inverse, so ±1 sign vectors of any length
+    score 1 - 2·hamming / bits with Hamming ties as exact ties.
     """
     peak = float(np.abs(vectors).max()) if vectors.size else 0.0
     if peak > 0:
-        vectors = vectors * np.float32(np.ldexp(1.0, -int(np.frexp(peak)[1])))
+        vectors = vectors * vectors.dtype.type(np.ldexp(1.0, -int(np.frexp(peak)[1])))
     norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors, dtype=np.float64))
     inverse = np.zeros_like(norms)
     np.divide(1.0, norms, out=inverse, where=norms > 0)
-    return vectors, inverse.astype(np.float32)
+    return vectors, inverse.astype(vectors.dtype)
 
 
 def _cosine_from_prepared(query: tuple[np.ndarray, np.ndarray], candidate: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -194,13 +207,14 @@ def _cosine_from_prepared(query: tuple[np.ndarray, np.ndarray], candidate: tuple
     return scores
 
 
-def cosine_scores(queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """(q, n) float32 cosine similarities of (q, d) queries and (n, d) candidates.
+def cosine_scores(queries: np.ndarray, candidates: np.ndarray, *, dtype=np.float32) -> np.ndarray:
+    """(q, n) cosine similarities cos(q_i, c_j) = q_i·c_j / (‖q_i‖ ‖c_j‖) of (q, d) queries
+    and (n, d) candidates, computed in ``dtype`` (float32, or float64 for fewer rounding ties).
 
     A zero vector scores 0 against everything (no NaN).
     """
-    queries = _check_vectors("queries", queries)
-    candidates = _check_vectors("candidates", candidates)
+    queries = _check_vectors("queries", queries, dtype)
+    candidates = _check_vectors("candidates", candidates, dtype)
     if queries.shape[1] != candidates.shape[1]:
         raise InputError(
             f"queries have {queries.shape[1]} dimensions but candidates have {candidates.shape[1]}",
@@ -370,7 +384,10 @@ def _summarise(
     """Gather per-query values chunk by chunk, then average each metric once."""
     parts: dict[str, list[np.ndarray]] = {}
     slices = list(_row_slices(q, n, chunk))
-    for rows in progress(slices, total=len(slices), desc="evaluating", unit="chunk"):
+    # A bar only when there is more than one chunk: a one-chunk evaluation (every epoch's
+    # validation score of a small set) would just flash one.
+    chunks = progress(slices, total=len(slices), desc="evaluating", unit="chunk") if len(slices) > 1 else slices
+    for rows in chunks:
         scores = score_rows(rows)
         if relevance_rows is not None:
             for key, values in _label_rows(_sorted_relevance(scores, relevance_rows(rows)), ks).items():
@@ -423,6 +440,7 @@ def retrieval_metrics(
     pair: bool = False,
     hits: Sequence[int] = (1, 3, 10),
     chunk: int | None = 1024,
+    dtype=np.float32,
 ) -> dict[str, float]:
     """Cosine-similarity retrieval metrics of (q, d) queries against (n, d) candidates.
 
@@ -430,10 +448,11 @@ def retrieval_metrics(
     ``ks``, ``map`` (full ranking), ``precision@k``, ``recall@k``. With ``pair=True`` query i
     pairs with candidate i (so q <= n; extra candidates are distractors): ``mrr`` and
     ``hits@k`` for k in ``hits``. Both sets when both are asked for. Scores are computed
-    ``chunk`` queries at a time, so the full (q, n) matrix never exists.
+    ``chunk`` queries at a time, so the full (q, n) matrix never exists, in ``dtype``
+    (see :func:`cosine_scores`).
     """
-    queries = _check_vectors("query_vecs", query_vecs)
-    candidates = _check_vectors("candidate_vecs", candidate_vecs)
+    queries = _check_vectors("query_vecs", query_vecs, dtype)
+    candidates = _check_vectors("candidate_vecs", candidate_vecs, dtype)
     (q, d), (n, d_c) = queries.shape, candidates.shape
     if d != d_c:
         raise InputError(f"query vectors have {d} dimensions but candidates have {d_c}",
@@ -478,6 +497,7 @@ def cross_modal_metrics(
     pair: bool | None = None,
     hits: Sequence[int] = (1, 3, 10),
     chunk: int | None = 1024,
+    dtype=np.float32,
 ) -> dict[str, dict[str, float]]:
     """Both retrieval directions of n image-text pairs in a shared space.
 
@@ -486,15 +506,33 @@ def cross_modal_metrics(
     ``labels is None``. Returns ``{"i2t": image queries vs text candidates, "t2i": text
     queries vs image candidates}``, each a :func:`retrieval_metrics` dict.
     """
-    images = _check_vectors("image_vecs", image_vecs)
-    texts = _check_vectors("text_vecs", text_vecs)
+    images = _check_vectors("image_vecs", image_vecs, dtype)
+    texts = _check_vectors("text_vecs", text_vecs, dtype)
     if len(images) != len(texts):
         raise InputError(f"got {len(images)} image vectors but {len(texts)} text vectors",
                          fix="image i and text i must be a pair; pass the same number of each")
     if pair is None:
         pair = labels is None
-    options = dict(ks=ks, pair=pair, hits=hits, chunk=chunk)
+    options = dict(ks=ks, pair=pair, hits=hits, chunk=chunk, dtype=dtype)
     return {
         "i2t": retrieval_metrics(images, texts, labels, labels, **options),
         "t2i": retrieval_metrics(texts, images, labels, labels, **options),
     }
+
+
+def cross_modal_score(image_vecs, text_vecs, labels=None, *, dtype=np.float64) -> float:
+    """One number for model selection (early stopping) on n validation pairs, higher is better:
+    ½ (i2t map + t2i map) of the full ranking when ``labels`` are given, else ½ (i2t mrr +
+    t2i mrr) of the pair protocol — the :func:`cross_modal_metrics` definitions.
+
+    ``image_vecs``, ``text_vecs``: (n, d) paired rows; ``labels``: (n, C) multi-hot or (n,)
+    class ids, or None. Scores are float64 cosines by default: float32 rounding would turn
+    near-equal scores into ties and let the chosen epoch depend on it. Vectors that are not
+    all finite (a diverged network) score -inf, so such an epoch is never the best one.
+    """
+    images, texts = np.asarray(image_vecs), np.asarray(text_vecs)
+    if images.size and texts.size and not (np.isfinite(images).all() and np.isfinite(texts).all()):
+        return float("-inf")
+    key = "mrr" if labels is None else "map"
+    result = cross_modal_metrics(images, texts, labels, ks=(), hits=(), pair=labels is None, dtype=dtype)
+    return 0.5 * (result["i2t"][key] + result["t2i"][key])

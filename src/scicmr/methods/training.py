@@ -9,7 +9,9 @@ method owns the maths through two callables:
   from a loss closure and an optimiser; adversarial methods write their own step (several
   optimisers, k generator steps per discriminator step) and return a dict of losses.
 - ``validate() -> float`` scores the current model, higher is better (run under
-  ``torch.no_grad()`` with the module in eval mode). :func:`retrieval_score` is the usual one.
+  ``torch.no_grad()`` with the module in eval mode). The usual one is
+  :func:`scicmr.evaluation.metrics.cross_modal_score` of the validation pairs' vectors (the
+  metrics the evaluation reports, in float64).
 
 Typical use::
 
@@ -210,60 +212,4 @@ def train_loop(
         module.load_state_dict(best_state)
     module.eval()
     return result
-
-
-# -- validation scores (numpy; methods must not import scicmr.evaluation, which imports them)
-
-
-def _ranking(scores: np.ndarray) -> np.ndarray:
-    # Descending score, ties by ascending candidate index: a stable sort of -scores.
-    return np.argsort(-scores, axis=1, kind="stable")
-
-
-def full_map(
-    queries: np.ndarray, candidates: np.ndarray, q_labels: np.ndarray, c_labels: np.ndarray, chunk: int = 256
-) -> float:
-    """Full-ranking mAP with cosine scores; relevant = shares at least one label.
-
-    AP = (1/R) Σ_r P(r)·rel(r) over the whole ranking; AP = 0 when R = 0.
-
-    Args:
-        queries: (q, k), candidates: (n, k) float; q_labels (q, C), c_labels (n, C) multi-hot.
-    """
-    queries, candidates = _unit(queries), _unit(candidates)
-    ranks = np.arange(1, len(candidates) + 1, dtype=np.float64)
-    total = 0.0
-    for start in range(0, len(queries), chunk):
-        stop = start + chunk
-        order = _ranking(queries[start:stop] @ candidates.T)
-        relevant = (q_labels[start:stop] @ c_labels.T) > 0
-        rel = np.take_along_axis(relevant, order, axis=1).astype(np.float64)
-        hits = rel.sum(axis=1)
-        precision_sum = (np.cumsum(rel, axis=1) / ranks * rel).sum(axis=1)
-        total += np.divide(precision_sum, hits, out=np.zeros_like(hits), where=hits > 0).sum()
-    return total / len(queries)
-
-
-def pair_mrr(queries: np.ndarray, candidates: np.ndarray) -> float:
-    """Mean reciprocal rank of each query's own pair (candidate i for query i), cosine scores,
-    ties ranked by ascending candidate index. queries, candidates: (n, k) float."""
-    scores = _unit(queries) @ _unit(candidates).T
-    own = np.diag(scores)[:, None]
-    index = np.arange(len(scores))
-    ahead = (scores > own) | ((scores == own) & (index[None, :] < index[:, None]))
-    return float(np.mean(1.0 / (1.0 + ahead.sum(axis=1))))
-
-
-def retrieval_score(img: np.ndarray, txt: np.ndarray, labels: np.ndarray | None) -> float:
-    """Validation score for model selection: mean of i2t and t2i full mAP with labels, else the
-    mean of i2t and t2i pair MRR. img, txt: (n, k) paired rows; labels: (n, C) or None."""
-    if labels is not None:
-        return 0.5 * (full_map(img, txt, labels, labels) + full_map(txt, img, labels, labels))
-    return 0.5 * (pair_mrr(img, txt) + pair_mrr(txt, img))
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
 

@@ -307,7 +307,7 @@ class AdversarialMethod(StandardisedTowers, CrossModalMethod):
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import retrieval_score
+        from scicmr.evaluation.metrics import cross_modal_score
 
         self._check_params()
         L = self._require_labels(L)
@@ -316,7 +316,7 @@ class AdversarialMethod(StandardisedTowers, CrossModalMethod):
         self._fit_normaliser(X, Y)
         Xt, Yt = self._standardise_image(X), self._standardise_text(Y)
         Lt = torch.from_numpy(np.ascontiguousarray(L, dtype=np.float32)).to(device)
-        validate = self._validator(validation, retrieval_score)
+        validate = self._validator(validation, cross_modal_score)
         steps_per_epoch = _steps_per_epoch(len(X), int(self.batch_size))
         train_seeded(
             self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.n_classes_).to(device),

@@ -225,7 +225,7 @@ class MFCMR(StandardisedTowers, CrossModalMethod):
         return super()._side(side, n)
 
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import retrieval_score
+        from scicmr.evaluation.metrics import cross_modal_score
 
         self._check_params()
         use_years, use_authors = VARIANTS[self.variant]
@@ -240,7 +240,7 @@ class MFCMR(StandardisedTowers, CrossModalMethod):
         counts = {"generator": 0, "discriminator": 0}
         train_seeded(
             self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.side_encoder_.dim, self.n_classes_),
-            lambda net: self._step(net, data, counts), lambda net: self._validator(net, validation, retrieval_score),
+            lambda net: self._step(net, data, counts), lambda net: self._validator(net, validation, cross_modal_score),
         )
         self.generator_steps_ = counts["generator"]
         self.discriminator_steps_ = counts["discriminator"]

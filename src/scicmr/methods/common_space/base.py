@@ -286,7 +286,8 @@ class CommonSpaceMethod(StandardisedTowers, CrossModalMethod):
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import adam, retrieval_score
+        from scicmr.evaluation.metrics import cross_modal_score
+        from scicmr.methods.training import adam
 
         self._check_params()
         self._fit_normaliser(X, Y)
@@ -296,7 +297,7 @@ class CommonSpaceMethod(StandardisedTowers, CrossModalMethod):
         train_seeded(
             self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1], self.n_classes_),
             lambda net: self._step(net, adam(net, float(self.lr), float(self.weight_decay)), Xt, Yt, Lt),
-            lambda net: self._validator(net, validation, retrieval_score),
+            lambda net: self._validator(net, validation, cross_modal_score),
         )
 
     def _validator(self, net: CommonSpaceNet, validation, score_fn):

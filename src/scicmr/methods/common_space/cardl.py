@@ -141,7 +141,8 @@ class CARDL(StandardisedTowers, CrossModalMethod):
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
         from scicmr.methods.common_space.cardl_losses import cardl_loss
-        from scicmr.methods.training import adam, loss_step, retrieval_score
+        from scicmr.evaluation.metrics import cross_modal_score
+        from scicmr.methods.training import adam, loss_step
 
         self._check_params()
         self._fit_normaliser(X, Y)
@@ -157,7 +158,7 @@ class CARDL(StandardisedTowers, CrossModalMethod):
             return loss_step(loss_of, optimizer)
 
         train_seeded(self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1]), make_step,
-                     lambda net: self._validator(net, validation, retrieval_score))
+                     lambda net: self._validator(net, validation, cross_modal_score))
         self.temperature_ = float(self.net_.temperature().detach())
 
     def _validator(self, net: CARDLNet, validation, score_fn):

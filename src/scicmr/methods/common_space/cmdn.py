@@ -262,7 +262,8 @@ class CMDN(CrossModalMethod):
 
     def _stage_two(self, net: CMDNNet, inputs: dict, labels, val_inputs: dict | None, val_labels):
         """Fit the stage-2 standardisers on the frozen stage-1 reps, then train the top networks."""
-        from scicmr.methods.training import adam, dict_step, retrieval_score
+        from scicmr.evaluation.metrics import cross_modal_score
+        from scicmr.methods.training import adam, dict_step
 
         reps = {m: ae.run_in_chunks(lambda x, m=m: net.separate(m, x), inputs[m], self._rep_dim()) for m in MODALITIES}
         self.image_rep_norm_ = ae.Standardiser.fit(reps["image"].cpu().numpy())
@@ -284,7 +285,7 @@ class CMDN(CrossModalMethod):
                 centre = self._centre(net, inputs)
                 img = ae.centred_unit_rows(self._codes(net, "image", val_inputs["image"]), centre)
                 txt = ae.centred_unit_rows(self._codes(net, "text", val_inputs["text"]), centre)
-                return retrieval_score(img, txt, val_labels)
+                return cross_modal_score(img, txt, val_labels)
 
         optimizer = adam(top, float(self.lr), float(self.weight_decay))
         return self._loop(top, len(inputs["image"]), dict_step(top_loss, optimizer), validate, 3, "cmdn top")

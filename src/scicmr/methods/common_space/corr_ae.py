@@ -171,7 +171,8 @@ class CorrAE(CrossModalMethod):
 
     # -- the contract
     def _fit(self, X, Y, L, validation, **side) -> None:
-        from scicmr.methods.training import adam, dict_step, retrieval_score
+        from scicmr.evaluation.metrics import cross_modal_score
+        from scicmr.methods.training import adam, dict_step
 
         self._check_params()
         device = ae.torch_device(self.device)
@@ -184,7 +185,7 @@ class CorrAE(CrossModalMethod):
             return dict_step(lambda index: net.losses(Xt[index], Yt[index], alpha), optimizer)
 
         train_seeded(self, len(X), lambda: self._build_net(X.shape[1], Y.shape[1]), make_step,
-                     lambda net: self._validator(net, Xt, Yt, validation, retrieval_score), min_batch=1)
+                     lambda net: self._validator(net, Xt, Yt, validation, cross_modal_score), min_batch=1)
         self.code_centre_ = self._centre(self.net_, Xt, Yt)
 
     def _codes(self, net: CorrAENet, modality: str, inputs: "torch.Tensor") -> "torch.Tensor":

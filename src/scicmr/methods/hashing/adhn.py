@@ -203,7 +203,7 @@ class ADHN(HashingMixin):
     def _validator(self, validation, cached, start: int, targets):
         if validation is None:
             return None
-        from scicmr.methods.training import full_map
+        from scicmr.evaluation.metrics import retrieval_metrics
 
         val_images, val_labels = validation
         val_pixels = self.pixels(val_images)
@@ -216,10 +216,11 @@ class ADHN(HashingMixin):
         train_hot, val_hot = multi_hot(targets.numpy(), classes), multi_hot(val_labels, classes)
 
         def score() -> float:
-            # Cosine of sign vectors ranks exactly as Hamming distance (ties by index).
+            # Cosine of ±1 vectors is 1 - 2·hamming / bits; the metrics scale the exact dot
+            # products by one common factor, so it ranks as Hamming distance, ties by index.
             database = np.where(self._forward_chunks(cached, start).numpy() >= 0, 1.0, -1.0)
             queries = np.where(self._forward_chunks(val_pixels).numpy() >= 0, 1.0, -1.0)
-            return full_map(queries, database, val_hot, train_hot)
+            return retrieval_metrics(queries, database, val_hot, train_hot, ks=(), dtype=np.float64)["map"]
 
         return score
 

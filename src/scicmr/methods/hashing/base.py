@@ -6,7 +6,7 @@ contract of :mod:`scicmr.hashing.base` (``produces_codes``, ``n_bits``): ``trans
 ``transform_text`` return the relaxed (n, n_bits) float32 tanh outputs in (−1, 1), and
 ``codes_image`` / ``codes_text`` (from :class:`~scicmr.hashing.base.HashingMixin`) the packed
 binary codes (:func:`scicmr.hashing.codes.pack_codes`: bit = output ≥ 0). Validation scores are
-Hamming-ranking scores, computed exactly through :func:`sign_vectors`.
+Hamming-ranking scores: cosines of :func:`sign_vectors`, which the metrics compute exactly.
 
 Labels. ``fit`` accepts labels with missing entries, for the semi-supervised methods:
 
@@ -67,15 +67,12 @@ def semi_supervised_labels(labels: Any) -> Any:
 
 
 def sign_vectors(relaxed: np.ndarray) -> np.ndarray:
-    """(n, b) relaxed codes → (n, 4^k) float64 ±1 vectors whose cosine ranking *is* Hamming
-    ranking, ties included: the signs padded with +1 columns to a power-of-4 length L, so the
-    norm √L is a power of two, every cosine 1 − 2·hamming / L is computed exactly, and equal
-    distances give equal scores (then ties go by index, the Hamming indexes' rule)."""
-    signs = np.where(np.asarray(relaxed) >= 0, 1.0, -1.0)
-    length = 1
-    while length < signs.shape[1]:
-        length *= 4
-    return np.hstack([signs, np.ones((len(signs), length - signs.shape[1]))])
+    """(n, b) relaxed codes → (n, b) float64 ±1 vectors (bit = output ≥ 0) whose cosine
+    ranking *is* Hamming ranking, ties included: cos = 1 − 2·hamming / b, and
+    :func:`scicmr.evaluation.metrics.cosine_scores` scales the exact dot products by one
+    factor common to all rows (every row has norm √b), so equal distances give equal scores,
+    a larger distance never scores higher, and ties go by index, the Hamming indexes' rule."""
+    return np.where(np.asarray(relaxed) >= 0, 1.0, -1.0)
 
 
 def standardiser(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -201,7 +198,7 @@ class HashingMethod(HashingMixin, CrossModalMethod):
     def _validator(self, validation):
         """Validation score of the network being trained: mean i2t / t2i full mAP of Hamming
         ranking (labelled validation rows only), or pair MRR without labels."""
-        from scicmr.methods.training import retrieval_score
+        from scicmr.evaluation.metrics import cross_modal_score
 
         if validation is None:
             return None
@@ -217,7 +214,7 @@ class HashingMethod(HashingMixin, CrossModalMethod):
         def score() -> float:
             img = sign_vectors(self._encode(self.net_.encode_image, Xv))
             txt = sign_vectors(self._encode(self.net_.encode_text, Yv))
-            return retrieval_score(img, txt, Lv)
+            return cross_modal_score(img, txt, Lv)
 
         return score
 
