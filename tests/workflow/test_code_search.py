@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from factories.data import make_manifest
+from factories.retrieval import CHANCE, mean_field_precision
 from scicmr.cli import main as cli_main
 from scicmr.errors import InputError
 from scicmr.hashing import hamming_distances, pack_codes
@@ -84,8 +85,10 @@ def test_index_codes_and_search(hashed_library, capsys):
     assert "hamming-flat" in capsys.readouterr().out
     searcher = Searcher(hashed_library, "cca-hash")
     hits = searcher.search_text("gene expression heat map", k=5)
-    assert len(hits) == 5 and sum(h.record.labels == ["genomics"] for h in hits) >= 3
-    assert all(-1 <= h.score <= 1 for h in hits)
+    assert len(hits) == 5 and all(-1 <= h.score <= 1 for h in hits)
+    # Words find their field's figures by 16-bit codes: measured 0.50 over the nine phrases, chance 1/3.
+    labels = lambda phrase, k: [h.record.labels for h in searcher.search_text(phrase, k=k)]  # noqa: E731
+    assert mean_field_precision(labels, 12) > CHANCE + 0.08
     # the Hamming path equals brute-force popcount ranking of the packed query
     vectors = searcher.embed_text(["ocean temperature anomaly"])
     index, ids = searcher._exact_index("image")

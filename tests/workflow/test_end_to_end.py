@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from factories.data import make_manifest
+from factories.retrieval import mean_field_precision
 from scicmr.corpus.library import Library
 from scicmr.workflow import Searcher, build_index, encode_library, evaluate_model, export_jsonl, ingest, train_model
 
@@ -35,15 +36,20 @@ def test_text_search_finds_the_field(trained_library):
     searcher = Searcher(trained_library)
     hits = searcher.search_text("gene expression heat map", k=5)
     assert len(hits) == 5 and [h.rank for h in hits] == [1, 2, 3, 4, 5]
-    assert sum(h.record.labels == ["genomics"] for h in hits) >= 4
     assert all(h.modality == "image" for h in hits)
+    # Averaged over the nine field phrases (measured 0.98; chance 1/3): robust to CPU float noise.
+    labels = lambda phrase, k: [h.record.labels for h in searcher.search_text(phrase, k=k)]  # noqa: E731
+    assert mean_field_precision(labels, 5) > 0.7
 
 
 def test_image_search_finds_captions_of_same_field(trained_library):
     lib = Library.open(trained_library)
-    query = next(r for r in lib.records("test") if r.labels == ["astronomy"])
-    hits = Searcher(trained_library).search_image(lib.image_path(query), k=3)
-    assert sum(h.record.labels == ["astronomy"] for h in hits) >= 2
+    searcher = Searcher(trained_library)
+    queries = lib.records("test")
+    # Mean over every test figure, not one query's top 3 (chance 1/3).
+    shares = [np.mean([h.record.labels == q.labels for h in searcher.search_image(lib.image_path(q), k=3)])
+              for q in queries]
+    assert len(queries) >= 6 and np.mean(shares) > 0.6
 
 
 def test_index_search_equals_exact_fallback(trained_library):
