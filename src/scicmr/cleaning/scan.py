@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from scicmr._progress import progress
-from scicmr.cleaning import anomalies
+import scicmr.cleaning.anomalies as anomalies
 from scicmr.cleaning.checks import ImageFacts, inspect_image
 from scicmr.cleaning.config import CHECKS, CleaningConfig, cleaning_config, parse_checks
 from scicmr.cleaning.duplicates import DuplicateGroup, exact_duplicates, near_duplicates

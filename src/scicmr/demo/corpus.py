@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from scicmr.demo import vocabulary as V
+import scicmr.demo.vocabulary as V
 from scicmr.demo.vocabulary import FieldVocab, Term, axis_label, parts, split_quantity
 from scicmr.errors import InputError
 
