@@ -18,7 +18,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_BOTTOM = {"_io", "_progress", "errors"}
+SHARED_BOTTOM = {"_io", "_progress", "_faults", "errors"}
 
 
 def _module_name(path: Path, src: Path = SRC) -> str:
