@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one ``scicmr`` command; the exit status (2 for a ScicmrError, 130 on Ctrl-C)."""
+    """Run one ``scicmr`` command; the exit status (2 for a ScicmrError, 130 on Ctrl-C, 141
+    when stdout's reader closed the pipe)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -48,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="torchvision's compiled ops")
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # here, not at exit: a closed pipe must raise inside this try
+        return status
     except ScicmrError as exc:
         print(f"error: {exc.problem}", file=sys.stderr)
         if exc.fix:
@@ -57,3 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`scicmr info LIB | head`): not an error of ours. Point stdout
+        # at devnull so the interpreter's final flush cannot raise again, and exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # 128 + SIGPIPE, what a shell reports for a killed pipeline member
