@@ -4,19 +4,35 @@ Every path comes from a record or a URL and is resolved with :func:`resolve_insi
 result must be a regular file inside one of the allowed roots after symlinks and ``..`` are
 resolved, so ``/files/../../etc/passwd`` or a record pointing outside the library yields
 nothing. Thumbnails and page renders are cached in memory (bounded LRU), keyed by path and
-modification time, so an edited file is re-rendered.
+modification time (plus page and size), so an edited file is re-rendered.
+
+Rendering is the one costly thing an open read endpoint does, so it is bounded three ways:
+every PDF page goes through :func:`scicmr.corpus.pdf.render_page` (a pixel budget, here the
+smaller :data:`PAGE_VIEW_PIXELS`), at most :data:`RENDER_SLOTS` renders run at once (others
+wait up to :data:`RENDER_WAIT_SECONDS`, then get 503 with Retry-After), and a render waiting
+for a slot re-checks the cache, so parallel requests for one page render it once.
 """
 
 from __future__ import annotations
 
 import io
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Sequence
 
+from scicmr.service.problems import ApiError
+
 THUMBNAIL_SIDE = 320
 PAGE_WIDTH = 1100
+# Pixels of one page view at most (~12 MB of RGB): a 1100-pixel-wide view of a letter page is
+# 1.6 megapixels; a page drawn absurdly tall is shown at a lower resolution instead.
+PAGE_VIEW_PIXELS = 4_000_000
+# Renders (thumbnails, pages) running at once, and how long a request waits for a slot.
+RENDER_SLOTS = 2
+RENDER_WAIT_SECONDS = 10.0
+RETRY_AFTER_SECONDS = 5
 _CACHE_BYTES = 64 * 2**20
 # Library sub-folders /files/ may serve: images and rendered or copied PDFs, never the
 # database, models or indexes.
@@ -40,20 +56,54 @@ def resolve_inside(roots: Sequence[Path], relative: str | None) -> Path | None:
 
 
 class RenderCache:
-    """A thread-safe LRU of rendered bytes, bounded by their total size."""
+    """A thread-safe LRU of rendered bytes, bounded by their total size, that also bounds how
+    many renders run at once (``slots``; a request waits ``wait`` seconds for one, then 503)
+    and renders a key once while requests for it wait (then read the cache)."""
 
-    def __init__(self, max_bytes: int = _CACHE_BYTES):
+    def __init__(self, max_bytes: int = _CACHE_BYTES, slots: int = RENDER_SLOTS, wait: float = RENDER_WAIT_SECONDS):
         self.max_bytes = max_bytes
+        self.wait = wait
         self._items: OrderedDict[tuple, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(slots)
+        self._pending: dict[tuple, threading.Lock] = {}  # keys being rendered now
 
-    def get(self, key: tuple, render: Callable[[], bytes]) -> bytes:
+    def _lookup(self, key: tuple) -> bytes | None:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        data = render()  # outside the lock: renders of different files run in parallel
+        return None
+
+    def get(self, key: tuple, render: Callable[[], bytes]) -> bytes:
+        data = self._lookup(key)
+        if data is not None:
+            return data
+        with self._lock:
+            same_key = self._pending.setdefault(key, threading.Lock())
+        deadline = time.monotonic() + self.wait
+        if not same_key.acquire(timeout=self.wait):  # one render per key: the others wait for it
+            raise _busy()
+        try:
+            data = self._lookup(key)  # rendered by the request this one waited behind
+            if data is not None:
+                return data
+            if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise _busy()
+            try:
+                data = render()  # outside the cache lock: renders of different files run in parallel
+            finally:
+                self._slots.release()
+            self._store(key, data)
+            return data
+        finally:
+            with self._lock:
+                if self._pending.get(key) is same_key:
+                    del self._pending[key]
+            same_key.release()
+
+    def _store(self, key: tuple, data: bytes) -> None:
         with self._lock:
             if key not in self._items:
                 self._items[key] = data
@@ -61,7 +111,11 @@ class RenderCache:
             while self._size > self.max_bytes and len(self._items) > 1:
                 _, dropped = self._items.popitem(last=False)
                 self._size -= len(dropped)
-        return data
+
+
+def _busy() -> ApiError:
+    return ApiError(503, f"the server is busy rendering ({RENDER_SLOTS} renders at once); try again shortly",
+                    fix=f"retry after {RETRY_AFTER_SECONDS} seconds", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _cache_key(path: Path, *extra) -> tuple:
@@ -86,22 +140,26 @@ def render_thumbnail(path: Path, cache: RenderCache, side: int = THUMBNAIL_SIDE)
 def render_pdf_page(path: Path, page: int, bbox: Sequence[float] | None, cache: RenderCache,
                     width: int = PAGE_WIDTH) -> bytes:
     """PNG of 1-based ``page`` of the PDF at ``path``, ``width`` pixels wide, with the figure's
-    ``bbox`` (x0, top, x1, bottom in PDF points from the top-left corner) outlined in red.
+    ``bbox`` (x0, top, x1, bottom in PDF points from the top-left corner) outlined in red; a
+    page too tall for :data:`PAGE_VIEW_PIXELS` at that width comes out narrower.
 
-    Raises IndexError for a page the PDF does not have, ValueError for an unreadable PDF.
+    Raises IndexError for a page the PDF does not have,
+    :class:`~scicmr.corpus.pdf.PageTooLarge` for a page that cannot be rendered within the
+    budget, and pdfium's errors for an unreadable PDF.
     """
 
     def render() -> bytes:
         import pypdfium2
         from PIL import ImageDraw
 
+        from scicmr.corpus.pdf import render_page
+
         pdf = pypdfium2.PdfDocument(str(path))
         try:
             if not 1 <= page <= len(pdf):
                 raise IndexError(f"page {page} is outside 1..{len(pdf)}")
             handle = pdf[page - 1]
-            scale = width / handle.get_width()
-            image = handle.render(scale=scale).to_pil().convert("RGB")
+            image, scale = render_page(handle, width / max(handle.get_width(), 1e-6), PAGE_VIEW_PIXELS)
         finally:
             pdf.close()
         if bbox and len(bbox) == 4:

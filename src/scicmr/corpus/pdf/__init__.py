@@ -23,11 +23,14 @@ are ``<paper id>-fig<number>`` (``-2``, ``-3`` … appended when a number repeat
 
 Modules: :mod:`.layout` (lines, graphics, body text), :mod:`.captions` (caption labels, caption
 blocks, citing sentences), :mod:`.figures` (region next to a caption), :mod:`.metadata`
-(title, authors, abstract, year), :mod:`.reader` (one file), :mod:`.folder` (many files in
+(title, authors, abstract, year), :mod:`.render` (every page render, within one pixel budget),
+:mod:`.reader` (one file), :mod:`.folder` (many files in
 parallel). pdfplumber and pypdfium2 are imported only when a PDF is read.
 """
 
 from scicmr.corpus.pdf.folder import find_pdfs, read_pdf_folder
 from scicmr.corpus.pdf.reader import PdfResult, PdfSettings, read_pdf
+from scicmr.corpus.pdf.render import MAX_RENDER_PIXELS, PageTooLarge, render_page
 
-__all__ = ["PdfResult", "PdfSettings", "find_pdfs", "read_pdf", "read_pdf_folder"]
+__all__ = ["MAX_RENDER_PIXELS", "PageTooLarge", "PdfResult", "PdfSettings", "find_pdfs", "read_pdf",
+           "read_pdf_folder", "render_page"]

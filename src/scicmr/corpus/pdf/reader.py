@@ -15,6 +15,7 @@ from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabul
 from scicmr.corpus.pdf.figures import Region, find_region, pad_box, page_parts
 from scicmr.corpus.pdf.layout import PageLayout, center_inside, mark_running, page_layout, typical_line_gaps
 from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
+from scicmr.corpus.pdf.render import PageTooLarge, render_page
 from scicmr.corpus.readers.base import ReaderSkip, ReadResult
 from scicmr.corpus.record import Record, Source
 
@@ -122,7 +123,8 @@ def _body_sentences(layouts: Sequence[PageLayout], captions: Sequence[Caption],
 
 
 def _render(path: Path, page_boxes: dict[int, list[tuple[str, tuple]]], dpi: int) -> dict[str, bytes]:
-    """PNG bytes for each (name, box) on each page, rendered once per page with pypdfium2."""
+    """PNG bytes for each (name, box) on each page, rendered once per page with pypdfium2 within
+    the shared pixel budget (:func:`~scicmr.corpus.pdf.render.render_page`)."""
     import pypdfium2 as pdfium
 
     out: dict[str, bytes] = {}
@@ -130,8 +132,10 @@ def _render(path: Path, page_boxes: dict[int, list[tuple[str, tuple]]], dpi: int
     try:
         for number, items in page_boxes.items():
             page = doc[number - 1]
-            scale = dpi / 72.0
-            image = page.render(scale=scale).to_pil().convert("RGB")
+            try:
+                image, scale = render_page(page, dpi / 72.0)  # pixel budget: huge pages come out coarser
+            except PageTooLarge as exc:
+                raise ReaderSkip(f"cannot render page {number}: {exc}") from None
             for name, box in items:
                 # The size comes from the box's extent, not from two rounded edges, so a
                 # region has the same pixel size wherever it sits on the page.
@@ -247,6 +251,8 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
         page_boxes.setdefault(cap.page, []).append((rid, box))
     try:
         pngs = _render(path, page_boxes, settings.dpi)
+    except ReaderSkip:
+        raise
     except Exception as exc:  # noqa: BLE001 -- pdfium errors: the file cannot be rendered
         raise ReaderSkip(f"cannot render pages: {_open_error(exc)}") from None
     written: list[Path] = []

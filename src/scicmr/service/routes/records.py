@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
 
+from scicmr.corpus.pdf import PageTooLarge
 from scicmr.corpus.record import Record
 from scicmr.service.deps import AppState, get_state
 from scicmr.service.media import SERVABLE_FOLDERS, media_type, render_pdf_page, render_thumbnail, resolve_inside
@@ -64,8 +65,13 @@ def record_page(record_id: str, state: AppState = Depends(get_state)):
                        fix="only records ingested from PDFs inside the library (or its source folder) have one")
     try:
         data = render_pdf_page(pdf, int(record.source.page), record.source.bbox, state.renders)
+    except ApiError:  # 503: every render slot is busy
+        raise
     except IndexError as exc:
         raise ApiError(404, f"record {record_id!r}: {exc}") from None
+    except PageTooLarge as exc:
+        raise ApiError(422, f"record {record_id!r}: its PDF page cannot be shown: {exc}",
+                       fix="open the PDF itself; the page is too large to render on the server") from None
     except Exception as exc:  # noqa: BLE001 -- pdfium raises its own error types for damaged files
         raise ApiError(404, f"record {record_id!r}: its PDF cannot be rendered ({type(exc).__name__}: {exc})") from None
     return Response(data, media_type="image/png", headers=_CACHE)
