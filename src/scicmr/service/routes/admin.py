@@ -6,13 +6,14 @@ import re
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
-from scicmr.service.deps import AppState, get_settings, get_state, require_api_key
+from scicmr.service.deps import AppState, WriteRoute, get_settings, get_state, require_api_key
 from scicmr.service.problems import ApiError
 from scicmr.service.schemas import ERROR_RESPONSES, WriteResult
 from scicmr.service.settings import Settings
 from scicmr.service.uploads import read_bounded
 
-router = APIRouter(prefix="/api", tags=["admin"], dependencies=[Depends(require_api_key)])
+# WriteRoute checks the key before the body is read; the dependency documents the header.
+router = APIRouter(prefix="/api", tags=["admin"], dependencies=[Depends(require_api_key)], route_class=WriteRoute)
 _SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
