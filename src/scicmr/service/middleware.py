@@ -1,9 +1,11 @@
 """Two small ASGI middlewares: request metrics (Prometheus text format, written by hand) and
 a request-body size limit.
 
-Metrics are labelled by the matched route template (``/api/records/{record_id}``), never the
-raw path, so a scan of random URLs cannot grow the label set; unmatched paths count as
-``"unmatched"``.
+Every label takes values from a fixed set, so no stream of requests can grow ``/metrics``:
+the route is the matched route template (``/api/records/{record_id}``), never the raw path
+(unmatched paths count as ``"unmatched"``); the method is one of :data:`KNOWN_METHODS` or
+``"other"`` (the client chooses the method string freely); the status is a standard HTTP code
+or its class (``"5xx"``).
 """
 
 from __future__ import annotations
@@ -13,10 +15,25 @@ import threading
 import time
 from bisect import bisect_left
 from collections import defaultdict
+from http import HTTPStatus
 from typing import Callable
 
 # Seconds. Covers a cached thumbnail (~1 ms) to a write that re-indexes (seconds).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_KNOWN_STATUSES = frozenset(int(s) for s in HTTPStatus)
+
+
+def method_label(method: str) -> str:
+    """The method, or ``"other"`` for anything outside :data:`KNOWN_METHODS`."""
+    return method if method in KNOWN_METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    """A standard status code as text, else its class (``"4xx"``), else ``"other"``."""
+    if status in _KNOWN_STATUSES:
+        return str(status)
+    return f"{status // 100}xx" if 100 <= status <= 599 else "other"
 
 
 class Metrics:
@@ -25,13 +42,16 @@ class Metrics:
     def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS):
         self.buckets = buckets
         self._lock = threading.Lock()
-        self._requests: dict[tuple[str, str, int], int] = defaultdict(int)
+        self._requests: dict[tuple[str, str, str], int] = defaultdict(int)
         self._histograms: dict[tuple[str, str], list] = {}
         self.started = time.time()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request; ``route`` must already be a template (the middleware's job),
+        the method and status are mapped to bounded labels here."""
+        method = method_label(method)
         with self._lock:
-            self._requests[(method, route, status)] += 1
+            self._requests[(method, route, status_label(status))] += 1
             counts, total = self._histograms.setdefault((method, route), [[0] * (len(self.buckets) + 1), 0.0])
             # bucket i counts observations <= buckets[i]; the last slot is +Inf.
             counts[bisect_left(self.buckets, seconds)] += 1
