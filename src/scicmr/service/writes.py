@@ -81,8 +81,11 @@ def _stage(staging: Path, rows: list[dict], files: dict[str, bytes], max_pixels:
         if bad or not isinstance(image, str) or image not in files:
             raise ApiError(400, f"record {n}: 'image' must name one of the uploaded files ({', '.join(files) or 'none'})",
                            fix="upload each figure as a file part and put its file name in the record's image field")
+    # The source is the client's file name (checked by the route: a plain name) unless the row
+    # names one, never the staging manifest's internal name.
     manifest = staging / f"upload-{secrets.token_hex(4)}.jsonl"
     manifest.write_text("\n".join(json.dumps({**{k: v for k, v in row.items() if k not in _SERVER_FIELDS},
+                                                          "source_file": row.get("source_file") or row["image"],
                                                           "image": f"uploads/{row['image']}"}) for row in rows) + "\n",
                         encoding="utf-8")
     result = read_manifest(manifest, staging, progress=False)
