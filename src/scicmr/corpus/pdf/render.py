@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-# Pixels of one rendered page, at most: ~60 MB of RGB, ~2x that at the peak of a render (the
-# pdfium bitmap plus its PIL copy). A letter page at 150 dpi is 2.1 megapixels, A1 at 150 dpi
-# ~15, so ordinary papers and posters render at the resolution asked for.
+# Pixels of one rendered page, at most: ~60 MB from pdfium, ~80 MB as PIL stores it (measured
+# ~120 MB of peak memory growth for a full-budget render). A letter page at 150 dpi is 2.1
+# megapixels, A1 at 150 dpi ~15, so ordinary papers and posters render at the resolution asked for.
 MAX_RENDER_PIXELS = 20_000_000
 # The shortest side a render may shrink to before the page counts as unrenderable.
 MIN_RENDER_SIDE = 8
@@ -56,9 +56,11 @@ def render_page(page: Any, scale: float, max_pixels: int = MAX_RENDER_PIXELS) ->
     width_pt, height_pt = page.get_size()
     used = fit_scale(float(width_pt), float(height_pt), scale, max_pixels)
     try:
-        bitmap = page.render(scale=used)
+        bitmap = page.render(scale=used, rev_byteorder=True)  # RGB order: PIL wraps the buffer, no conversion
         try:
-            image = bitmap.to_pil().convert("RGB")  # a copy: the pdfium buffer is freed next
+            image = bitmap.to_pil()
+            if image.mode != "RGB" or image.readonly:  # a view of pdfium's buffer, freed next: copy it
+                image = image.convert("RGB")
         finally:
             bitmap.close()
     except MemoryError:
