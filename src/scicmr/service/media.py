@@ -26,6 +26,10 @@ from scicmr.service.problems import ApiError
 
 THUMBNAIL_SIDE = 320
 PAGE_WIDTH = 1100
+# Figures over this many pixels get no thumbnail (~100 MB decoded as RGBA); those over the second
+# constant are shrunk before their RGB conversion.
+THUMBNAIL_MAX_SOURCE_PIXELS = 25_000_000
+_THUMBNAIL_DIRECT_PIXELS = 4_000_000
 # Pixels of one page view at most (~12 MB of RGB): a 1100-pixel-wide view of a letter page is
 # 1.6 megapixels; a page drawn absurdly tall is shown at a lower resolution instead.
 PAGE_VIEW_PIXELS = 4_000_000
@@ -122,19 +126,58 @@ def _cache_key(path: Path, *extra) -> tuple:
     return (str(path), path.stat().st_mtime_ns, *extra)
 
 
-def render_thumbnail(path: Path, cache: RenderCache, side: int = THUMBNAIL_SIDE) -> bytes:
-    """JPEG bytes of ``path`` fitted into ``side`` x ``side`` (figures on white)."""
+def render_thumbnail(path: Path, cache: RenderCache, side: int = THUMBNAIL_SIDE,
+                     max_pixels: int = THUMBNAIL_MAX_SOURCE_PIXELS) -> bytes:
+    """JPEG bytes of ``path`` fitted into ``side`` x ``side`` (figures on white).
+
+    The header is read first: a figure over ``max_pixels`` is refused (422) rather than
+    decoded on an open endpoint, and a large one is shrunk in its own mode before the
+    conversion to RGB, so the decode is the only full-size copy.
+    """
 
     def render() -> bytes:
+        from PIL import Image
+
         from scicmr.corpus.images import load_image
 
-        image = load_image(path)
+        try:
+            with Image.open(path) as probe:
+                width, height = probe.size
+        except Image.DecompressionBombError:
+            width = height = max_pixels + 1
+        except Exception:  # noqa: BLE001 -- not an image: load_image names the problem
+            width = height = 0
+        if width * height > max_pixels:
+            raise ApiError(422, f"the figure is {width}x{height} pixels, too large to make a thumbnail of "
+                                f"(the limit is {max_pixels:,} pixels)", fix="fetch the figure itself")
+        image = load_image(path) if width * height <= _THUMBNAIL_DIRECT_PIXELS else _shrunk(path, side)
         image.thumbnail((side, side))
         out = io.BytesIO()
         image.save(out, "JPEG", quality=82, optimize=True)
         return out.getvalue()
 
     return cache.get(_cache_key(path, "thumb", side), render)
+
+
+def _shrunk(path: Path, side: int):
+    """A large image decoded and shrunk in place to about ``2 * side`` before the RGB
+    conversion (no second full-size copy)."""
+    from PIL import Image
+
+    from scicmr.corpus.images import load_image
+
+    try:
+        with Image.open(path) as handle:
+            handle.draft("RGB", (2 * side, 2 * side))  # JPEG: decode at a fraction of the size
+            handle.load()
+            image = handle.convert("RGBA") if handle.mode == "P" else handle
+            if image.mode in ("1", "L", "LA", "RGB", "RGBA", "CMYK"):
+                image.thumbnail((2 * side, 2 * side))
+            small = image.copy()  # small now; outlives the closed file
+    except Exception as exc:  # noqa: BLE001 -- PIL raises several types for damaged files
+        raise ApiError(422, f"the figure cannot be decoded ({type(exc).__name__}: {exc})",
+                       fix="replace the image file in the library") from None
+    return load_image(small)
 
 
 def render_pdf_page(path: Path, page: int, bbox: Sequence[float] | None, cache: RenderCache,
