@@ -136,3 +136,17 @@ def test_a_page_that_cannot_be_rendered_says_why(library, monkeypatch):
         response = api.get("/api/records/climate-1/page")
     assert response.status_code == 422
     assert "too thin" in response.json()["error"]["problem"]
+
+
+def test_a_render_out_of_memory_is_named_as_such():
+    """pdfium's MemoryError used to surface as 'corrupt or truncated PDF: MemoryError'."""
+
+    class Page:
+        def get_size(self):
+            return 612.0, 792.0
+
+        def render(self, **kwargs):
+            raise MemoryError
+
+    with pytest.raises(PageTooLarge, match="does not fit in memory"):
+        render_page(Page(), 2.0)
