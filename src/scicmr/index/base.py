@@ -16,8 +16,9 @@ beside the data, atomically: the directory is built aside and swapped in whole.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
