@@ -304,12 +304,17 @@ class VectorIndex:
             "scicmr_version": __version__,
         }
 
-    def save(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and the data into ``directory`` atomically (replacing it)."""
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json`` and the data into ``directory`` atomically (replacing it).
+
+        ``extra`` adds caller keys to ``config.json`` (e.g. ``built_from``: the model and model
+        version the vectors came from), written in the same swap as the data so the two never
+        disagree; :meth:`load` ignores them, :func:`read_index_config` returns them.
+        """
         directory = Path(directory)
         with atomic_directory(directory) as tmp:
             files = self._save_data(tmp)
-            atomic_write_json(tmp / CONFIG_NAME, {**self.config(), "files": files})
+            atomic_write_json(tmp / CONFIG_NAME, {**(extra or {}), **self.config(), "files": files})
         return directory
 
     @classmethod
