@@ -164,3 +164,19 @@ def test_adhn_code_index_left_by_an_interrupted_retrain_is_refused(tmp_path, mon
     with pytest.raises(LibraryError, match="earlier version of model 'adhn-8'") as caught:
         ImageCodeSearch(root, "adhn-8")
     assert "scicmr hash-images" in caught.value.fix and "--bits 8" in caught.value.fix
+
+
+def test_a_service_write_saves_a_code_index_that_loads_and_is_current(lib_root):
+    # A hashing model's built Hamming index is a CodeSearch in the snapshot: saving it after a
+    # write keeps the Hamming index, its relaxed vectors and the model version.
+    train_model(lib_root, "cca-hash", {"n_bits": 16}, name="hash")
+    build_index(lib_root, "hash", kind="hamming-flat")
+    lib = Library.open(lib_root)
+    searcher = Searcher(lib_root, "hash", rerank=8)
+    snapshot = searcher.snapshot
+    grown = extended(snapshot, lib.records()[:1], {m: snapshot.vectors[m][:1] for m in ("image", "text")})
+    save_indexes(lib, "hash", grown)
+    index, ids = load_built_index(Library.open(lib_root), "hash", "image", "hamming-flat", rerank=8)
+    assert len(ids) == len(grown) and len(index) == len(grown) and index.vectors is not None
+    query = grown.vectors["text"][:3]
+    np.testing.assert_array_equal(index.search(query, 5)[1], grown.indexes["image"].search(query, 5)[1])

@@ -289,8 +289,8 @@ def save_indexes(lib: Library, model: str, snapshot: Snapshot) -> None:
     """Save the snapshot's indexes where ``scicmr index`` keeps them, when the library has a
     built index of ``model`` of the snapshot's kind; each directory, ids.json included, is
     swapped in whole (a reader sees the old index or the new one)."""
-    from scicmr._io import atomic_directory, atomic_write_json
-    from scicmr.workflow.index import VERSION_KEY, index_name
+    from scicmr._io import atomic_directory, atomic_save_npy, atomic_write_json
+    from scicmr.workflow.index import RELAXED_NAME, VERSION_KEY, index_name
 
     kind = lib.meta.get("indexes", {}).get(model)
     if kind != snapshot.index_kind:
@@ -298,6 +298,10 @@ def save_indexes(lib: Library, model: str, snapshot: Snapshot) -> None:
     # The model version the snapshot's vectors came from: the saved index stays current for it.
     extra = {"built_from": {"model": model, VERSION_KEY: snapshot.model_version}} if snapshot.model_version else None
     for modality in MODALITIES:
+        index = snapshot.indexes[modality]
         with atomic_directory(lib.index_dir(index_name(model, modality, kind))) as tmp:
-            snapshot.indexes[modality].save(tmp, extra=extra)
+            # A code index (CodeSearch) saves its Hamming index and the relaxed vectors beside it.
+            getattr(index, "index", index).save(tmp, extra=extra)
+            if getattr(index, "vectors", None) is not None and hasattr(index, "index"):
+                atomic_save_npy(tmp / RELAXED_NAME, index.vectors)
             atomic_write_json(tmp / "ids.json", list(snapshot.ids))
