@@ -61,6 +61,20 @@ def test_retraining_with_other_n_components_does_not_fail_on_dimension(lib_root)
     np.testing.assert_allclose([h.score for h in hits], want_scores, atol=1e-5)
 
 
+@pytest.mark.parametrize("param", ["reg=0.9", "n_components=3"])
+def test_cli_search_after_retraining_uses_the_new_model(lib_root, capsys, param):
+    # The reported commands: `scicmr train LIB --method cca --param ...`, then `scicmr search`.
+    from scicmr.cli import main
+
+    assert main(["train", str(lib_root), "--method", "cca", "--param", param]) == 0
+    capsys.readouterr()
+    assert main(["search", str(lib_root), "ocean temperature anomaly", "-k", "4", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    want_ids, want_scores = _exact_scores(Searcher(lib_root), "ocean temperature anomaly", k=4)
+    assert [h["id"] for h in hits] == want_ids
+    np.testing.assert_allclose([h["score"] for h in hits], want_scores, atol=1e-5)
+
+
 def _config(lib, modality="image", kind="flat"):
     return json.loads((lib.index_dir(index_name("cca", modality, kind)) / "config.json").read_text())
 
