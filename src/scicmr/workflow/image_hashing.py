@@ -5,10 +5,10 @@ and search a query photo by Hamming distance (image → image).
 >>> hits = ImageCodeSearch("lib", "adhn-32").search("photo.jpg", k=10)   # doctest: +SKIP
 
 Layout: the model is saved under ``models/adhn-<bits>/`` (config.json beside weights.pt, plus
-``library.json`` with the label vocabulary, train ids and the model version); the Hamming index of every usable
-library image under ``indexes/adhn-<bits>-image-hamming-exact/`` with ``ids.json`` (record ids,
-row order) and ``relaxed.npy`` (the tanh outputs, for optional cosine re-ranking), the same
-conventions as :func:`scicmr.workflow.build_index`. The index's ``config.json`` records the
+``library.json`` with the label vocabulary, train ids and the model version); the Hamming
+index of every usable library image under ``indexes/adhn-<bits>-image-hamming-exact/`` with
+``ids.json`` (record ids, row order) and ``relaxed.npy`` (the tanh outputs, for optional
+cosine re-ranking), the same conventions as :func:`scicmr.workflow.build_index`. The index's ``config.json`` records the
 model version it was built from; a search refuses an index left from an earlier training (a
 retrain that stopped before re-indexing) — :mod:`scicmr.workflow.index` has the rule.
 
