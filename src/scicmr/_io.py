@@ -1,14 +1,22 @@
 """Atomic file writes: write to a temporary sibling, fsync, then rename.
 
-A crash at any point leaves either the old file or the new one, never a torn mix.
+A crash at any point leaves either the old file or the new one, never a torn mix. A target
+that is a symlink is written through: the temporary file goes beside the *real* file and
+replaces it, so the link stays a link (renaming onto the link itself would replace it with a
+regular file — ``--out /dev/stdout`` once did that to ``/dev/stdout``).
+
+User-named output paths are checked above this layer, in :mod:`scicmr.workflow.outputs`
+(this bottom layer raises no scicmr errors).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,9 +24,21 @@ from typing import Any, Iterator
 import numpy as np
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; parent folders are created."""
+def real_target(path: str | os.PathLike) -> Path:
+    """``path`` with symlinks resolved when it is one (a dangling link: the file it names), so
+    a write replaces the real file and keeps the link; other paths come back unchanged."""
     path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; parent folders are created. A symlink is
+    written through (its real file is replaced, the link kept); returns the path written."""
+    path = real_target(path)
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        if not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode):
+            # Renaming onto a device, fifo or socket would replace it with a regular file.
+            raise OSError(errno.EINVAL, "refusing to replace a special file (device, fifo or socket)", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -38,8 +58,13 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def json_text(obj: Any) -> str:
+    """``obj`` as the indented JSON text (numpy values and paths included) every writer here uses."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    return atomic_write_text(path, json_text(obj))
 
 
 def _json_default(obj: Any) -> Any:
@@ -70,9 +95,10 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         with atomic_directory(lib / "models" / "cardl") as tmp:
             (tmp / "config.json").write_text(...)
 
-    If the block raises, the temporary folder is removed and ``path`` is untouched.
+    If the block raises, the temporary folder is removed and ``path`` is untouched. A symlink
+    to a folder is kept: the real folder is replaced.
     """
-    path = Path(path)
+    path = real_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:

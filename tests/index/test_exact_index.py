@@ -261,3 +261,23 @@ def test_recall_at_k_against_loop():
 def test_import_does_not_load_faiss():
     code = "import sys, scicmr.index, scicmr.index.exact; sys.exit('faiss' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_tie_helper_keeps_smallest_ids_whatever_the_back_end_returns():
+    # A back end that returns an arbitrary subset of boundary ties (largest ids first, like
+    # FAISS on the reported case): the helper must refetch until the ties are all seen.
+    from scicmr.index.base import top_k_settling_ties
+
+    keys_of = np.array([0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0], dtype=np.float32)
+    item_ids = np.array([50, 9, 8, 7, 6, 5, 4, 3, 2, 1], dtype=np.int64)
+    calls = []
+
+    def fetch(queries, m):
+        calls.append(m)
+        order = np.lexsort((-item_ids, keys_of))[:m]  # ties by *descending* id: the wrong subset
+        return np.tile(keys_of[order], (len(queries), 1)), np.tile(item_ids[order], (len(queries), 1))
+
+    keys, ids = top_k_settling_ties(fetch, np.zeros((2, 1)), 3, len(item_ids), np.inf)
+    np.testing.assert_array_equal(ids, [[50, 4, 5], [50, 4, 5]])
+    np.testing.assert_array_equal(keys, [[0, 1, 1], [0, 1, 1]])
+    assert calls == [6, 10]  # 2k first, then doubled (capped at n) because the 6th still tied

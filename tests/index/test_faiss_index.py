@@ -1,4 +1,8 @@
-"""FAISS flat and HNSW indexes against the exact index (ties compared as sets)."""
+"""FAISS flat and HNSW indexes against the exact index (the oracle), the tie rule included.
+
+Random float data compare ids as sets within tie groups (float32 sums round differently per
+library); data with exact ties (integer entries, duplicated vectors) compare ids exactly.
+"""
 
 from __future__ import annotations
 
@@ -84,6 +88,46 @@ def test_flat_equals_exact_with_many_ties():
         for score in np.unique(scores_row):
             same = ids_row[scores_row == score]
             assert (np.diff(same) > 0).all()
+
+
+def test_flat_keeps_the_smallest_ids_among_identical_vectors():
+    # 20 identical vectors under ids 19..0: every score ties, so the top 5 are ids 0..4.
+    vectors = np.ones((20, 8), dtype=np.float32)
+    ids = np.arange(19, -1, -1)
+    for kind in ("exact", "flat", "hnsw"):
+        index = create_index(kind, 8)
+        index.add(vectors, ids)
+        _, got = index.search(np.ones((3, 8), np.float32), 5)
+        np.testing.assert_array_equal(got, np.tile(np.arange(5), (3, 1)), err_msg=kind)
+
+
+def tie_heavy(seed, n, q, d=16, patterns=9):
+    """±1 vectors from a few patterns, ids not in storage order: many ties, all sums exact.
+
+    Every norm is sqrt(16) = 4, so cosine-normalised entries are ±0.25 and every score (ip
+    or cosine) is exact in float32 whatever the summation order: ties are true ties in
+    every library.
+    """
+    rng = np.random.default_rng(seed)
+    base = rng.choice([-1.0, 1.0], size=(patterns, d))
+    vectors = base[rng.integers(patterns, size=n)].astype(np.float32)
+    queries = rng.choice([-1.0, 1.0], size=(q, d)).astype(np.float32)
+    return vectors, rng.permutation(10 * n)[:n].astype(np.int64), queries
+
+
+@pytest.mark.parametrize("metric", ["ip", "cosine"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_every_kind_follows_the_tie_rule_of_exact(kind, metric):
+    # Small enough that HNSW with a wide ef_search visits everything: then it too must agree exactly.
+    vectors, ids, queries = tie_heavy(5, n=300, q=40)
+    exact = create_index("exact", 16, metric=metric)
+    fast = create_index(kind, 16, metric=metric, **({"ef_search": 400} if kind == "hnsw" else {}))
+    for index in (exact, fast):
+        index.add(vectors, ids)
+    for k in (1, 5, 37, 300, 310):
+        (want_scores, want_ids), (got_scores, got_ids) = exact.search(queries, k), fast.search(queries, k)
+        np.testing.assert_array_equal(got_ids, want_ids, err_msg=f"{kind} k={k}")
+        np.testing.assert_array_equal(got_scores, want_scores)
 
 
 def test_flat_remove_and_padding():

@@ -49,6 +49,24 @@ def test_exact_kinds_follow_the_tie_rule(kind, bits):
         np.testing.assert_array_equal(distances, want_d)
 
 
+@pytest.mark.parametrize("kind", ("hamming-hnsw", "hamming-ivf"))
+def test_approximate_kinds_follow_the_tie_rule_when_they_see_everything(kind):
+    # Wide ef_search / nprobe = nlist on a small index: the approximate kinds visit every
+    # code, so the shared tie helper must make them agree with the oracle id for id.
+    rng = np.random.default_rng(4)
+    codes = tied_codes(rng, 200, 16)
+    ids = rng.permutation(1000)[:200]
+    queries = tied_codes(rng, 9, 16)
+    oracle = create_index("hamming-exact", 16)
+    approx = create_index(kind, 16, **({"nlist": 4, "nprobe": 4} if kind == "hamming-ivf" else {"ef_search": 400}))
+    for index in (oracle, approx):
+        index.add(codes, ids)
+    for k in (1, 5, 40, 210):
+        want, got = oracle.search_hamming(queries, k), approx.search_hamming(queries, k)
+        np.testing.assert_array_equal(got[1], want[1], err_msg=f"{kind} k={k}")
+        np.testing.assert_array_equal(got[0], want[0])
+
+
 def test_scores_are_the_sign_cosine():
     rng = np.random.default_rng(1)
     relaxed = rng.standard_normal((50, 32))

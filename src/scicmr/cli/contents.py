@@ -10,7 +10,7 @@ from scicmr.cli._output import console, print_json
 def register(subparsers) -> None:
     p = subparsers.add_parser("export", help="write every record as JSONL")
     p.add_argument("library")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="the JSONL file to write (- for standard output)")
     p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("info", help="show what a library holds")
@@ -22,8 +22,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     from scicmr.workflow import export_jsonl
 
     count = export_jsonl(args.library, args.out)
-    console().print(f"exported {count} records to {args.out}")
+    # With --out - the records are standard output: the summary goes to stderr, not into them.
+    status_console(to_stderr=args.out == "-").print(f"exported {count} records to {args.out}")
     return 0
+
+
+def status_console(to_stderr: bool):
+    """The console for a command's summary line: stderr when its data went to stdout (``-``)."""
+    if not to_stderr:
+        return console()
+    from rich.console import Console
+
+    return Console(highlight=False, stderr=True)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from scicmr.cli._output import console, parse_ks
+from scicmr.cli.contents import status_console
 
 
 def register(subparsers) -> None:
@@ -17,7 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--ks", default="5,20,50")
     p.add_argument("--protocol", default="auto", choices=["auto", "labels", "pair"])
-    p.add_argument("--json", metavar="OUT.json", help="write the metrics JSON here")
+    p.add_argument("--json", metavar="OUT.json", help="write the metrics JSON here (- for standard output)")
     p.set_defaults(func=cmd_evaluate)
 
     p = subparsers.add_parser("benchmark", help="train, select on validation and test several methods side by side")
@@ -38,9 +39,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                               protocol=args.protocol, json_path=args.json)
     title = (f"{document['dataset']} — {document['split']} split "
              f"({document['pool']['queries']} queries, {document['pool']['candidates']} candidates)")
-    console().print(metrics_table({document["model"]: document}, title=title))
+    # With --json - the JSON is standard output: the table and summary go to stderr.
+    out = status_console(to_stderr=args.json == "-")
+    out.print(metrics_table({document["model"]: document}, title=title))
     if args.json:
-        console().print(f"metrics written to {args.json}")
+        out.print(f"metrics written to {args.json}")
     return 0
 
 

@@ -16,6 +16,7 @@ beside the data, atomically: the directory is built aside and swapped in whole.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -137,6 +138,67 @@ def order_by_score_then_id(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndar
     return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
 
+def order_by_key_then_id(keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reorder each row of (q, m) results by ascending key, ties by ascending id (padding last).
+
+    A key is "lower is better": a Hamming distance, or a negated score.
+    """
+    id_key = np.where(ids < 0, np.iinfo(np.int64).max, ids)
+    order = np.lexsort((id_key, keys), axis=-1)
+    return np.take_along_axis(keys, order, axis=1), np.take_along_axis(ids, order, axis=1)
+
+
+def top_k_settling_ties(
+    fetch: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
+    queries: np.ndarray,
+    k: int,
+    n: int,
+    pad_key: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` of a back end that breaks ties arbitrarily, with the contract's tie rule applied.
+
+    Back ends such as FAISS return *some* of the items tied at the k-th place, so the tie
+    rule (ties by ascending id) would decide only the order inside the k, not which tied
+    items make it. This asks ``fetch`` for more candidates, doubling, for the rows whose last
+    fetched candidate still ties with (or beats) the k-th one, until that last candidate lies
+    strictly beyond the k-th key or all ``n`` items were fetched; then it sorts by (key, id)
+    and keeps k. For an exhaustive back end the result equals the exact oracle's; for an
+    approximate one the rule is applied to what it found. A row whose top k all tie costs
+    up to a search of all ``n`` items; rows without boundary ties cost one search of 2k.
+
+    Args:
+        fetch: ``fetch(queries, m) -> (keys (q, m), ids (q, m) int64)``, keys ascending
+            ("lower is better": a distance, or a negated score), padded with id -1.
+        queries: (q, ...) prepared query rows, passed to ``fetch`` (a subset on refetch).
+        k: results wanted, >= 1.
+        n: items in the index, >= 1.
+        pad_key: key written where the id is -1 (``+inf``, or bits + 1 for distances).
+
+    Returns:
+        keys (q, min(k, n)) ascending, ids (q, min(k, n)) int64; ties by ascending id.
+    """
+    m = min(n, 2 * k)
+    keys, ids = fetch(queries, m)
+    rows = np.arange(len(queries))
+    while m < n:
+        kth = keys[:, min(k, m) - 1]
+        # Only rows whose last candidate is real and still not beyond the k-th key can hide ties.
+        rows = rows[(ids[rows, -1] >= 0) & (keys[rows, -1] <= kth[rows])]
+        if rows.size == 0:
+            break
+        m = min(n, 2 * m)
+        more_keys, more_ids = fetch(queries[rows], m)
+        grown_keys = np.full((len(queries), m), pad_key, dtype=keys.dtype)
+        grown_ids = np.full((len(queries), m), PAD_ID, dtype=np.int64)
+        grown_keys[:, : keys.shape[1]], grown_ids[:, : ids.shape[1]] = keys, ids
+        grown_keys[rows], grown_ids[rows] = more_keys, more_ids
+        keys, ids = grown_keys, grown_ids
+    ids = ids.astype(np.int64, copy=False)
+    keys = np.where(ids < 0, pad_key, keys).astype(keys.dtype, copy=False)
+    keys, ids = order_by_key_then_id(keys, ids)
+    return keys[:, :k], ids[:, :k]
+
+
 def pad_results(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Widen (q, m) results to (q, k), m <= k, with score -inf and id -1."""
     q, m = scores.shape
@@ -242,12 +304,17 @@ class VectorIndex:
             "scicmr_version": __version__,
         }
 
-    def save(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and the data into ``directory`` atomically (replacing it)."""
+    def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json`` and the data into ``directory`` atomically (replacing it).
+
+        ``extra`` adds caller keys to ``config.json`` (e.g. ``built_from``: the model and model
+        version the vectors came from), written in the same swap as the data so the two never
+        disagree; :meth:`load` ignores them, :func:`read_index_config` returns them.
+        """
         directory = Path(directory)
         with atomic_directory(directory) as tmp:
             files = self._save_data(tmp)
-            atomic_write_json(tmp / CONFIG_NAME, {**self.config(), "files": files})
+            atomic_write_json(tmp / CONFIG_NAME, {**(extra or {}), **self.config(), "files": files})
         return directory
 
     @classmethod

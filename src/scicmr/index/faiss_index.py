@@ -4,10 +4,13 @@ Both wrap the inner index in ``IndexIDMap2`` so the caller's int64 ids round-tri
 add, search, remove and save/load. FAISS is imported lazily inside these classes: importing
 ``scicmr.index`` never loads it, and a missing FAISS raises MissingDependencyError.
 
-Results are reordered by (descending score, ascending id) within the returned k, so equal
-scores come back in the same order as from the exact index; which items tie in at the k-th
-place may still differ (ties are compared as sets in the tests). FAISS pads short results
-with -FLT_MAX; that becomes -inf, the contract's padding score.
+The tie rule of the contract (ties by ascending id) decides *which* tied items make the top
+k, not only their order: FAISS returns an arbitrary subset of the items tied at the k-th
+score, so the search asks for more candidates until the last one scores strictly below the
+k-th (:func:`scicmr.index.base.top_k_settling_ties`, shared with the Hamming kinds), then
+sorts by (descending score, ascending id). ``flat`` therefore returns exactly what ``exact``
+returns; ``hnsw`` applies the same rule to the candidates its graph found. FAISS pads short
+results with -FLT_MAX; that becomes -inf, the contract's padding score.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from scicmr.errors import InputError, LibraryError, MissingDependencyError
-from scicmr.index.base import PAD_ID, VectorIndex, order_by_score_then_id
+from scicmr.index.base import VectorIndex, pad_results, top_k_settling_ties
 
 _DATA_NAME = "index.faiss"
 
@@ -85,9 +88,14 @@ class _FaissIndex(VectorIndex):
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self._configure_inner()
-        scores, ids = self._index.search(queries, k)
-        scores = np.where(ids == PAD_ID, -np.inf, scores).astype(np.float32)
-        return order_by_score_then_id(scores, ids.astype(np.int64, copy=False))
+        keys, ids = top_k_settling_ties(self._fetch_negated, queries, k, len(self), np.inf)
+        scores = (-keys).astype(np.float32)
+        return pad_results(scores, ids, k) if scores.shape[1] < k else (scores, ids)
+
+    def _fetch_negated(self, queries: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS's top ``m`` as (negated scores, ids): keys ascending, for the tie helper."""
+        scores, ids = self._index.search(queries, m)
+        return -scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
 
     def _remove(self, ids: np.ndarray) -> None:
         self._index.remove_ids(ids)

@@ -19,7 +19,8 @@ distances d (ascending). Padded rows have distance ``bits + 1`` and score -inf.
 the tie rule also decides *which* tied items make the top k: when several items share the
 k-th distance, the ones with the smallest ids are kept. FAISS returns an arbitrary subset of
 the boundary ties, so the FAISS kinds ask for more candidates (doubling) until the last one
-lies strictly beyond the k-th distance (or everything was fetched), then re-sort. For the flat
+lies strictly beyond the k-th distance (or everything was fetched), then re-sort — the helper
+:func:`scicmr.index.base.top_k_settling_ties`, which the float FAISS kinds share. For the flat
 kind this reproduces the oracle exactly; the approximate kinds apply the rule to what they found.
 """
 
@@ -34,17 +35,10 @@ from scicmr._io import atomic_save_npy
 from scicmr.errors import InputError, LibraryError
 from scicmr.hashing.base import code_bytes, hamming_to_similarity
 from scicmr.hashing.codes import hamming_distances
-from scicmr.index.base import PAD_ID, VectorIndex, check_k
+from scicmr.index.base import PAD_ID, VectorIndex, check_k, top_k_settling_ties
 from scicmr.index.faiss_index import _check_positive_int, _FaissIndex
 
 METRIC = "hamming"
-
-
-def order_by_distance_then_id(distances: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reorder each row of (q, m) results by ascending distance, ties by ascending id (padding last)."""
-    id_key = np.where(ids < 0, np.iinfo(np.int64).max, ids)
-    order = np.lexsort((id_key, distances), axis=-1)
-    return np.take_along_axis(distances, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
 
 def check_codes(name: str, codes: Any, n_bits: int) -> np.ndarray:
@@ -203,26 +197,8 @@ class _FaissHammingIndex(HammingIndex, _FaissIndex):
 
     def _hamming(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self._configure_inner()
-        n = len(self)
-        fetch = min(n, 2 * k)
-        distances, ids = self._index.search(queries, fetch)
-        rows = np.arange(len(queries))
-        # Rows whose k-th distance is still tied with the last fetched one may hide more ties.
-        while fetch < n:
-            kth = distances[:, min(k, fetch) - 1]
-            rows = rows[(ids[rows, -1] >= 0) & (distances[rows, -1] <= kth[rows])]
-            if rows.size == 0:
-                break
-            fetch = min(n, 2 * fetch)
-            more_d, more_ids = self._index.search(queries[rows], fetch)
-            grown_d = np.full((len(queries), fetch), self.dim + 1, dtype=np.int32)
-            grown_ids = np.full((len(queries), fetch), PAD_ID, dtype=np.int64)
-            grown_d[:, : distances.shape[1]], grown_ids[:, : ids.shape[1]] = distances, ids
-            grown_d[rows], grown_ids[rows] = more_d, more_ids
-            distances, ids = grown_d, grown_ids
-        distances = np.where(ids < 0, self.dim + 1, distances).astype(np.int32)
-        distances, ids = order_by_distance_then_id(distances, ids.astype(np.int64))
-        return distances[:, :k], ids[:, :k]
+        distances, ids = top_k_settling_ties(self._index.search, queries, k, len(self), self.dim + 1)
+        return distances.astype(np.int32, copy=False), ids
 
 
 class FaissHammingFlatIndex(_FaissHammingIndex):

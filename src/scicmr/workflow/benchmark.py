@@ -24,6 +24,7 @@ from scicmr.corpus.library import Library
 from scicmr.evaluation.suites import BenchmarkRow
 from scicmr.methods import method_class
 from scicmr.workflow.library_data import as_library, training_info
+from scicmr.workflow.outputs import check_output_dir
 from scicmr.workflow.evaluate import evaluate_model
 from scicmr.workflow.train import history_series, train_model
 
@@ -89,8 +90,8 @@ def run_benchmark(
     """Run ``rows`` on ``lib`` and write metrics JSON, a Markdown table and plots to ``out``."""
     from scicmr._progress import progress
 
+    out = check_output_dir(out, "benchmark output folder")  # before hours of training, not after
     lib = as_library(lib)
-    out = Path(out)
     results = []
     started = time.perf_counter()
     for row in progress(rows, total=len(rows), desc="benchmark", unit="method"):

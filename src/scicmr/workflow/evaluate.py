@@ -12,6 +12,7 @@ from scicmr.errors import LibraryError
 from scicmr.hashing.base import produces_codes
 from scicmr.methods import load_method
 from scicmr.workflow.library_data import as_library, resolve_model_name, split_data, training_info
+from scicmr.workflow.outputs import check_output_file, write_output_json
 
 _MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
 
@@ -33,10 +34,13 @@ def evaluate_model(
     hits@k. ``auto`` picks labels when the library has them. With ``plots`` (label protocol,
     pools up to 20,000) PR and map@k curves are written beside the report as PNG (their points are
     in the document's ``curves``). Queries and candidates are the split's pairs (image queries vs
-    all text candidates of the split, and the reverse).
+    all text candidates of the split, and the reverse). ``json_path`` (a copy of the document
+    for the user; ``-``: standard output) is checked before any work.
     """
     from scicmr.evaluation.metrics import cross_modal_metrics
 
+    if json_path is not None:
+        check_output_file(json_path, "metrics JSON file")  # before the work, not after it
     lib = as_library(lib)
     model = resolve_model_name(lib, model)
     info = training_info(lib, model)
@@ -76,7 +80,7 @@ def evaluate_model(
             document["plots"] = [str(p) for p in write_curve_plots(curves, stem, f"{model} on {lib.name} ({split})")]
     atomic_write_json(stem.with_suffix(".json"), document)
     if json_path is not None:
-        atomic_write_json(json_path, document)
+        write_output_json(json_path, document, "metrics JSON file")
     return document
 
 

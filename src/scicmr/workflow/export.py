@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scicmr._io import atomic_write_text
 from scicmr.corpus.library import Library
 from scicmr.workflow.library_data import as_library
+from scicmr.workflow.outputs import check_output_file, write_output_text
 
 
 def export_jsonl(lib: Library | str | Path, out: str | Path) -> int:
     """Write one JSON object per record (id, kind, split, title, text, labels, authors, date,
-    source file/page/bbox, image path) to ``out`` atomically; returns the record count."""
+    source file/page/bbox, image path) to ``out`` atomically (``-``: standard output; a
+    symlink is written through); returns the record count. ``out`` is checked before the
+    library is read (:mod:`scicmr.workflow.outputs`)."""
+    check_output_file(out, "export file", "records.jsonl")
     lib = as_library(lib)
     lines = []
     for record in lib.records():
@@ -38,5 +41,5 @@ def export_jsonl(lib: Library | str | Path, out: str | Path) -> int:
                 ensure_ascii=False,
             )
         )
-    atomic_write_text(out, "\n".join(lines) + ("\n" if lines else ""))
+    write_output_text(out, "\n".join(lines) + ("\n" if lines else ""), "export file", "records.jsonl")
     return len(lines)

@@ -5,10 +5,12 @@ and search a query photo by Hamming distance (image → image).
 >>> hits = ImageCodeSearch("lib", "adhn-32").search("photo.jpg", k=10)   # doctest: +SKIP
 
 Layout: the model is saved under ``models/adhn-<bits>/`` (config.json beside weights.pt, plus
-``library.json`` with the label vocabulary and metrics); the Hamming index of every usable
-library image under ``indexes/adhn-<bits>-image-hamming-exact/`` with ``ids.json`` (record ids,
-row order) and ``relaxed.npy`` (the tanh outputs, for optional cosine re-ranking), the same
-conventions as :func:`scicmr.workflow.build_index`.
+``library.json`` with the label vocabulary, train ids and the model version); the Hamming
+index of every usable library image under ``indexes/adhn-<bits>-image-hamming-exact/`` with
+``ids.json`` (record ids, row order) and ``relaxed.npy`` (the tanh outputs, for optional
+cosine re-ranking), the same conventions as :func:`scicmr.workflow.build_index`. The index's ``config.json`` records the
+model version it was built from; a search refuses an index left from an earlier training (a
+retrain that stopped before re-indexing) — :mod:`scicmr.workflow.index` has the rule.
 
 Data: the train split's labelled, non-quarantined images train the model; the validation split
 picks the epoch (when it has labelled images); the test split is ranked against the train
@@ -31,10 +33,18 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
 from scicmr.workflow.hits import Hit, hits_from_ranking
-from scicmr.workflow.index import index_name, load_built_index
+from scicmr.workflow.index import (
+    VERSION_KEY,
+    StaleIndexError,
+    built_from,
+    index_name,
+    load_built_index,
+    new_model_version,
+)
 from scicmr.workflow.library_data import as_library
 
 INDEX_KIND = "hamming-exact"
+RECORD = "library.json"  # the ADHN model's own record: label vocabulary, train ids, model version
 _ENCODE_CHUNK = 64  # images per encoding step (progress granularity only)
 
 
@@ -146,7 +156,9 @@ def train_image_hashing(lib: Library | str | Path, bits: int = 32, attention: st
     model.fit(train_images, train_labels, validation=validation)
     name = model_name(bits)
     directory = model.save(lib.model_dir(name))
-    atomic_write_json(directory / "library.json", {"classes": classes, "train_ids": [r.id for r in train]})
+    # A fresh model version: a code index built from an earlier training is stale (see below).
+    atomic_write_json(directory / RECORD, {"classes": classes, "train_ids": [r.id for r in train],
+                                           VERSION_KEY: new_model_version()})
 
     train_codes = pack_codes(encode_images(model, train_images, "ADHN train codes"))
     test_metrics = _ranking_metrics(pack_codes(encode_images(model, test_images, "ADHN test codes")),
@@ -184,7 +196,7 @@ def index_library_codes(lib: Library, name: str, model: Any) -> tuple[Path, int,
     index = create_index(INDEX_KIND, int(model.n_bits))
     index.add(pack_codes(relaxed), np.arange(len(records), dtype=np.int64))
     directory = lib.index_dir(index_name(name, "image", INDEX_KIND))
-    index.save(directory)
+    index.save(directory, extra={"built_from": built_from(lib, name, RECORD)})
     atomic_save_npy(directory / "relaxed.npy", relaxed)
     atomic_write_json(directory / "ids.json", [r.id for r in records])  # last: marks a complete index
     return directory, len(records), skipped
@@ -219,7 +231,13 @@ class ImageCodeSearch:
         self.lib = as_library(lib)
         self.model = model
         self.hasher = load_library_hasher(self.lib, model)
-        built = load_built_index(self.lib, model, "image", INDEX_KIND, rerank)
+        try:
+            built = load_built_index(self.lib, model, "image", INDEX_KIND, rerank, record=RECORD)
+        except StaleIndexError as exc:
+            # Only a training writes this index (it needs the images re-encoded): train again.
+            raise LibraryError(f"{exc.problem}; its codes do not come from the saved model",
+                               fix=f"run `scicmr hash-images {self.lib.root} --bits {self.hasher.n_bits}` "
+                               "again (it trains and re-indexes)") from None
         if built is None:
             raise LibraryError(f"{self.lib.root} has no code index for {model!r}",
                                fix=f"run `scicmr hash-images {self.lib.root}`")

@@ -1,7 +1,25 @@
-"""Build search indexes of a trained model's shared-space vectors."""
+"""Build search indexes of a trained model's shared-space vectors, and tell when one is stale.
+
+**Model versions.** Retraining a model under the same name replaces its files but not the
+indexes built from it, whose vectors then come from the old model (old scores; a dimension
+mismatch when ``n_components`` changed). So a model records a *version* when it is saved: a
+random ``model_version`` (uuid4 hex) in its ``training.json`` (cross-modal models, written by
+:func:`scicmr.workflow.train_model`) or ``library.json`` (ADHN). :func:`build_index` copies the
+version into the index's ``config.json`` (``built_from``), and a built index is served only
+while the two agree (:func:`index_staleness`).
+
+Models saved before versions were recorded have none; their version is then the SHA-256 of
+their saved files (``sha256:<hex>``, the record file and plots left out), so an index built
+from such a model by this code still detects a change of files. An index built before
+versions were recorded (no ``built_from``) is trusted only while its model records no version
+either (both predate the change: the 0.1 behaviour); once the model is retrained it records a
+version, which proves the index older than the model, and the index is stale.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +28,7 @@ import numpy as np
 from scicmr._io import atomic_save_npy, atomic_write_json, read_json
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
+from scicmr.errors import LibraryError
 from scicmr.hashing.base import model_bits
 from scicmr.hashing.codes import pack_codes
 from scicmr.methods import load_method
@@ -23,6 +42,69 @@ from scicmr.workflow.library_data import (
 )
 
 RELAXED_NAME = "relaxed.npy"
+VERSION_KEY = "model_version"
+TRAINING_RECORD = "training.json"  # where a cross-modal model records its version (ADHN: library.json)
+
+
+# ---------------------------------------------------------------------------- model versions
+def new_model_version() -> str:
+    """A fresh version for a model being saved: random, so two trainings never share one."""
+    return uuid.uuid4().hex
+
+
+def recorded_model_version(model_dir: Path, record: str = TRAINING_RECORD) -> str | None:
+    """The ``model_version`` a model's record file names, or None (saved before versions)."""
+    path = Path(model_dir) / record
+    if not path.is_file():
+        return None
+    try:
+        info = read_json(path)
+    except ValueError:
+        return None
+    version = info.get(VERSION_KEY) if isinstance(info, dict) else None
+    return str(version) if version else None
+
+
+def content_version(model_dir: Path, record: str = TRAINING_RECORD) -> str:
+    """``sha256:<hex>`` of a model's saved files (names and bytes, sorted by path), leaving out
+    the record file and plots: the version of a model that recorded none."""
+    model_dir = Path(model_dir)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(model_dir).as_posix()
+        if relative == record or path.suffix == ".png" or path.name.startswith("."):
+            continue
+        digest.update(relative.encode("utf-8") + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def model_version(lib: Library, model: str, record: str = TRAINING_RECORD) -> str:
+    """The version of ``lib``'s saved ``model``: the recorded one, else its content hash."""
+    directory = lib.model_dir(model)
+    return recorded_model_version(directory, record) or content_version(directory, record)
+
+
+def built_from(lib: Library, model: str, record: str = TRAINING_RECORD) -> dict[str, str]:
+    """The ``built_from`` entry an index of ``model`` writes into its ``config.json``."""
+    return {"model": model, VERSION_KEY: model_version(lib, model, record)}
+
+
+def index_staleness(lib: Library, model: str, config: dict, record: str = TRAINING_RECORD) -> str | None:
+    """None when an index with this ``config.json`` was built from ``model`` as saved now,
+    else why not (the rule is in the module docstring)."""
+    built = (config.get("built_from") or {}).get(VERSION_KEY)
+    recorded = recorded_model_version(lib.model_dir(model), record)
+    if built is None:
+        if recorded is None:
+            return None  # both predate model versions: trusted, as scicmr 0.1 did
+        return f"the index predates model versions and model {model!r} was retrained since"
+    if built != (recorded or content_version(lib.model_dir(model), record)):
+        return f"the index was built from an earlier version of model {model!r} (it was retrained since)"
+    return None
 
 
 def index_name(model: str, modality: str, kind: str) -> str:
@@ -70,16 +152,21 @@ def build_index(lib: Library | str | Path, model: str | None = None, kind: str =
 
     lib = as_library(lib)
     model = resolve_model_name(lib, model)
+    source = built_from(lib, model)  # read before the model loads: a retrain meanwhile is caught below
+    method = load_method(lib.model_dir(model))
     codes = kind.startswith("hamming")
-    bits = model_bits(load_method(lib.model_dir(model))) if codes else None
+    bits = model_bits(method) if codes else None
     ids = [r.id for r in paired_records(lib, None)]
-    vectors = shared_vectors(lib, model, ids)
+    vectors = shared_vectors(lib, model, ids, method=method)
+    if built_from(lib, model) != source:
+        raise LibraryError(f"{lib.root}: model {model!r} was retrained while its index was being built",
+                           fix=f"run `scicmr index {lib.root} --model {model}` again")
     built = {}
     for modality in MODALITIES:
         index = create_index(kind, bits or vectors[modality].shape[1], **params)
         index.add(pack_codes(vectors[modality]) if codes else vectors[modality], np.arange(len(ids), dtype=np.int64))
         directory = lib.index_dir(index_name(model, modality, kind))
-        index.save(directory)
+        index.save(directory, extra={"built_from": source})
         atomic_write_json(directory / "ids.json", ids)
         if codes:
             atomic_save_npy(directory / RELAXED_NAME, vectors[modality])
@@ -88,17 +175,29 @@ def build_index(lib: Library | str | Path, model: str | None = None, kind: str =
     return built
 
 
-def load_built_index(lib: Library, model: str, modality: str, kind: str, rerank: int | None = None):
+class StaleIndexError(LibraryError):
+    """A built index was built from an earlier version of its model (see the module docstring)."""
+
+
+def load_built_index(lib: Library, model: str, modality: str, kind: str, rerank: int | None = None,
+                     record: str = TRAINING_RECORD):
     """(index, ids) of a built index, or None when it was never built.
 
-    A Hamming index comes back wrapped in :class:`~scicmr.index.codes_search.CodeSearch`, which
-    takes relaxed float queries; ``rerank`` = m re-ranks a Hamming shortlist of m by cosine.
+    Raises :class:`StaleIndexError` (its fix names ``scicmr index``) when the index was built
+    from an earlier version of ``model`` (:func:`index_staleness`); ``record`` is the model's
+    file holding its version. A Hamming index comes back wrapped in
+    :class:`~scicmr.index.codes_search.CodeSearch`, which takes relaxed float queries;
+    ``rerank`` = m re-ranks a Hamming shortlist of m by cosine.
     """
-    from scicmr.index import load_index
+    from scicmr.index import load_index, read_index_config
 
     directory = lib.index_dir(index_name(model, modality, kind))
     if not (directory / "ids.json").exists():
         return None
+    reason = index_staleness(lib, model, read_index_config(directory), record)
+    if reason is not None:
+        raise StaleIndexError(f"{directory}: {reason}",
+                              fix=f"rebuild it: `scicmr index {lib.root} --model {model} --kind {kind}`")
     index = load_index(directory)
     if index.metric == "hamming":
         from scicmr.index.codes_search import CodeSearch

@@ -14,6 +14,7 @@ ties by ascending row position, as :mod:`scicmr.index` does.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,8 @@ from scicmr.workflow.library_data import MODALITIES
 # exact, other Hamming kinds (trained IVF lists, HNSW graphs) to exact Hamming search.
 _REBUILDABLE = ("exact", "flat", "hnsw")
 _REBUILDABLE_CODES = ("hamming-exact", "hamming-flat")
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Snapshot:
     index_kind: str
     version: int = 0
     rerank: int | None = None  # hashing models: re-rank a Hamming shortlist of this size by cosine
+    model_version: str | None = None  # the model version the vectors came from (stamped on saved indexes)
     position: dict[str, int] = field(default_factory=dict, compare=False)
     label_rows: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
     author_rows: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
@@ -166,18 +170,20 @@ def _columns(records: Sequence[Record], vectors: dict[str, np.ndarray]) -> dict[
 
 
 def build_snapshot(records: Sequence[Record], vectors: dict[str, np.ndarray], index_kind: str,
-                   version: int = 0, prebuilt: dict[str, Any] | None = None, rerank: int | None = None) -> Snapshot:
+                   version: int = 0, prebuilt: dict[str, Any] | None = None, rerank: int | None = None,
+                   model_version: str | None = None) -> Snapshot:
     """A snapshot of ``records`` (paired, in row order) and their (n, k) shared-space vectors.
 
-    ``prebuilt`` indexes (loaded from the library and known to match the rows) are used as
-    they are; otherwise an index of ``index_kind`` is built in memory.
+    ``prebuilt`` indexes (loaded from the library and known to match the rows and the model
+    version) are used as they are; otherwise an index of ``index_kind`` is built in memory.
     """
     return assemble(**_columns(records, vectors), index_kind=index_kind, version=version, prebuilt=prebuilt,
-                    rerank=rerank)
+                    rerank=rerank, model_version=model_version)
 
 
 def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
-             prebuilt: dict[str, Any] | None = None, rerank: int | None = None) -> Snapshot:
+             prebuilt: dict[str, Any] | None = None, rerank: int | None = None,
+             model_version: str | None = None) -> Snapshot:
     """A snapshot from its columns, building the indexes ``prebuilt`` does not provide."""
     from scicmr.index import create_index
 
@@ -195,7 +201,8 @@ def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
             index.add(unit[modality], np.arange(len(ids), dtype=np.int64))
             indexes[modality] = index
     return Snapshot(ids=tuple(ids), vectors=unit, indexes=indexes, years=years, labels=tuple(labels),
-                    authors=tuple(authors), index_kind=kind, version=version, rerank=rerank)
+                    authors=tuple(authors), index_kind=kind, version=version, rerank=rerank,
+                    model_version=model_version)
 
 
 def code_index(kind: str, relaxed_unit: np.ndarray, rerank: int | None = None):
@@ -222,6 +229,7 @@ def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, n
         labels=snapshot.labels + more["labels"],
         authors=snapshot.authors + more["authors"],
         index_kind=snapshot.index_kind, version=snapshot.version + 1, rerank=snapshot.rerank,
+        model_version=snapshot.model_version,
     )
 
 
@@ -236,6 +244,7 @@ def without(snapshot: Snapshot, record_ids: Sequence[str]) -> Snapshot:
         labels=tuple(lab for lab, k in zip(snapshot.labels, keep) if k),
         authors=tuple(a for a, k in zip(snapshot.authors, keep) if k),
         index_kind=snapshot.index_kind, version=snapshot.version + 1, rerank=snapshot.rerank,
+        model_version=snapshot.model_version,
     )
 
 
@@ -246,32 +255,53 @@ def library_snapshot(lib: Library, model: str, records: Sequence[Record], vector
     and their (n, k) ``vectors`` under ``model``.
 
     The library's built index of ``model`` (``scicmr index``) is used when it covers exactly
-    these records; otherwise one of the same kind is built in memory (exact when the library
-    has none), so an index left stale by a failed write is never served.
+    these records and was built from the model as saved now (its recorded model version, see
+    :mod:`scicmr.workflow.index`; its dimension is checked too); otherwise one of the same kind
+    is built in memory (exact when the library has none), so an index left stale by a failed
+    write or a retrain is never served.
     """
-    from scicmr.workflow.index import load_built_index
+    from scicmr.workflow.index import StaleIndexError, load_built_index, model_version
 
     ids = [r.id for r in records]
     kind = lib.meta.get("indexes", {}).get(model) or "exact"
+    version = model_version(lib, model) if lib.model_dir(model).is_dir() else None
     prebuilt = {}
     for modality in MODALITIES:
-        built = load_built_index(lib, model, modality, kind, rerank) if ids else None
-        if built is not None and list(built[1]) == ids and len(built[0]) == len(ids):
+        try:
+            built = load_built_index(lib, model, modality, kind, rerank) if ids else None
+        except StaleIndexError as exc:
+            # Searching stays correct (an in-memory index of the current vectors); say how to
+            # make the saved one current again so the next load need not build it.
+            _log.warning("%s; searching with an index built in memory. Fix: %s", exc.problem, exc.fix)
+            built = None
+        if built is not None and list(built[1]) == ids and len(built[0]) == len(ids) \
+                and _index_dim(built[0]) == vectors[modality].shape[1]:
             prebuilt[modality] = built[0]
-    return build_snapshot(records, vectors, kind, prebuilt=prebuilt, rerank=rerank)
+    return build_snapshot(records, vectors, kind, prebuilt=prebuilt, rerank=rerank, model_version=version)
+
+
+def _index_dim(index: Any) -> int:
+    """The query dimension an index (or a CodeSearch: its code bits) takes."""
+    return int(getattr(index, "index", index).dim)
 
 
 def save_indexes(lib: Library, model: str, snapshot: Snapshot) -> None:
     """Save the snapshot's indexes where ``scicmr index`` keeps them, when the library has a
     built index of ``model`` of the snapshot's kind; each directory, ids.json included, is
     swapped in whole (a reader sees the old index or the new one)."""
-    from scicmr._io import atomic_directory, atomic_write_json
-    from scicmr.workflow.index import index_name
+    from scicmr._io import atomic_directory, atomic_save_npy, atomic_write_json
+    from scicmr.workflow.index import RELAXED_NAME, VERSION_KEY, index_name
 
     kind = lib.meta.get("indexes", {}).get(model)
     if kind != snapshot.index_kind:
         return
+    # The model version the snapshot's vectors came from: the saved index stays current for it.
+    extra = {"built_from": {"model": model, VERSION_KEY: snapshot.model_version}} if snapshot.model_version else None
     for modality in MODALITIES:
+        index = snapshot.indexes[modality]
         with atomic_directory(lib.index_dir(index_name(model, modality, kind))) as tmp:
-            snapshot.indexes[modality].save(tmp)
+            # A code index (CodeSearch) saves its Hamming index and the relaxed vectors beside it.
+            getattr(index, "index", index).save(tmp, extra=extra)
+            if getattr(index, "vectors", None) is not None and hasattr(index, "index"):
+                atomic_save_npy(tmp / RELAXED_NAME, index.vectors)
             atomic_write_json(tmp / "ids.json", list(snapshot.ids))

@@ -11,6 +11,7 @@ from scicmr._io import atomic_write_json
 from scicmr.corpus.library import Library
 from scicmr.errors import LibraryError
 from scicmr.methods import create_method
+from scicmr.workflow.index import VERSION_KEY, new_model_version
 from scicmr.workflow.library_data import as_library, split_data, stored_feature_key
 
 
@@ -83,6 +84,8 @@ def train_model(
             "seconds": seconds,
             "history": getattr(model, "history_", None),
             "best_epoch": getattr(model, "best_epoch_", None),
+            # A fresh version per training: indexes built from an earlier one are stale.
+            VERSION_KEY: new_model_version(),
         },
     )
     _plot_history(model, directory / "loss.png", name)
