@@ -101,8 +101,19 @@ class Library:
 
     @classmethod
     def open(cls, root: str | Path) -> "Library":
-        """Open an existing library; LibraryError with the fix when ``root`` is not one."""
+        """Open an existing library; LibraryError with the fix when ``root`` is not one.
+
+        Opening also repairs what dead writers left (:mod:`scicmr.corpus.lifecycle`): an ingest
+        swap interrupted between its two renames is finished or undone, and at this process's
+        first open, when no other process has the library open, temporary leftovers are
+        removed and an interrupted quarantine or restore is completed
+        (:func:`scicmr.corpus.journal.recover`).
+        """
+        from scicmr.corpus import lifecycle
+
         root = Path(root)
+        if not (root / "library.json").exists():
+            lifecycle.recover_target(root)
         if not (root / "library.json").exists() or not (root / "records.sqlite").exists():
             raise LibraryError(
                 f"{root} is not a scicmr library (no library.json / records.sqlite)",
@@ -112,6 +123,15 @@ class Library:
         version = lib.meta.get("format_version")
         if version != FORMAT_VERSION:
             raise LibraryError(f"{root} has library format {version}, this scicmr reads {FORMAT_VERSION}")
+        if lifecycle.hold_open(root):  # sole user of the library: nothing is being written
+            try:
+                lifecycle.recover_target(root)
+                lifecycle.remove_leftovers(root)
+                from scicmr.corpus.journal import recover
+
+                recover(lib)
+            finally:
+                lifecycle.share(root)
         return lib
 
     def _connect(self) -> sqlite3.Connection:
