@@ -12,7 +12,10 @@ Layout::
       reports/                ingest and evaluation reports
 
 Records live in SQLite (each write is one transaction); every other file is written atomically
-(temporary sibling, then rename), so a crash never leaves a torn library.
+(temporary sibling, then rename), so a crash never leaves a torn library. ``scicmr ingest``
+builds a whole library beside its target and swaps it in; ``LIB/.lock`` is the advisory lock
+every process holds while it has the library open, and :meth:`Library.open` removes what dead
+writers left only when no other process holds it (the rule: :mod:`scicmr.corpus.lifecycle`).
 """
 
 from __future__ import annotations
@@ -84,6 +87,10 @@ class Library:
         if root.exists() and not root.is_dir():
             raise LibraryError(f"{root} exists and is not a folder", fix="choose another --out path")
         root.mkdir(parents=True, exist_ok=True)
+        from scicmr.corpus import lifecycle
+
+        if lifecycle.hold_open(root):  # held (shared) while this process writes: no one cleans under it
+            lifecycle.share(root)
         lib = cls(root)
         if overwrite:
             # Derived data would silently describe the old records: drop it with them.

@@ -35,6 +35,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,8 @@ _IO_OLD = re.compile(r"^\.(?P<name>.+)\.old-\d+$")  # scicmr._io.atomic_director
 _SERVICE_STAGING = re.compile(r"^\.staging-[A-Za-z0-9_]+$")  # the service's upload staging folders
 
 _held: dict[str, tuple[int, int]] = {}  # resolved library root -> (fd with a shared lock, inode of .lock)
+_building: set[str] = set()  # resolved staging folders this process builds (their lock is held)
+_guard = threading.Lock()
 
 
 def _sibling_pattern(root: Path) -> re.Pattern[str]:
@@ -80,26 +83,47 @@ def hold_open(root: Path) -> bool:
 
     Returns True when the lock is held *exclusively* right now: this is the process's first open
     of the library and no other process has it open, so leftovers are safe to remove; the caller
-    must then call :func:`share` when done.
+    must then call :func:`share` when done. A staging folder this process is building is never
+    locked again (its exclusive lock is already held).
     """
     key = str(root.resolve())
     lock = root / LOCK
-    held = _held.get(key)
-    if held is not None:
-        try:
-            if os.stat(lock).st_ino == held[1]:
-                return False
-        except OSError:
+    with _guard:
+        if key in _building:
             return False
-        os.close(held[0])  # the library was swapped since: lock the new one
-    fd = _lock_fd(lock)
-    if fd is None:
+        held = _held.get(key)
+        if held is not None:
+            try:
+                if os.stat(lock).st_ino == held[1]:
+                    return False
+            except OSError:
+                return False
+            os.close(held[0])  # the library was swapped since: lock the new one
+            del _held[key]
+        fd = _lock_fd(lock)
+        if fd is None:
+            return False
+        if _try_exclusive(fd):
+            _held[key] = (fd, os.fstat(fd).st_ino)
+            return True
+        if _wait_shared(fd):
+            _held[key] = (fd, os.fstat(fd).st_ino)
+        else:
+            os.close(fd)  # held exclusively for long (never by a well-behaved writer): go on unlocked
         return False
-    _held[key] = (fd, os.fstat(fd).st_ino)
-    if _try_exclusive(fd):
-        return True
-    fcntl.flock(fd, fcntl.LOCK_SH)
-    return False
+
+
+def _wait_shared(fd: int, seconds: float = 10.0) -> bool:
+    """A shared lock on ``fd``, waiting out a cleaner's brief exclusive hold (never forever)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
 
 
 def share(root: Path) -> None:
@@ -109,7 +133,7 @@ def share(root: Path) -> None:
         fcntl.flock(held[0], fcntl.LOCK_SH)
 
 
-def _owner_gone(folder: Path) -> int | None | bool:
+def _owner_gone(folder: Path) -> int | bool:
     """An fd holding ``folder/.lock`` exclusively when no live process owns ``folder``;
     True when the folder has no lock and is old; False when it is (or may be) in use."""
     lock = folder / LOCK
@@ -136,12 +160,16 @@ def new_staging(root: Path) -> tuple[Path, int | None]:
     fd = _lock_fd(staging / LOCK)
     if fd is not None:
         fcntl.flock(fd, fcntl.LOCK_EX)
+    with _guard:
+        _building.add(str(staging.resolve()))
     return staging, fd
 
 
 def discard_staging(staging: Path, fd: int | None) -> None:
     """Remove a staging folder after a failed build (the target was never touched)."""
     shutil.rmtree(staging, ignore_errors=True)
+    with _guard:
+        _building.discard(str(staging.resolve()))
     if fd is not None:
         os.close(fd)
 
@@ -168,12 +196,14 @@ def install(staging: Path, root: Path, fd: int | None) -> None:
     (root / COMPLETE).unlink(missing_ok=True)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    if fd is not None:  # the staging lock is now the library's: keep it, shared, like any opener
-        key = str(root.resolve())
-        if key in _held:
-            os.close(_held[key][0])
-        _held[key] = (fd, os.fstat(fd).st_ino)
-        fcntl.flock(fd, fcntl.LOCK_SH)
+    with _guard:
+        _building.discard(str(staging.resolve()))
+        if fd is not None:  # the staging lock is now the library's: keep it, shared, like any opener
+            key = str(root.resolve())
+            if key in _held:
+                os.close(_held[key][0])
+            _held[key] = (fd, os.fstat(fd).st_ino)
+            fcntl.flock(fd, fcntl.LOCK_SH)
 
 
 def _fsync_dir(folder: Path) -> None:

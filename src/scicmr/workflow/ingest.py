@@ -97,6 +97,8 @@ def ingest(
     if not source.exists():
         raise InputError(f"source {source} does not exist", fix="pass a manifest file, a dataset folder or a .mat folder")
     root = Path(out)
+    if root.is_symlink() or root.name in ("", ".", ".."):
+        root = root.resolve()  # swap the real folder, beside it
     lifecycle.recover_target(root)
     _check_target(root, overwrite)
     scan = scan_source(source)  # the kind, and a PDF folder's files: passed on, not looked up again
