@@ -31,20 +31,20 @@ JOURNAL = "journal.json"
 PENDING = "pending.json"
 
 
-def journal_path(lib: "Library") -> Path:
+def journal_path(lib: Library) -> Path:
     return lib.root / FOLDER / JOURNAL
 
 
-def pending_path(lib: "Library") -> Path:
+def pending_path(lib: Library) -> Path:
     return lib.root / FOLDER / PENDING
 
 
-def read_journal(lib: "Library") -> dict[str, dict]:
+def read_journal(lib: Library) -> dict[str, dict]:
     path = journal_path(lib)
     return read_json(path) if path.exists() else {}
 
 
-def begin(lib: "Library", op: str, ids: list[str], journal: dict[str, dict] | None = None) -> None:
+def begin(lib: Library, op: str, ids: list[str], journal: dict[str, dict] | None = None) -> None:
     """Write the plan (``journal``, when given) and then the intent, before anything moves."""
     if journal is not None:
         atomic_write_json(journal_path(lib), journal)
@@ -60,7 +60,7 @@ def _move(src: Path, dst: Path) -> bool:
     return True
 
 
-def apply_quarantine(lib: "Library", ids: list[str]) -> tuple[list[str], list[str]]:
+def apply_quarantine(lib: Library, ids: list[str]) -> tuple[list[str], list[str]]:
     """Move the journal's files of ``ids`` aside and mark their records; (ids marked, files moved)."""
     journal = read_journal(lib)
     chosen = [i for i in ids if i in journal]
@@ -75,7 +75,7 @@ def apply_quarantine(lib: "Library", ids: list[str]) -> tuple[list[str], list[st
     return [r.id for r in records], moved
 
 
-def apply_restore(lib: "Library", ids: list[str]) -> tuple[list[str], list[str]]:
+def apply_restore(lib: Library, ids: list[str]) -> tuple[list[str], list[str]]:
     """Move the files of ``ids`` back, unmark their records and drop them from the journal."""
     journal = read_journal(lib)
     chosen = [i for i in ids if i in journal]
@@ -90,7 +90,7 @@ def apply_restore(lib: "Library", ids: list[str]) -> tuple[list[str], list[str]]
     return [r.id for r in records], moved
 
 
-def recover(lib: "Library") -> str | None:
+def recover(lib: Library) -> str | None:
     """Complete a quarantine or restore that a crash interrupted; what was done, or None."""
     path = pending_path(lib)
     if not path.exists():

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from scicmr._faults import crash_point
 from scicmr._io import atomic_write_json
 from scicmr.corpus import lifecycle
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
-from scicmr.corpus.splits import carve_validation, duplicates_across_splits, group_split, merge_groups, repair_given_splits
+from scicmr.corpus.splits import (
+    carve_validation,
+    duplicates_across_splits,
+    group_split,
+    merge_groups,
+    repair_given_splits,
+)
 from scicmr.errors import InputError, LibraryError
 
 
