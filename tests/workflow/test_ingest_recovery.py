@@ -127,3 +127,16 @@ def test_a_restore_killed_midway_is_completed_at_open(library):
     assert _run(code, crash="clean.files_moved").returncode == -signal.SIGKILL
     lib = Library.open(library)
     assert all("quarantine" not in r.extra and (library / r.image).exists() for r in lib.records())
+
+
+def test_an_interrupted_swap_is_finished_even_while_a_reader_holds_the_old_library(library, tmp_path):
+    from scicmr.corpus.library import Library
+
+    assert len(Library.open(library)) == 6  # a reader (this process) keeps the old library open
+    code = ("import sys; from scicmr.cli import main; "
+            f"sys.exit(main(['ingest', {str(make_manifest(tmp_path / 'new', per_field=3))!r}, '--out', "
+            f"{str(library)!r}, '--overwrite']))")
+    assert _run(code, crash="ingest.old_moved_aside").returncode == -signal.SIGKILL
+    assert not library.exists()
+    assert len(Library.open(library)) == 9  # rolled forward: the new library was complete
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lib.")] == []

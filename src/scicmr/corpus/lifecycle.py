@@ -17,9 +17,10 @@ staging folder whose swap never began is simply removed.
 staging folder holds an *exclusive* one on the staging folder's ``.lock``. A leftover is removed
 only when its owner's lock can be taken exclusively, i.e. when no live process can own it:
 
-- beside the library, ``.<name>.staging-*`` and ``.<name>.old-*`` folders whose ``.lock`` is free
-  (a folder without a ``.lock`` counts as stale once it is older than :data:`NO_LOCK_GRACE_S`: its
-  creator had not even locked it);
+- beside the library, ``.<name>.staging-*`` folders whose ``.lock`` is free (a folder without a
+  ``.lock`` counts as stale once it is older than :data:`NO_LOCK_GRACE_S`: its creator had not
+  even locked it), and ``.<name>.old-*`` folders when no staging folder beside them is live (only
+  a building ingest swaps);
 - inside the library, at a process's first open and only when that process is the library's only
   user (``LIB/.lock`` taken exclusively): the temporary names of :mod:`scicmr._io`
   (``.<file>.<random>.tmp``; ``.<dir>.old-<pid>`` of an interrupted directory swap, renamed back
@@ -232,11 +233,16 @@ def recover_target(root: Path) -> list[str]:
     if not root.parent.is_dir():
         return []
     pattern = _sibling_pattern(root)
+    found = sorted(p for p in root.parent.iterdir() if pattern.match(p.name))
     stale: dict[Path, int | bool] = {}
-    for folder in sorted(p for p in root.parent.iterdir() if pattern.match(p.name)):
+    for folder in (p for p in found if pattern.match(p.name)["what"] == "staging"):
         owner = _owner_gone(folder)
         if owner is not False:
             stale[folder] = owner
+    if len(stale) == sum(pattern.match(p.name)["what"] == "staging" for p in found):
+        # No ingest is building, so none is swapping: an old library aside is a dead one's. (Its
+        # own .lock may be held by readers that had it open; they do not own the swap.)
+        stale.update({p: True for p in found if pattern.match(p.name)["what"] == "old"})
     try:
         return _settle(root, pattern, list(stale))
     finally:
