@@ -83,3 +83,6 @@ def test_duplicates_across_a_given_split_are_kept_and_reported(tmp_path):
     saved = json.loads((tmp_path / "lib" / "reports" / "ingest.json").read_text())
     assert saved["duplicates"]["images"] == {"count": 1, "sets": [{"ids": ["p0-f0", "p3-f0"], "splits": ["test", "train"]}]}
     assert saved["duplicates"]["texts"] == {"count": 1, "sets": [{"ids": ["p1-f0", "p4-f0"], "splits": ["test", "train"]}]}
+    quirks = {q["quirk"]: q for q in saved["notes"]["quirks"]}
+    assert quirks["duplicate images across splits"]["item"] == "p0-f0 = p3-f0"
+    assert "1 set(s)" in quirks["duplicate texts across splits"]["detail"]

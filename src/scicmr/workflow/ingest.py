@@ -219,12 +219,17 @@ def _text_key(record: Record) -> str | None:
 
 
 def _note_findings(result: Any, repairs: list[dict], duplicates: dict[str, Any]) -> None:
-    """Add split repairs and cross-split duplicates to the reader's quirks (printed by the CLI)."""
-    for repair in repairs:
+    """Add split repairs and cross-split duplicates to the reader's quirks (printed by the CLI):
+    one line per repaired group (the first 20), one summary line per duplicate kind."""
+    for repair in repairs[:20]:
         result.quirk(repair["group"], "split cut a group",
                      f"moved {len(repair['moved'])} record(s) to {repair['moved_to']} "
                      f"(given {repair['given']}): {', '.join(repair['moved'][:5])}")
+    if len(repairs) > 20:
+        result.quirk(f"{len(repairs) - 20} more groups", "split cut a group", "all listed in reports/ingest.json")
     for what, found in duplicates.items():
-        for dup in found["sets"]:
-            result.quirk(", ".join(dup["ids"][:5]), f"duplicate {what[:-1]} across splits",
-                         f"identical {what[:-1]} in {', '.join(dup['splits'])} (the given split is kept)")
+        if found["count"]:
+            first = "; ".join(" = ".join(d["ids"][:3]) for d in found["sets"][:3])
+            result.quirk(first, f"duplicate {what} across splits",
+                         f"{found['count']} set(s) of identical {what} in different splits (the given split is kept; "
+                         "all listed under duplicates in reports/ingest.json)")
