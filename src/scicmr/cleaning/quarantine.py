@@ -7,23 +7,24 @@ keeps its image path and gains ``extra["quarantine"] = {"reasons": [...], "dupli
 the workflows' record selection (``paired_records``) skips such records, so encoding,
 training, indexing and search no longer see them.
 
-Crash safety: the journal is written (atomically) before any file moves, each move is one
-``os.replace`` (atomic on one file system), and the record marks are one SQLite transaction.
-Both directions are idempotent, so re-running after a crash completes the work.
+Crash safety: the journal (the plan) and an intent file are written atomically before any file
+moves, each move is one ``os.replace`` (atomic on one file system), and the record marks are one
+SQLite transaction. The journal's format and the moves live in :mod:`scicmr.corpus.journal`, so
+``Library.open`` completes an operation a ``kill -9`` interrupted before anything reads the
+records (the library never shows records pointing at moved images); re-running also completes it.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scicmr._io import atomic_write_json, read_json
 from scicmr.cleaning.report import CleaningReport
+from scicmr.corpus import journal as _journal
 from scicmr.corpus.library import Library
 
-FOLDER = "quarantine"
-JOURNAL = "journal.json"
+FOLDER = _journal.FOLDER
+JOURNAL = _journal.JOURNAL
 
 
 @dataclass
@@ -33,20 +34,11 @@ class QuarantineResult:
 
 
 def journal_path(lib: Library) -> Path:
-    return lib.root / FOLDER / JOURNAL
+    return _journal.journal_path(lib)
 
 
 def read_journal(lib: Library) -> dict[str, dict]:
-    path = journal_path(lib)
-    return read_json(path) if path.exists() else {}
-
-
-def _move(src: Path, dst: Path) -> bool:
-    if not src.exists():
-        return False  # already moved (a re-run) or never there (a missing file)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(src, dst)
-    return True
+    return _journal.read_journal(lib)
 
 
 def quarantine(lib: Library, report: CleaningReport) -> QuarantineResult:
@@ -57,33 +49,15 @@ def quarantine(lib: Library, report: CleaningReport) -> QuarantineResult:
         record = records[flag.id]
         journal[flag.id] = {"reasons": sorted(flag.reasons), "duplicate_of": flag.duplicate_of,
                             "files": [record.image] if record.image else []}
-    atomic_write_json(journal_path(lib), journal)  # the plan first: a crash after it is resumable
-    result = QuarantineResult()
-    for flag in report.flags:
-        for rel in journal[flag.id]["files"]:
-            if _move(lib.root / rel, lib.root / FOLDER / rel):
-                result.files.append(rel)
-        records[flag.id].extra["quarantine"] = {"reasons": journal[flag.id]["reasons"],
-                                                "duplicate_of": flag.duplicate_of}
-        result.records.append(flag.id)
-    lib.update_records(records.values())
-    return result
+    ids = [f.id for f in report.flags]
+    _journal.begin(lib, "quarantine", ids, journal)  # the plan first: a crash after it is completed
+    marked, moved = _journal.apply_quarantine(lib, ids)
+    return QuarantineResult(records=marked, files=moved)
 
 
 def restore(lib: Library, ids: list[str] | None = None) -> QuarantineResult:
     """Move quarantined images back and unmark their records (all, or only ``ids``)."""
-    journal = read_journal(lib)
-    chosen = [i for i in journal if ids is None or i in ids]
-    result = QuarantineResult()
-    for record_id in chosen:
-        for rel in journal[record_id]["files"]:
-            if _move(lib.root / FOLDER / rel, lib.root / rel):
-                result.files.append(rel)
-    present = set(lib.ids())
-    records = lib.get_many([i for i in chosen if i in present])
-    for record in records:
-        record.extra.pop("quarantine", None)
-    lib.update_records(records)
-    result.records = [r.id for r in records]
-    atomic_write_json(journal_path(lib), {k: v for k, v in journal.items() if k not in chosen})
-    return result
+    chosen = [i for i in read_journal(lib) if ids is None or i in ids]
+    _journal.begin(lib, "restore", chosen)
+    restored, moved = _journal.apply_restore(lib, chosen)
+    return QuarantineResult(records=restored, files=moved)

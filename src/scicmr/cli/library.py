@@ -15,7 +15,7 @@ def register(subparsers) -> None:
                               "features or PDFs")
     p.add_argument("source")
     p.add_argument("--out", required=True, help="library folder to create")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing library's records")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing library (the new one is built beside it and swapped in only when complete)")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,validation,test fractions (sources without a split)")
     p.add_argument("--validation", type=float, default=0.1, help="share of train carved for validation (fixed splits)")
     p.add_argument("--seed", type=int, default=0)

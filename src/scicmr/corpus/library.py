@@ -12,7 +12,10 @@ Layout::
       reports/                ingest and evaluation reports
 
 Records live in SQLite (each write is one transaction); every other file is written atomically
-(temporary sibling, then rename), so a crash never leaves a torn library.
+(temporary sibling, then rename), so a crash never leaves a torn library. ``scicmr ingest``
+builds a whole library beside its target and swaps it in; ``LIB/.lock`` is the advisory lock
+every process holds while it has the library open, and :meth:`Library.open` removes what dead
+writers left only when no other process holds it (the rule: :mod:`scicmr.corpus.lifecycle`).
 """
 
 from __future__ import annotations
@@ -84,6 +87,10 @@ class Library:
         if root.exists() and not root.is_dir():
             raise LibraryError(f"{root} exists and is not a folder", fix="choose another --out path")
         root.mkdir(parents=True, exist_ok=True)
+        from scicmr.corpus import lifecycle
+
+        if lifecycle.hold_open(root):  # held (shared) while this process writes: no one cleans under it
+            lifecycle.share(root)
         lib = cls(root)
         if overwrite:
             # Derived data would silently describe the old records: drop it with them.
@@ -101,8 +108,19 @@ class Library:
 
     @classmethod
     def open(cls, root: str | Path) -> "Library":
-        """Open an existing library; LibraryError with the fix when ``root`` is not one."""
+        """Open an existing library; LibraryError with the fix when ``root`` is not one.
+
+        Opening also repairs what dead writers left (:mod:`scicmr.corpus.lifecycle`): an ingest
+        swap interrupted between its two renames is finished or undone, and at this process's
+        first open, when no other process has the library open, temporary leftovers are
+        removed and an interrupted quarantine or restore is completed
+        (:func:`scicmr.corpus.journal.recover`).
+        """
+        from scicmr.corpus import lifecycle
+
         root = Path(root)
+        if not (root / "library.json").exists():
+            lifecycle.recover_target(root)
         if not (root / "library.json").exists() or not (root / "records.sqlite").exists():
             raise LibraryError(
                 f"{root} is not a scicmr library (no library.json / records.sqlite)",
@@ -112,6 +130,15 @@ class Library:
         version = lib.meta.get("format_version")
         if version != FORMAT_VERSION:
             raise LibraryError(f"{root} has library format {version}, this scicmr reads {FORMAT_VERSION}")
+        if lifecycle.hold_open(root):  # sole user of the library: nothing is being written
+            try:
+                lifecycle.recover_target(root)
+                lifecycle.remove_leftovers(root)
+                from scicmr.corpus.journal import recover
+
+                recover(lib)
+            finally:
+                lifecycle.share(root)
         return lib
 
     def _connect(self) -> sqlite3.Connection:

@@ -76,3 +76,80 @@ def carve_validation(
     for position, name in zip(train_positions, inner):
         result[position] = "validation" if name == "validation" else "train"
     return result
+
+
+def merge_groups(group_keys: Sequence[str], *links: Sequence[str | None]) -> list[str]:
+    """Group keys widened so that items sharing any ``links`` value (e.g. the SHA-256 of their
+    image, their normalised text) share a key: duplicates then travel together like a group.
+
+    Each of ``links`` has one value per item (None: no link). Returns one key per item: the
+    smallest original group key of its merged cluster (deterministic).
+    """
+    parent: dict[str, str] = {key: key for key in group_keys}
+
+    def find(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for values in links:
+        first: dict[str, str] = {}
+        for key, value in zip(group_keys, values):
+            if value is None:
+                continue
+            other = first.setdefault(value, key)
+            a, b = find(key), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return [find(key) for key in group_keys]
+
+
+def repair_given_splits(
+    group_keys: Sequence[str], given: Sequence[str | None], ids: Sequence[str]
+) -> tuple[list[str | None], list[dict]]:
+    """Make a given split (a manifest's ``split`` column) keep every group whole.
+
+    A group whose members name different splits moves whole to the split most of its members
+    name (ties go to test, then validation, then train, so the evaluation set never shrinks to
+    nothing); members without a split join their group's. Returns the repaired splits and one
+    repair per cut group: ``{"group", "moved_to", "given": {split: count}, "moved": [ids]}``.
+    """
+    members: dict[str, list[int]] = {}
+    for position, key in enumerate(group_keys):
+        members.setdefault(key, []).append(position)
+    result = list(given)
+    repairs = []
+    for key in sorted(members):
+        named = [given[p] for p in members[key] if given[p]]
+        if not named:
+            continue
+        counts = {s: named.count(s) for s in dict.fromkeys(named)}
+        target = max(counts, key=lambda s: (counts[s], _TIE_ORDER.get(s, -1)))
+        for p in members[key]:
+            result[p] = target
+        if len(counts) > 1:
+            repairs.append({"group": key, "moved_to": target, "given": counts,
+                            "moved": [ids[p] for p in members[key] if given[p] and given[p] != target]})
+    return result, repairs
+
+
+_TIE_ORDER = {"train": 0, "validation": 1, "test": 2}
+
+
+def duplicates_across_splits(
+    values: Sequence[str | None], split_names: Sequence[str], ids: Sequence[str]
+) -> list[dict]:
+    """Sets of items with an equal ``values`` entry (a content hash) that sit in more than one
+    split: ``[{"key", "ids", "splits"}]``, sorted by first id. These inflate test scores when a
+    given split is kept as it is."""
+    by_value: dict[str, list[int]] = {}
+    for position, value in enumerate(values):
+        if value is not None:
+            by_value.setdefault(value, []).append(position)
+    found = []
+    for value, positions in by_value.items():
+        splits = sorted({split_names[p] for p in positions})
+        if len(splits) > 1:
+            found.append({"key": value, "ids": [ids[p] for p in positions], "splits": splits})
+    return sorted(found, key=lambda d: d["ids"][0])

@@ -12,7 +12,7 @@ from scicmr.corpus.library import Library
 from scicmr.errors import LibraryError
 from scicmr.methods import create_method
 from scicmr.workflow.index import VERSION_KEY, new_model_version
-from scicmr.workflow.library_data import as_library, split_data, stored_feature_key
+from scicmr.workflow.library_data import as_library, paired_records, split_data, stored_feature_key
 
 
 @dataclass
@@ -37,6 +37,24 @@ def _features_ready(lib: Library) -> tuple[str, str]:
         return keys["image"], keys["text"]
 
 
+def _check_train_pairs(lib: Library) -> None:
+    """Refuse a library with too few train pairs before any expensive work (encoding).
+
+    Reads only the records (no features), so it costs a fraction of a second; names the split
+    counts so a library whose splits were never assigned (split ``none``) is recognisable.
+    """
+    count = len(paired_records(lib, "train"))
+    if count < _MIN_TRAIN_PAIRS:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(lib.split_counts().items())) or "no records"
+        raise LibraryError(
+            f"{lib.root} has {count} training pair(s); at least {_MIN_TRAIN_PAIRS} are needed (splits: {counts})",
+            fix="ingest more data or change the split fractions (`scicmr ingest SRC --out LIB --overwrite --split ...`)",
+        )
+
+
+_MIN_TRAIN_PAIRS = 2
+
+
 def train_model(
     lib: Library | str | Path,
     method: str = "cca",
@@ -51,14 +69,10 @@ def train_model(
     lib = as_library(lib)
     model = create_method(method, **(params or {}))
     name = name or method
+    _check_train_pairs(lib)  # before encoding: a hopeless run must fail in seconds, not minutes
     image_key, text_key = _features_ready(lib)
     vocabulary = lib.label_vocabulary() if use_labels else []
     train = split_data(lib, "train", image_key, text_key, vocabulary)
-    if len(train.records) < 2:
-        raise LibraryError(
-            f"{lib.root} has {len(train.records)} training pair(s); at least 2 are needed",
-            fix="ingest more data or change the split fractions",
-        )
     validation = split_data(lib, "validation", image_key, text_key, vocabulary)
     started = time.perf_counter()
     model.fit(
