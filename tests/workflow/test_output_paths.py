@@ -202,3 +202,14 @@ def test_write_errors_become_input_errors(lib_root, tmp_path, monkeypatch):
     with pytest.raises(InputError, match="disk is full") as caught:
         export_jsonl(lib_root, tmp_path / "out.jsonl")
     assert "free some space" in caught.value.fix
+
+
+def test_ingest_into_a_path_under_a_file_says_so(tmp_path, capsys):
+    from factories.data import make_manifest
+    from scicmr.cli import main
+
+    manifest = make_manifest(tmp_path / "src", per_field=2)
+    (tmp_path / "afile").write_text("not a folder")
+    assert main(["ingest", str(manifest), "--out", str(tmp_path / "afile" / "lib")]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "Traceback" not in err

@@ -97,11 +97,12 @@ def ingest(
     A staging folder left by a killed run is removed by the next ingest or open.
     """
     from scicmr.corpus.readers import scan_source
+    from scicmr.workflow.outputs import check_output_dir
 
     source = Path(source)
     if not source.exists():
         raise InputError(f"source {source} does not exist", fix="pass a manifest file, a dataset folder or a .mat folder")
-    root = Path(out)
+    root = check_output_dir(out, "library folder")  # a file, a path under a file, read-only: error + fix
     if root.is_symlink() or root.name in ("", ".", ".."):
         root = root.resolve()  # swap the real folder, beside it
     lifecycle.recover_target(root)
