@@ -88,12 +88,13 @@ def test_manifest_lone_surrogate_in_id_or_caption_skips_the_row(tmp_path):
         '{"id": "\\ud800", "caption": "bad id", "image": "fig.png"}',
         '{"id": "bad-caption", "caption": "cut emoji \\ud83d here"}',
         '{"id": "bad-extra", "caption": "fine", "note": "\\udfff"}',
+        '{"id": "only-surrogate", "caption": "\\udc80"}',
         '{"id": "ok", "caption": "fine", "image": "fig.png"}',
     ])
     result = read_manifest(manifest, tmp_path / "lib", progress=False)
     assert [r.id for r in result.records] == ["ok"]
     reasons = _skipped(result)
-    assert len(reasons) == 3 and all("surrogate" in reason for reason in reasons.values())
+    assert len(reasons) == 4 and all("surrogate" in reason for reason in reasons.values())
     assert "bad-caption" in reasons and "bad-extra" in reasons and "line 1 (id '\\ud800')" in reasons
     # No image was copied for the refused row: validation runs before files are written.
     assert sorted(p.name for p in (tmp_path / "lib" / "images").iterdir()) == ["ok.png"]

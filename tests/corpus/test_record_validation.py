@@ -195,8 +195,10 @@ def damaged(tmp_path):
 
 def test_a_stored_bad_date_does_not_stop_the_library_from_opening_or_listing(damaged):
     lib = Library.open(damaged.root)
-    with pytest.warns(UnreadableRecordWarning, match="bad-date.*date"):
+    with pytest.warns(UnreadableRecordWarning) as caught:
         records = lib.records()
+    messages = sorted(str(w.message) for w in caught)
+    assert len(messages) == 3 and "bad-date" in messages[0] and "is not a year or an ISO date" in messages[0]
     assert [r.id for r in records] == ["good-1", "good-2"]
     assert [r.year for r in records] == [2020, 2021]
     with warnings.catch_warnings():

@@ -32,12 +32,13 @@ class Source:
         # the service cannot answer it) and a stored bad row is reported on reading.
         if self.file is not None:
             check_text(self.file, "source file")
-        if self.page is not None and (isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 0):
+        if self.page is not None and not (type(self.page) is int and self.page >= 0) and (
+                isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 0):
             raise InputError(f"source page must be a whole number >= 0 or empty, got {_shown(self.page)}",
                              fix="give the page as a number such as 3, or leave it out")
         if self.bbox is not None:
             box = tuple(self.bbox)
-            if len(box) != 4 or not all(_is_finite_number(v) for v in box):
+            if len(box) != 4 or not all(type(v) is float and math.isfinite(v) or _is_finite_number(v) for v in box):
                 raise InputError(f"source bbox must be 4 finite numbers (x0, y0, x1, y1), got {_shown(self.bbox)}",
                                  fix="give the bbox as 4 numbers, or leave it out")
             object.__setattr__(self, "bbox", tuple(float(v) for v in box))
@@ -54,6 +55,11 @@ class Source:
         if bbox and not isinstance(bbox, (list, tuple)):
             raise InputError(f"source bbox must be 4 finite numbers (x0, y0, x1, y1), got {_shown(bbox)}")
         return cls(file=data.get("file"), page=data.get("page"), bbox=tuple(bbox) if bbox else None)
+
+
+_KINDS = frozenset(("pair", "image", "text"))
+_TEXT_FIELDS = ("title", "text", "context")
+_LIST_FIELDS = ("keywords", "authors", "labels", "images")
 
 
 @dataclass
@@ -96,25 +102,31 @@ class Record:
         :class:`~scicmr.errors.InputError` naming the field (a reader skips the row with it)."""
         check_record_id(self.id)
         where = f"record {self.id!r}"
-        if self.kind not in ("pair", "image", "text"):
+        if type(self.kind) is not str or self.kind not in _KINDS:
             raise InputError(f"{where}: kind must be pair, image or text, got {_shown(self.kind)}")
-        for name in ("title", "text", "context"):
-            value = check_text(getattr(self, name), name, where)
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if type(value) is not str or _SURROGATE.search(value):
+                check_text(value, name, where)  # raises, naming the problem
             # Only invisible characters (zero-width spaces, BOMs, blanks) count as no text.
-            setattr(self, name, value if is_visible(value) else "")
-        for name in ("keywords", "authors", "labels", "images"):
+            if value and not is_visible(value):
+                setattr(self, name, "")
+        for name in _LIST_FIELDS:
             setattr(self, name, check_text_list(getattr(self, name), name, where))
         if self.group is not None:
             check_text(self.group, "group", where)
-        try:
-            self.date = parse_date(self.date)
-        except InputError as exc:
-            raise InputError(f"{where}: {exc.problem}", fix=exc.fix) from None
-        if not isinstance(self.source, Source):
+        date = self.date
+        if not (type(date) is str and len(date) == 4 and date.isascii() and date.isdigit() and date != "0000"):
+            try:  # anything but a plain year goes through the full parser
+                self.date = parse_date(date)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc.problem}", fix=exc.fix) from None
+        if type(self.source) is not Source and not isinstance(self.source, Source):
             raise InputError(f"{where}: source must be a Source, got {_shown(self.source)}")
-        if not isinstance(self.extra, dict):
+        if type(self.extra) is not dict and not isinstance(self.extra, dict):
             raise InputError(f"{where}: extra must be an object, got {_shown(self.extra)}")
-        check_json_value(self.extra, "extra", where)
+        if self.extra:
+            check_json_value(self.extra, "extra", where)
 
     @property
     def year(self) -> int | None:
@@ -165,6 +177,7 @@ ID_RULE = ("a record id may hold letters, digits, spaces and any printable punct
            "{max} characters")
 MAX_ID_LENGTH = 512
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ID_BAD = re.compile("[/\x00-\x1f\x7f-\x9f]")  # ID_FORBIDDEN and control characters (category Cc)
 _ISO_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 # Characters that draw nothing although str.isspace() is false for them (Hangul fillers,
 # the braille blank); format characters (zero-width space, joiners, BOM) are category Cf.
@@ -187,7 +200,8 @@ def is_visible(text: str) -> bool:
     for char in text:
         if char.isspace() or char in _INVISIBLE:
             continue
-        if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Cn", "Co"):
+        # A lone surrogate (Cs) counts as visible: it is refused by check_text, not erased.
+        if unicodedata.category(char) not in ("Cc", "Cf", "Zs", "Zl", "Zp", "Cn", "Co"):
             return True
     return False
 
@@ -195,6 +209,8 @@ def is_visible(text: str) -> bool:
 def check_text(value: Any, name: str, where: str = "record") -> str:
     """``value`` when it is a string SQLite and JSON can store (UTF-8: no lone surrogate such as
     ``"\\ud800"``); InputError naming ``name`` otherwise."""
+    if type(value) is str and not _SURROGATE.search(value):
+        return value  # the fast path: loading a library validates every stored record
     if not isinstance(value, str):
         raise InputError(f"{where}: {name} must be text, got {type(value).__name__} {_shown(value)}",
                          fix=f"give {name} as a string")
@@ -208,6 +224,13 @@ def check_text(value: Any, name: str, where: str = "record") -> str:
 
 def check_text_list(value: Any, name: str, where: str = "record") -> list[str]:
     """``value`` as a list of valid strings (see :func:`check_text`); InputError otherwise."""
+    if type(value) is list:
+        try:
+            joined = "".join(value)  # TypeError when an item is not a string
+        except TypeError:
+            joined = None
+        if joined is not None and not _SURROGATE.search(joined):
+            return value  # the fast path
     if not isinstance(value, (list, tuple)):
         raise InputError(f"{where}: {name} must be a list of strings, got {type(value).__name__} {_shown(value)}",
                          fix=f"give {name} as a list of strings")
@@ -217,11 +240,14 @@ def check_text_list(value: Any, name: str, where: str = "record") -> list[str]:
 def check_record_id(value: Any) -> str:
     """``value`` when it is a usable record id (see :data:`ID_RULE`); InputError saying which
     characters are allowed otherwise. Readers check ids before copying any file."""
+    if type(value) is str and value == value.strip() and 0 < len(value) <= MAX_ID_LENGTH \
+            and not _ID_BAD.search(value) and not _SURROGATE.search(value):
+        return value  # the fast path
     rule = ID_RULE.format(max=MAX_ID_LENGTH)
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"record id must be a non-empty string, got {_shown(value)}", fix="give every row an id")
     check_text(value, "id", f"record id {_shown(value)}")
-    bad = sorted({c for c in value if c in ID_FORBIDDEN or unicodedata.category(c) == "Cc"})
+    bad = sorted(set(_ID_BAD.findall(value)))
     if bad:
         raise InputError(f"record id {_shown(value)} holds {', '.join(ascii(c) for c in bad)}; {rule}",
                          fix="rename the record (e.g. replace '/' by '-')")
@@ -271,6 +297,9 @@ def check_json_value(value: Any, name: str, where: str = "record") -> None:
     """InputError when ``value`` (a JSON-like tree) holds something the library cannot store and
     serve: a lone surrogate, a non-finite number (NaN/inf), or a non-JSON type. Iterative, so a
     deeply nested object cannot exhaust the stack."""
+    if type(value) is dict and all(_plain(v) for v in value.values()) \
+            and not _SURROGATE.search("".join(value)):
+        return  # the fast path: a flat object of text, numbers and lists of numbers
     stack = [(value, name)]
     while stack:
         item, path = stack.pop()
@@ -292,6 +321,20 @@ def check_json_value(value: Any, name: str, where: str = "record") -> None:
             stack.extend((sub, f"{path}[{i}]") for i, sub in enumerate(item))
         else:
             raise InputError(f"{where}: {path} holds a {type(item).__name__}, not a JSON value")
+
+
+def _plain(value: Any) -> bool:
+    """True for a value that is certainly storable without walking it (fast path only)."""
+    kind = type(value)
+    if kind is str:
+        return not _SURROGATE.search(value)
+    if kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is list:
+        return all((type(v) is int or (type(v) is float and math.isfinite(v))) for v in value)
+    return False
 
 
 @functools.lru_cache(maxsize=None)
