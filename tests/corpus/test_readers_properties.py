@@ -151,34 +151,22 @@ def test_zero_width_only_caption_counts_as_empty(tmp_path):
     assert all("empty text" in reason or "neither" in reason for reason in _skipped(result).values())
 
 
-def test_csv_unclosed_quote_is_skipped_naming_its_line_and_later_rows_are_kept(tmp_path):
-    manifest = _lines(tmp_path / "m.csv", [
-        "id,caption",
-        "a,first",
-        'b,"never closed',
-        "c,third",
-        "d,fourth",
-    ])
+@pytest.mark.parametrize(("lines", "kept", "skipped"), [
+    # a quote never closed used to swallow every later row into one caption
+    (["a,first", 'b,"never closed', "c,third", "d,fourth"], ["a", "c", "d"], ["line 3"]),
+    # a quote closed in the middle of a later field; a proper multi-line caption is kept
+    (['b,"opened here', "c,third", 'd,"x" then text', "e,fifth", 'f,"a proper, multi-line', 'caption"'],
+     ["c", "e", "f"], ["line 2", "line 4"]),
+], ids=["unclosed", "closed-mid-field"])
+def test_csv_bad_quote_is_skipped_naming_its_line_and_later_rows_are_kept(tmp_path, lines, kept, skipped):
+    manifest = _lines(tmp_path / "m.csv", ["id,caption", *lines])
     result = read_manifest(manifest, tmp_path / "lib", progress=False)
-    assert [r.id for r in result.records] == ["a", "c", "d"]
-    reason = _skipped(result)["line 3"]
-    assert "quote" in reason and "line 3" in reason
-
-
-def test_csv_quote_closed_mid_field_does_not_swallow_rows(tmp_path):
-    manifest = _lines(tmp_path / "m.csv", [
-        "id,caption",
-        'b,"opened here',
-        "c,third",
-        'd,"x" then text',
-        "e,fifth",
-        'f,"a proper, multi-line',
-        'caption"',
-    ])
-    result = read_manifest(manifest, tmp_path / "lib", progress=False)
-    assert [r.id for r in result.records] == ["c", "e", "f"]
-    assert set(_skipped(result)) == {"line 2", "line 4"}
-    assert result.records[2].text == "a proper, multi-line\ncaption"
+    assert [r.id for r in result.records] == kept
+    reasons = _skipped(result)
+    assert sorted(reasons) == skipped
+    assert all("quote" in reasons[item] and item in reasons[item] for item in skipped)
+    if "f" in kept:
+        assert result.records[-1].text == "a proper, multi-line\ncaption"
 
 
 def test_undecodable_image_reasons_name_the_file_not_a_bytesio(tmp_path):
