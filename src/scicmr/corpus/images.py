@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,28 @@ import numpy as np
 from scicmr.errors import InputError
 
 ImageLike = Any  # str | os.PathLike | bytes | PIL.Image.Image
+
+#: Largest image file read at all (bytes). The size is checked before anything is read, so a
+#: huge (or sparse) file named ``.png`` is refused without loading it into memory.
+MAX_IMAGE_BYTES = 256 * 1024 * 1024
+#: Largest image decoded (width x height from the header, checked before decoding pixels).
+MAX_IMAGE_PIXELS = 100_000_000
+
+_STREAM_REPR = re.compile(r"<_io\.\w+ object at 0x[0-9a-fA-F]+>")
+
+
+def name_stream(message: str, name: str) -> str:
+    """``message`` (e.g. PIL's "cannot identify image file <_io.BytesIO object at 0x…>") with
+    the in-memory stream's repr replaced by ``name`` (a file name or "upload")."""
+    return _STREAM_REPR.sub(name, message)
+
+
+def _check_header(handle, name: str) -> None:
+    """_Undecodable when the opened (not yet decoded) image has more than MAX_IMAGE_PIXELS."""
+    width, height = handle.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise _Undecodable(f"{name} is {width}x{height} = {width * height:,} pixels, over the MAX_IMAGE_PIXELS "
+                           f"limit of {MAX_IMAGE_PIXELS:,} (scicmr.corpus.images)")
 
 
 class _Undecodable(Exception):
@@ -35,16 +58,21 @@ def _open_decoded(path: Path):
         raise _Undecodable("file not found")
     if not path.is_file():
         raise _Undecodable("not a regular file")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise _Undecodable("empty file (0 bytes)")
+    if size > MAX_IMAGE_BYTES:  # before reading a byte: a 1 GiB (even sparse) file is never loaded
+        raise _Undecodable(f"file is {size:,} bytes, over the MAX_IMAGE_BYTES limit of {MAX_IMAGE_BYTES:,} bytes "
+                           "(scicmr.corpus.images)")
     try:
         with Image.open(path) as handle:
+            _check_header(handle, path.name)
             handle.load()  # decode every pixel now: truncated data fails here, not later
             image = handle.copy()
     except Image.DecompressionBombError as exc:
         raise _Undecodable(f"image is too large to decode safely ({exc})") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # PIL's decoder errors
-        raise _Undecodable(f"cannot decode the image ({type(exc).__name__}: {exc})") from None
+        raise _Undecodable(f"cannot decode the image ({type(exc).__name__}: {name_stream(str(exc), path.name)})") from None
     if image.width == 0 or image.height == 0:
         raise _Undecodable("image has zero width or height")
     return image
@@ -64,12 +92,19 @@ def load_image(source: ImageLike):
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, (bytes, bytearray)):
+        if len(source) > MAX_IMAGE_BYTES:
+            raise InputError(f"the uploaded image is {len(source):,} bytes, over the MAX_IMAGE_BYTES limit of "
+                             f"{MAX_IMAGE_BYTES:,} bytes (scicmr.corpus.images)", fix="send a smaller PNG or JPEG file")
         try:
             with Image.open(io.BytesIO(source)) as handle:
+                _check_header(handle, "the uploaded image")
                 handle.load()
                 image = handle.copy()
+        except _Undecodable as exc:
+            raise InputError(str(exc), fix="send a smaller PNG or JPEG file") from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            raise InputError(f"cannot decode the uploaded image ({exc})", fix="send a PNG or JPEG file") from None
+            raise InputError(f"cannot decode the uploaded image ({name_stream(str(exc), 'upload')})",
+                             fix="send a PNG or JPEG file") from None
     elif isinstance(source, (str, os.PathLike)):
         try:
             image = _open_decoded(Path(source))
@@ -104,7 +139,8 @@ def to_rgb(image):
 def validate_image(path: str | os.PathLike) -> str | None:
     """Why the image file at ``path`` is unusable, or None when it decodes fully.
 
-    Checks: exists, is a non-empty file, passes PIL's integrity check (``verify``), decodes
+    Checks: exists, is a non-empty file of at most :data:`MAX_IMAGE_BYTES` whose header
+    declares at most :data:`MAX_IMAGE_PIXELS` (both before decoding), passes PIL's integrity check (``verify``), decodes
     every pixel, and has non-zero width and height.
     """
     from PIL import Image
@@ -117,5 +153,5 @@ def validate_image(path: str | os.PathLike) -> str | None:
     except _Undecodable as exc:
         return str(exc)
     except Exception as exc:  # verify() raises a variety of types on damaged files
-        return f"failed the integrity check ({type(exc).__name__}: {exc})"
+        return f"failed the integrity check ({type(exc).__name__}: {name_stream(str(exc), path.name)})"
     return None

@@ -24,6 +24,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -56,11 +57,46 @@ def config_key(prefix: str, config: dict[str, Any]) -> str:
 _IDS_PER_QUERY = 500
 
 
+class UnreadableRecordWarning(UserWarning):
+    """A stored row cannot be decoded into a valid Record (written by an older scicmr, edited by
+    hand, or damaged); it is left out of what the library returns instead of failing the call."""
+
+
 def _record_from_row(body: str, split: str | None) -> Record:
-    """A record from its stored JSON body, with its split column in ``extra["split"]``."""
-    record = Record.from_dict(json.loads(body))
+    """A record from its stored JSON body, with its split column in ``extra["split"]``.
+
+    Raises InputError naming the problem when the stored row does not make a valid record.
+    """
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InputError(f"its stored JSON does not parse ({type(exc).__name__}: {exc})") from None
+    try:
+        record = Record.from_dict(data)
+    except InputError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # e.g. an unknown field type
+        raise InputError(f"its stored fields do not make a record ({type(exc).__name__}: {exc})") from None
     record.extra["split"] = split
     return record
+
+
+def _decode_rows(rows: Iterable[tuple], root: Path, unreadable: dict[str, str] | None = None) -> list[Record]:
+    """Records of ``(id, body, split)`` rows; a row that does not decode is left out with an
+    :class:`UnreadableRecordWarning` naming its id and why (and noted in ``unreadable``), so one
+    bad stored row never stops the library from being listed, opened or served."""
+    records = []
+    for record_id, body, split_name in rows:
+        try:
+            records.append(_record_from_row(body, split_name))
+        except InputError as exc:
+            reason = exc.problem
+            if unreadable is not None:
+                unreadable[record_id] = reason
+            warnings.warn(f"record {record_id!r} in {root} is unreadable and left out: {reason}. Fix: delete "
+                          "it (DELETE /api/records/{id} or Library.delete_records) and add it again with a "
+                          "valid value", UnreadableRecordWarning, stacklevel=3)
+    return records
 
 
 class Library:
@@ -229,8 +265,19 @@ class Library:
             ).fetchall()
 
     def records(self, split: str | None = None) -> list[Record]:
-        """Records in library order, optionally of one split."""
-        return [_record_from_row(body, split_name) for body, split_name in self._rows(split, "body, split")]
+        """Records in library order, optionally of one split. A stored row that does not make a
+        valid record is left out with an :class:`UnreadableRecordWarning`
+        (:meth:`unreadable_records` lists them)."""
+        return _decode_rows(self._rows(split, "id, body, split"), self.root)
+
+    def unreadable_records(self) -> dict[str, str]:
+        """``{id: reason}`` of the stored rows that do not decode into a valid record; they are
+        left out of :meth:`records` and :meth:`get_many` (delete and re-add them to repair)."""
+        unreadable: dict[str, str] = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnreadableRecordWarning)
+            _decode_rows(self._rows(None, "id, body, split"), self.root, unreadable)
+        return unreadable
 
     def ids(self, split: str | None = None) -> list[str]:
         return [row[0] for row in self._rows(split, "id")]
@@ -242,19 +289,29 @@ class Library:
         """Records of ``record_ids`` in that order, read by id (not by scanning the table).
 
         A missing id raises InputError, or is left out with ``skip_missing`` (e.g. a record
-        deleted after a search snapshot was taken).
+        deleted after a search snapshot was taken). A stored row that does not decode is
+        treated the same way, with the reason in the error (or an
+        :class:`UnreadableRecordWarning` when skipped).
         """
         wanted = list(dict.fromkeys(record_ids))
-        by_id: dict[str, Record] = {}
+        unreadable: dict[str, str] = {}
+        rows = []
         with self._connect() as conn:
             # Chunks stay under SQLite's limit on bound variables.
             for start in range(0, len(wanted), _IDS_PER_QUERY):
                 chunk = wanted[start:start + _IDS_PER_QUERY]
                 marks = ",".join("?" * len(chunk))
-                for body, split_name in conn.execute(
-                        f"SELECT body, split FROM records WHERE id IN ({marks})", chunk):
-                    record = _record_from_row(body, split_name)
-                    by_id[record.id] = record
+                rows += conn.execute(f"SELECT id, body, split FROM records WHERE id IN ({marks})", chunk).fetchall()
+        if skip_missing:
+            by_id = {r.id: r for r in _decode_rows(rows, self.root, unreadable)}
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnreadableRecordWarning)  # raised below instead
+                by_id = {r.id: r for r in _decode_rows(rows, self.root, unreadable)}
+        bad = [i for i in wanted if i in unreadable]
+        if bad and not skip_missing:
+            raise InputError(f"record {bad[0]!r} in {self.root} is stored but unreadable: {unreadable[bad[0]]}",
+                             fix="delete it and add it again with valid values")
         missing = [i for i in wanted if i not in by_id]
         if missing and not skip_missing:
             if len(record_ids) == 1:

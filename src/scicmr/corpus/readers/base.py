@@ -29,7 +29,9 @@ import numpy as np
 
 from scicmr._io import atomic_write_bytes
 from scicmr._progress import progress as _progress
-from scicmr.corpus.record import Record
+from scicmr.corpus import images
+from scicmr.corpus.record import Record, check_record_id
+from scicmr.errors import InputError
 
 T = TypeVar("T")
 
@@ -130,6 +132,25 @@ class ReaderSkip(Exception):
         super().__init__(reason)
 
 
+def build_record(**fields: Any) -> Record:
+    """``Record(**fields)``, the one validation every reader uses; a field the record refuses
+    (a bad date or id, a lone surrogate, a non-finite number) becomes a :class:`ReaderSkip`
+    with the reason, so the reader skips that row and goes on."""
+    try:
+        return Record(**fields)
+    except InputError as exc:
+        raise ReaderSkip(exc.problem) from None
+
+
+def checked_id(value: Any) -> str:
+    """``value`` when it is a valid record id (:func:`scicmr.corpus.record.check_record_id`);
+    ReaderSkip with the allowed characters otherwise. Readers call it before copying files."""
+    try:
+        return check_record_id(value)
+    except InputError as exc:
+        raise ReaderSkip(exc.problem) from None
+
+
 def maybe_progress(iterable: Iterable[T], enabled: bool, *, total: int | None = None, desc: str = "") -> Iterator[T]:
     """``progress()`` when ``enabled``, the bare iterable otherwise."""
     if not enabled:
@@ -150,12 +171,14 @@ def safe_name(item_id: str, max_length: int = 80) -> str:
     return f"{cleaned[:max_length]}-{digest}"
 
 
-def decode_image_bytes(data: bytes) -> str:
+def decode_image_bytes(data: bytes, name: str = "upload") -> str:
     """Check that ``data`` decodes fully as an image; return PIL's format name (e.g. ``"PNG"``).
 
-    Raises ReaderSkip with the reason otherwise. PIL signals bad data with many exception
-    types (OSError for truncated files, SyntaxError from some plugins, ValueError, struct
-    errors, DecompressionBombError), so everything is caught and reported.
+    Raises ReaderSkip with the reason otherwise; ``name`` (the file name, or ``"upload"``)
+    names the item in it. PIL signals bad data with many exception types (OSError for
+    truncated files, SyntaxError from some plugins, ValueError, struct errors,
+    DecompressionBombError), so everything is caught and reported. The pixel count in the
+    header is checked against :data:`scicmr.corpus.images.MAX_IMAGE_PIXELS` before decoding.
     """
     from PIL import Image
 
@@ -163,6 +186,10 @@ def decode_image_bytes(data: bytes) -> str:
         raise ReaderSkip("image cannot be decoded: the file is empty (0 bytes)")
     try:
         with Image.open(io.BytesIO(data)) as image:
+            limit = images.MAX_IMAGE_PIXELS
+            if image.width * image.height > limit:
+                raise ReaderSkip(f"image cannot be decoded: {name} is {image.width}x{image.height} pixels, over "
+                                 f"the MAX_IMAGE_PIXELS limit of {limit:,} (scicmr.corpus.images)")
             image.load()  # decode every pixel: a truncated file fails here, not at open()
             fmt = image.format or ""
             if image.width < 1 or image.height < 1:
@@ -170,9 +197,10 @@ def decode_image_bytes(data: bytes) -> str:
     except ReaderSkip:
         raise
     except Image.DecompressionBombError as exc:
-        raise ReaderSkip(f"image cannot be decoded: too many pixels (decompression bomb guard): {exc}") from None
+        raise ReaderSkip(f"image cannot be decoded: too many pixels (decompression bomb guard): "
+                         f"{images.name_stream(str(exc), name)}") from None
     except Exception as exc:  # noqa: BLE001 -- any decoder failure means the image is unusable
-        raise ReaderSkip(f"image cannot be decoded: {type(exc).__name__}: {exc}") from None
+        raise ReaderSkip(f"image cannot be decoded: {type(exc).__name__}: {images.name_stream(str(exc), name)}") from None
     return fmt
 
 
@@ -192,10 +220,14 @@ def copy_image(src: Path, library_root: Path, relative_dest: str) -> str:
     if not src.is_file():
         raise ReaderSkip(f"image file not found: {src}")
     try:
+        size = src.stat().st_size
+        if size > images.MAX_IMAGE_BYTES:  # checked before reading: a huge (or sparse) file is never loaded
+            raise ReaderSkip(f"image file {src.name} is {size:,} bytes, over the MAX_IMAGE_BYTES limit of "
+                             f"{images.MAX_IMAGE_BYTES:,} bytes (scicmr.corpus.images); shrink or convert it")
         data = src.read_bytes()
     except OSError as exc:
         raise ReaderSkip(f"image file cannot be read: {src}: {exc}") from None
-    fmt = decode_image_bytes(data)
+    fmt = decode_image_bytes(data, src.name)
     dest = Path(relative_dest)
     if dest.suffix.lower() not in IMAGE_EXTENSIONS:
         dest = dest.with_suffix(_FORMAT_EXTENSIONS.get(fmt, dest.suffix or ".img"))

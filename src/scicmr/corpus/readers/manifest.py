@@ -17,29 +17,34 @@ Fields (all optional, unknown fields are kept in ``Record.extra``):
 ``source_file``, ``page``, ``bbox``  provenance; bbox as 4 numbers or ``"x0,y0,x1,y1"``
 ==================  =====================================================================
 
-Rows with a text side and no image become ``kind="text"`` records. Bad rows (malformed JSON,
-missing or undecodable image, empty text, duplicate id) are reported as
-:class:`~scicmr.corpus.readers.base.Skipped` and reading goes on.
+Rows with a text side and no image become ``kind="text"`` records. Bad rows (malformed JSON
+or CSV such as an unclosed quote, missing or undecodable image, empty text -- zero-width
+characters alone count as empty --, duplicate or invalid id, a date that is not a year or ISO
+date, text that is not valid Unicode, NaN/inf values) are reported as
+:class:`~scicmr.corpus.readers.base.Skipped` and reading goes on. Every field goes through the
+one :class:`~scicmr.corpus.record.Record` validation before any image is copied.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
+import math
 from pathlib import Path
 from typing import Any, Iterator
 
 from scicmr.corpus.readers.base import (
     ReaderSkip,
     ReadResult,
+    build_record,
+    checked_id,
     copy_image,
     decode_text,
     maybe_progress,
     safe_name,
     split_list,
 )
-from scicmr.corpus.record import Record, Source
+from scicmr.corpus.record import Record, Source, check_json_value, is_visible, parse_date
 from scicmr.errors import InputError
 
 MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv")
@@ -83,7 +88,7 @@ def read_manifest(path: str | Path, library_root: str | Path, *, progress: bool 
         try:
             record = state.make_record(item, default_id, fields)
         except ReaderSkip as exc:
-            result.skip(_row_name(fields, item), exc.reason)
+            result.skip(_report_name(fields, item), exc.reason)
             continue
         result.records.append(record)
     splits = [r.extra.get("split") for r in result.records]
@@ -96,8 +101,23 @@ def read_manifest(path: str | Path, library_root: str | Path, *, progress: bool 
 
 
 def _row_name(fields: dict[str, Any], item: str) -> str:
+    """The row's id as given (stripped), or ``item`` when it has none. Not validated here:
+    :func:`checked_id` does that, and a report may show an invalid id."""
     value = fields.get("id")
+    if isinstance(value, (dict, list)):
+        return item
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
     return str(value).strip() if value not in (None, "") and str(value).strip() else item
+
+
+def _report_name(fields: dict[str, Any], item: str) -> str:
+    """How a skipped row is named in the report: its id when that is printable text, else its
+    line (with the id escaped), so the report itself can always be written as UTF-8."""
+    name = _row_name(fields, item)
+    if name == item or (name.isprintable() and name.encode("utf-8", "surrogatepass").decode("utf-8", "replace") == name):
+        return name
+    return f"{item} (id {_short(name)})"
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -148,8 +168,14 @@ def _document_rows(document: Any, path: Path) -> Iterator[Row]:
 
 
 def _csv_rows(text: str, path: Path) -> Iterator[Row]:
-    """Rows of a CSV file with a header row; header names are matched case-insensitively."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Rows of a CSV file with a header row; header names are matched case-insensitively.
+
+    Quotes are parsed strictly: a quote that is never closed (or closed in the middle of a
+    field) would otherwise swallow the following lines into one cell. Such a row is skipped
+    with a reason naming its line, and reading resumes on the next line.
+    """
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(iter(lines), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -163,22 +189,29 @@ def _csv_rows(text: str, path: Path) -> Iterator[Row]:
             f"(found: {', '.join(columns) or 'nothing'})",
             fix="the first row must name the columns, e.g. id,image,caption,keywords",
         )
+    offset = 0  # lines before the current reader's first line
+    consumed = reader.line_num
     while True:
+        start = offset + consumed + 1  # the line the next row starts on
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield f"line {reader.line_num}", str(reader.line_num), None, f"malformed CSV: {exc}"
+            yield (f"line {start}", str(start), None,
+                   f"malformed CSV: {exc} in the row starting on line {start} (an unclosed or stray quote \""
+                   f"?); that line is left out and reading resumes on line {start + 1}")
+            offset, consumed = start, 0  # re-read from the line after it: swallowed rows come back
+            reader = csv.reader(iter(lines[start:]), strict=True)
             continue
-        lineno = reader.line_num
+        consumed = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(columns):
-            yield (f"line {lineno}", str(lineno), None,
+            yield (f"line {start}", str(start), None,
                    f"malformed CSV: {len(cells)} fields but the header has {len(columns)} (an unquoted comma?)")
             continue
-        yield f"line {lineno}", str(lineno), dict(zip(columns, cells)), ""
+        yield f"line {start}", str(start), dict(zip(columns, cells)), ""
 
 
 # ---------------------------------------------------------------------------- rows -> records
@@ -194,38 +227,49 @@ class _State:
         self.used_names: set[str] = set()
 
     def make_record(self, item: str, default_id: str, fields: dict[str, Any]) -> Record:
-        record_id = _row_name(fields, f"{self.manifest.stem}-{default_id}")
+        """The record of one row, validated field by field before any image is copied;
+        ReaderSkip with the reason when the row is unusable."""
+        if isinstance(fields.get("id"), (dict, list, bool)):
+            raise ReaderSkip(f"id must be text or a number, got a {type(fields['id']).__name__}")
+        record_id = checked_id(_row_name(fields, f"{self.manifest.stem}-{default_id}"))
         if record_id in self.seen:
             raise ReaderSkip(f"duplicate id {record_id!r} (first used at {self.seen[record_id]}); row left out")
-        title = _text(fields.get("title"))
+        title = _text(fields.get("title"), "title")
         body, body_field = _first_text(fields)
-        image_paths = split_list(fields.get("image")) + split_list(fields.get("images"))
+        image_paths = _list(fields, "image") + _list(fields, "images")
         if not image_paths and not body and not title:
             raise ReaderSkip("row has neither an image nor text")
         if not body and not title:
             raise ReaderSkip("empty text: the row has no caption/text/abstract and no title")
-        images = self._copy_images(record_id, list(dict.fromkeys(image_paths)))
         extra = {k: v for k, v in fields.items() if k not in _KNOWN and v not in (None, "")}
-        extra.update({name: _text(fields.get(name)) for name in _TEXT_FIELDS
-                      if name != body_field and _text(fields.get(name))})
-        split = self._split(record_id, _text(fields.get("split")))
+        extra.update({name: _text(fields.get(name), name) for name in _TEXT_FIELDS
+                      if name != body_field and _text(fields.get(name), name)})
+        split = self._split(record_id, _text(fields.get("split"), "split"))
         if split:
             extra["split"] = split
-        record = Record(
+        try:
+            date = parse_date(_present(fields, "date", "year"))
+            check_json_value(extra, "unknown fields", f"row {record_id!r}")
+        except InputError as exc:
+            raise ReaderSkip(exc.problem) from None
+        record = build_record(
             id=record_id,
-            kind="pair" if images else "text",
+            kind="text",
             title=title,
             text=body,
-            keywords=split_list(fields.get("keywords")),
-            authors=split_list(fields.get("authors")),
-            date=_date(fields),
+            keywords=_list(fields, "keywords"),
+            authors=_list(fields, "authors"),
+            date=date,
             labels=split_list(_present(fields, "labels", "label")),
-            images=images,
+            images=[],
             source=self._source(record_id, fields),
-            group=_text(_present(fields, "group", "paper")) or record_id,
-            context=_text(fields.get("context")),
+            group=_text(_present(fields, "group", "paper"), "group") or record_id,
+            context=_text(fields.get("context"), "context"),
             extra=extra,
         )
+        # Every field passed validation: only now are files written. Copied paths are ours.
+        record.images = self._copy_images(record_id, list(dict.fromkeys(image_paths)))
+        record.kind = "pair" if record.images else "text"
         self.seen[record_id] = item
         return record
 
@@ -279,24 +323,66 @@ class _State:
     def _source(self, record_id: str, fields: dict[str, Any]) -> Source:
         page, bbox = fields.get("page"), fields.get("bbox")
         try:
-            page = int(float(page)) if page not in (None, "") else None
-        except (TypeError, ValueError):
-            self.result.quirk(record_id, "bad page", f"page {page!r} is not a number; left empty")
+            page = _page(page)
+        except ValueError:
+            self.result.quirk(record_id, "bad page", f"page {_short(page)} is not a whole number >= 0; left empty")
             page = None
         try:
             bbox = _bbox(bbox)
-        except ValueError:
-            self.result.quirk(record_id, "bad bbox", f"bbox {bbox!r} is not 4 numbers; left empty")
+        except (TypeError, ValueError):
+            self.result.quirk(record_id, "bad bbox", f"bbox {_short(bbox)} is not 4 finite numbers; left empty")
             bbox = None
-        return Source(file=_text(fields.get("source_file")) or self.manifest.name, page=page, bbox=bbox)
+        return Source(file=_text(fields.get("source_file"), "source_file") or self.manifest.name, page=page, bbox=bbox)
 
 
-def _text(value: Any) -> str:
+def _short(value: Any, limit: int = 60) -> str:
+    text = ascii(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _text(value: Any, name: str) -> str:
+    """A text field as a stripped string ("" when absent or only invisible characters such
+    as zero-width spaces); ReaderSkip when it is a JSON object (no sensible text)."""
     if value is None:
         return ""
+    if isinstance(value, dict):
+        raise ReaderSkip(f"field {name!r} must be text, got a JSON object")
     if isinstance(value, (list, tuple)):
-        return " ".join(str(v).strip() for v in value if v is not None).strip()
-    return str(value).strip()
+        if any(isinstance(v, (dict, list)) for v in value):
+            raise ReaderSkip(f"field {name!r} must be text or a list of strings, got nested objects")
+        text = " ".join(str(v).strip() for v in value if v is not None).strip()
+    else:
+        text = str(value).strip()
+    return text if is_visible(text) else ""
+
+
+def _list(fields: dict[str, Any], name: str) -> list[str]:
+    """``split_list`` of a field; ReaderSkip when it holds JSON objects (not a list of strings)."""
+    value = fields.get(name)
+    if isinstance(value, dict) or (isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list)) for v in value)):
+        raise ReaderSkip(f"field {name!r} must be a list of strings or a ';'-separated string, got nested objects")
+    return [item for item in split_list(value) if is_visible(item)]
+
+
+def _page(value: Any) -> int | None:
+    """A page number from an int, an integral finite float or a string of ASCII digits;
+    ValueError otherwise ("inf", 1e999, "３", -1, 2.5, true)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a page")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(".0"):
+            text = text[:-2]
+        if not (text.isascii() and text.isdigit()) or len(text) > 9:
+            raise ValueError(f"page {value!r} is not a whole number")
+        return int(text)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and 0 <= value < 10**9:
+        return value
+    raise ValueError(f"page {value!r} is not a whole number >= 0")
 
 
 def _present(fields: dict[str, Any], *names: str) -> Any:
@@ -309,29 +395,19 @@ def _present(fields: dict[str, Any], *names: str) -> Any:
 
 def _first_text(fields: dict[str, Any]) -> tuple[str, str | None]:
     for name in _TEXT_FIELDS:
-        value = _text(fields.get(name))
+        value = _text(fields.get(name), name)
         if value:
             return value, name
     return "", None
-
-
-def _date(fields: dict[str, Any]) -> str | None:
-    value = _present(fields, "date", "year")
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # 2021.0 from a spreadsheet export
-    text = str(value).strip()
-    if text.endswith(".0") and text[:-2].isdigit():
-        text = text[:-2]
-    return text or None
 
 
 def _bbox(value: Any) -> tuple[float, float, float, float] | None:
     if value in (None, ""):
         return None
     parts = value if isinstance(value, (list, tuple)) else str(value).strip("[]() ").replace(";", ",").split(",")
-    numbers = tuple(float(p) for p in parts)
-    if len(numbers) != 4:
+    if len(parts) != 4 or any(isinstance(p, (bool, dict, list)) for p in parts):
         raise ValueError("bbox needs 4 numbers")
+    numbers = tuple(float(p) for p in parts)
+    if not all(math.isfinite(n) for n in numbers):
+        raise ValueError("bbox needs 4 finite numbers")
     return numbers  # type: ignore[return-value]

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from scicmr.corpus.readers.base import FeatureBlock, ReadResult, maybe_progress
+from scicmr.corpus.readers.base import FeatureBlock, ReaderSkip, ReadResult, checked_id, maybe_progress
 from scicmr.corpus.readers.wikipedia import LIST_FILES, read_category_names
 from scicmr.corpus.record import Record, Source
 from scicmr.errors import InputError
@@ -175,22 +175,32 @@ def _svcl_entries(folder: Path, split: str, suffix: str, matrices: dict[str, np.
     entries = []
     for lineno, line in enumerate(lines, start=1):
         parts = line.split("\t") if line.count("\t") == 2 else line.split()
-        if len(parts) != 3 or not parts[2].strip().isdigit() or int(parts[2]) < 1:
+        if len(parts) != 3 or not _is_count(parts[2].strip()) or int(parts[2]) < 1:
             raise InputError(f"{list_name} line {lineno} is malformed: {line[:80]!r}",
                              fix="each line must be text_id<TAB>image_id<TAB>category (1-based)")
         entries.append((parts[0].strip(), parts[1].strip(), int(parts[2]), f"{list_name} line {lineno}"))
     return entries
 
 
+def _is_count(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit()`` is true for "²" too, which ``int()`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _keep_rows(entries: list[tuple[str, str, int, str]], matrices: dict[str, np.ndarray], ids: list[str],
                result: ReadResult) -> list[int]:
-    """Rows to keep: unique ids with finite features; the others are reported as skipped."""
+    """Rows to keep: valid, unique ids with finite features; the others are reported as skipped."""
     seen = set(ids)
     finite = np.ones(len(entries), dtype=bool)
     for matrix in matrices.values():
         finite &= np.isfinite(matrix).all(axis=1)
     keep = []
     for row, (text_id, _image_id, _number, where) in enumerate(entries):
+        try:
+            checked_id(text_id)
+        except ReaderSkip as exc:
+            result.skip(where, exc.reason)
+            continue
         if text_id in seen:
             result.skip(text_id, f"duplicate id at {where}: the row's features are left out")
         elif not finite[row]:
@@ -243,11 +253,13 @@ def load_single(path: Path, result: ReadResult) -> np.ndarray:
                      fix="DSCMR-style files hold one variable named like the file")
 
 
-def _label_names(labels: np.ndarray) -> list[list[str]]:
-    """(n, 1) class indices -> [["3"], …]; (n, C) 0/1 matrix -> the columns that are set."""
+def _label_names(labels: np.ndarray) -> list[list[str] | None]:
+    """(n, 1) class indices -> [["3"], …]; (n, C) 0/1 matrix -> the columns that are set.
+    A row whose label is not a finite whole number (NaN, inf, 2.5) gives None: that row is
+    skipped with the reason, the others are kept."""
     if labels.shape[1] == 1:
-        return [[str(int(v))] for v in labels[:, 0]]
-    return [[str(j) for j in np.flatnonzero(row)] for row in labels]
+        return [[str(int(v))] if np.isfinite(v) and float(v).is_integer() else None for v in labels[:, 0]]
+    return [[str(j) for j in np.flatnonzero(row)] if np.isfinite(row).all() else None for row in labels]
 
 
 def _read_dscmr(folder: Path, progress: bool) -> ReadResult:
@@ -270,6 +282,11 @@ def _read_dscmr(folder: Path, progress: bool) -> ReadResult:
             record_id = f"{split}-{row}"
             if not finite[row]:
                 result.skip(record_id, f"NaN or infinite feature values in row {row} of split {split}")
+                continue
+            if labels and labels[row] is None:
+                result.skip(record_id, f"the label of row {row} of split {split} is not a class index "
+                                       "(NaN, infinite or not a whole number)")
+                finite[row] = False  # its features are left out with it
                 continue
             result.records.append(Record(
                 id=record_id, kind="pair", labels=labels[row] if labels else [], group=record_id,
@@ -303,7 +320,7 @@ def _dscmr_split_complete(split: str, files: dict[str, Path], result: ReadResult
     return False
 
 
-def _dscmr_labels(split: str, files: dict[str, Path], n: int, result: ReadResult) -> list[list[str]] | None:
+def _dscmr_labels(split: str, files: dict[str, Path], n: int, result: ReadResult) -> list[list[str] | None] | None:
     path = files.get("img_lab") or files.get("txt_lab")
     if path is None:
         result.quirk(split, "no labels", f"no {split}_img_lab.mat: the split's records have no labels")

@@ -32,6 +32,8 @@ from scicmr.corpus.readers.base import (
     IMAGE_EXTENSIONS,
     ReaderSkip,
     ReadResult,
+    build_record,
+    checked_id,
     copy_image,
     decode_text,
     maybe_progress,
@@ -111,13 +113,14 @@ def _parse_line(line: str, categories: list[str] | None, split: str, where: str)
     if len(parts) != 3:
         raise ReaderSkip(f"malformed list line {line.strip()[:80]!r}: expected text_id, image_id, category")
     text_id, image_id, number = (p.strip() for p in parts)
-    if not number.isdigit() or int(number) < 1:
+    if not (number.isascii() and number.isdigit()) or int(number) < 1:  # "²".isdigit() is true
         raise ReaderSkip(f"category {number!r} is not a positive integer (categories are 1-based)")
     if categories is not None and int(number) > len(categories):
         raise ReaderSkip(f"category {number} is out of range: categories.list names {len(categories)}")
     category = categories[int(number) - 1] if categories is not None else str(int(number))
     if not text_id or not image_id:
         raise ReaderSkip("empty text id or image id")
+    checked_id(text_id)  # before any file is looked up or copied: "a/b" would reach into texts/a/
     return Entry(text_id, image_id, category, split, where)
 
 
@@ -245,7 +248,7 @@ class _Layout:
         candidates = self.image_index.get(entry.image_id.strip(), [])
         image = choose_image(entry, candidates, self.images_dir, self.category_dirs, scratch)
         stored = copy_image(image, self.library_root, safe_name(entry.text_id) + image.suffix.lower())
-        record = Record(
+        record = build_record(
             id=entry.text_id,
             kind="pair",
             title=title,
