@@ -131,7 +131,7 @@ class BodyLimitMiddleware:
 
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
             return await _refuse(send, limit)
         received = 0
 

@@ -22,7 +22,7 @@ from scicmr.corpus.pdf.layout import Line, PageLayout
 
 _JUNK_TITLE = re.compile(r"^\(?(untitled|anonymous|unspecified|unknown|none|user|admin|document\d*|title)\)?$"
                          r"|^(microsoft word|about:|https?:)|^\S+\.[A-Za-z0-9]{1,5}$", re.I)
-_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
+_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)", re.ASCII)  # ASCII digits only: Record refuses others
 _ABSTRACT = re.compile(r"^\s*(abstract|summary|摘\s*要)\s*[:.—–-]?\s*", re.I)
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|，|、)\s*")
 
@@ -57,7 +57,7 @@ def from_info(info: dict[str, Any]) -> PaperMeta:
         meta.sources["authors"] = "metadata"
     for key in ("CreationDate", "ModDate"):
         # PDF dates look like "D:20210504120000+02'00'": the year is the first four digits.
-        match = re.match(r"(?:D:)?((?:19|20)\d\d)", _clean(info.get(key)))
+        match = re.match(r"(?:D:)?((?:19|20)[0-9][0-9])", _clean(info.get(key)))
         if match:
             meta.year, meta.sources["year"] = match.group(1), "metadata"
             break
