@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scicmr._faults import crash_point
 from scicmr._io import atomic_write_json, read_json
 from scicmr.cleaning.report import CleaningReport
 from scicmr.corpus.library import Library
@@ -58,15 +59,18 @@ def quarantine(lib: Library, report: CleaningReport) -> QuarantineResult:
         journal[flag.id] = {"reasons": sorted(flag.reasons), "duplicate_of": flag.duplicate_of,
                             "files": [record.image] if record.image else []}
     atomic_write_json(journal_path(lib), journal)  # the plan first: a crash after it is resumable
+    crash_point("clean.journal_written")
     result = QuarantineResult()
     for flag in report.flags:
         for rel in journal[flag.id]["files"]:
             if _move(lib.root / rel, lib.root / FOLDER / rel):
                 result.files.append(rel)
+            crash_point("clean.file_moved")
         records[flag.id].extra["quarantine"] = {"reasons": journal[flag.id]["reasons"],
                                                 "duplicate_of": flag.duplicate_of}
         result.records.append(flag.id)
     lib.update_records(records.values())
+    crash_point("clean.records_marked")
     return result
 
 
