@@ -51,24 +51,32 @@ def _move(src: Path, dst: Path) -> bool:
 
 
 def quarantine(lib: Library, report: CleaningReport) -> QuarantineResult:
-    """Quarantine every flagged record of ``report`` that is in ``lib``."""
+    """Quarantine every flagged record of ``report`` that is in ``lib``, and finish the work
+    of an earlier run that was interrupted (journaled records not yet marked)."""
     journal = read_journal(lib)
-    records = {r.id: r for r in lib.get_many([f.id for f in report.flags])} if report.flags else {}
+    present = set(lib.ids())
+    flagged = {f.id: f for f in report.flags}
+    records = {r.id: r for r in lib.get_many(list(flagged))} if flagged else {}
     for flag in report.flags:
         record = records[flag.id]
         journal[flag.id] = {"reasons": sorted(flag.reasons), "duplicate_of": flag.duplicate_of,
                             "files": [record.image] if record.image else []}
+    # A run killed after its journal was written left records whose files may have moved but
+    # whose marks were never committed; the journal is the plan, so carry it out for them too.
+    unfinished = [r for r in lib.get_many([i for i in journal if i in present and i not in flagged])
+                  if "quarantine" not in r.extra]
+    records.update({r.id: r for r in unfinished})
     atomic_write_json(journal_path(lib), journal)  # the plan first: a crash after it is resumable
     crash_point("clean.journal_written")
     result = QuarantineResult()
-    for flag in report.flags:
-        for rel in journal[flag.id]["files"]:
+    for record_id, record in records.items():
+        for rel in journal[record_id]["files"]:
             if _move(lib.root / rel, lib.root / FOLDER / rel):
                 result.files.append(rel)
             crash_point("clean.file_moved")
-        records[flag.id].extra["quarantine"] = {"reasons": journal[flag.id]["reasons"],
-                                                "duplicate_of": flag.duplicate_of}
-        result.records.append(flag.id)
+        record.extra["quarantine"] = {"reasons": journal[record_id]["reasons"],
+                                      "duplicate_of": journal[record_id]["duplicate_of"]}
+        result.records.append(record_id)
     lib.update_records(records.values())
     crash_point("clean.records_marked")
     return result
