@@ -69,16 +69,14 @@ def quarantine(lib: Library, report: CleaningReport) -> QuarantineResult:
     atomic_write_json(journal_path(lib), journal)  # the plan first: a crash after it is resumable
     crash_point("clean.journal_written")
     result = QuarantineResult()
+    for record_id in records:
+        result.files += [rel for rel in journal[record_id]["files"] if _move(lib.root / rel, lib.root / FOLDER / rel)]
+    crash_point("clean.files_moved")
     for record_id, record in records.items():
-        for rel in journal[record_id]["files"]:
-            if _move(lib.root / rel, lib.root / FOLDER / rel):
-                result.files.append(rel)
-            crash_point("clean.file_moved")
         record.extra["quarantine"] = {"reasons": journal[record_id]["reasons"],
                                       "duplicate_of": journal[record_id]["duplicate_of"]}
         result.records.append(record_id)
     lib.update_records(records.values())
-    crash_point("clean.records_marked")
     return result
 
 
