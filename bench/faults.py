@@ -441,7 +441,8 @@ def kills(camp: Campaign, work: Path, seed: int, quick: bool) -> None:
     for point, stage, command in points:
         n += 1
         lib = kh.copy_library(clean_tpl if stage == "clean" else templates[stage], work / f"k{n}")
-        _kill_case(camp, f"{command} at {point}", lib, _argv(command, lib), crash_at=point)
+        _kill_case(camp, f"{command} at {point}", lib, _argv(command, lib), crash_at=point,
+                   search=stage != "ingest")  # an encoded-only library has no model to search with
     delays = kh.seeded_delays(seed, 2 if quick else 4, 0.1, 2.0)
     for command in ("encode", "train", "index", "clean"):
         for delay in delays:
