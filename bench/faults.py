@@ -41,9 +41,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT / "src", ROOT / "tests", ROOT / "tests" / "faults"):
+for extra in (ROOT / "tests", ROOT / "tests" / "faults"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
+sys.path.append(str(ROOT / "src"))  # PYTHONPATH wins: the campaign can run against another checkout's scicmr
 os.environ.setdefault("SCICMR_QUIET", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
