@@ -49,7 +49,7 @@ os.environ.setdefault("SCICMR_QUIET", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import kill_helpers as kh  # noqa: E402
+import kill_helpers as kh
 
 OUTCOMES = ("ok", "clean", "traceback", "hang", "lost", "startup")
 
@@ -176,7 +176,6 @@ def json_mutations(rng: random.Random) -> list[tuple[str, object]]:
            "[" * 50_000 + "]" * 50_000, '{"id": ' + "[" * 5000 + "]" * 5000 + "}",
            json.dumps({**base, "extra": {"k" * 100: "v" * 100_000}})]
     cases += [(f"raw:{_short(line)}", line) for line in raw]
-    drop = dict(base)
     for key in list(base):
         row = {k: v for k, v in base.items() if k != key}
         cases.append((f"without {key}", row))
@@ -297,8 +296,8 @@ def readers(camp: Campaign, work: Path, rng: random.Random, quick: bool) -> None
 
 
 def _wikipedia(camp: Campaign, folder: Path, quick: bool) -> None:
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     def build(root: Path, train_lines: list[str], files: dict[str, bytes] | None = None, texts: dict[str, bytes] | None = None):
         shutil.rmtree(root, ignore_errors=True)
@@ -530,10 +529,8 @@ def _service_kill(camp: Campaign, point: str, lib: Path, committed: bool) -> Non
             camp.record("kills", case, "startup", server.output())
             return
         kh.post_record(server.url, "added-1")
-        try:
+        with contextlib.suppress(Exception):
             server.proc.wait(timeout=30)
-        except Exception:  # noqa: BLE001
-            pass
         if server.proc.returncode != kh.KILLED:
             camp.record("kills", case, "traceback", f"crash point did not fire: {server.output()}")
             return
@@ -684,9 +681,10 @@ def http(camp: Campaign, work: Path, rng: random.Random, quick: bool) -> None:
 
 
 def startup(camp: Campaign, work: Path) -> None:
+    from fastapi.testclient import TestClient
+
     from scicmr.errors import ScicmrError
     from scicmr.service import Settings, create_app
-    from fastapi.testclient import TestClient
 
     template = kh.build_library(work / "startup-tpl", upto="index")
     damages = {

@@ -47,7 +47,8 @@ def cli_argv(*args: str) -> list[str]:
 
 
 def cli(*args: str, cwd: Path | None = None, crash_at: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_argv(*args), cwd=cwd, env=env(crash_at), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cli_argv(*args), cwd=cwd, env=env(crash_at), capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 def stage_args(stage: str, lib: Path, source: Path | None = None) -> list[str]:
@@ -60,7 +61,9 @@ def stage_args(stage: str, lib: Path, source: Path | None = None) -> list[str]:
 
 
 def make_source(folder: Path, per_field: int = 6, extra_rows: list[str] | None = None) -> Path:
-    from factories.data import make_manifest  # tests/ is on sys.path in pytest and in bench/faults.py
+    from factories.data import (
+        make_manifest,  # tests/ is on sys.path in pytest and in bench/faults.py
+    )
 
     return make_manifest(folder, per_field=per_field, extra_rows=extra_rows)
 
@@ -189,7 +192,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = lib.parent / f"serve-{self.port}.log"
-        self._log = open(self.log, "wb")
+        self._log = open(self.log, "wb")  # noqa: SIM115 -- closed in stop()
         self.proc = subprocess.Popen(
             cli_argv("serve", str(lib), "--port", str(self.port), "--log-level", "warning"),
             env=env(crash_at, SCICMR_API_KEY=API_KEY), stdout=self._log, stderr=subprocess.STDOUT)
@@ -225,7 +228,7 @@ class Server:
         self._log.close()
         return self.proc.returncode
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -19,7 +19,6 @@ import time
 import kill_helpers as kh
 import pytest
 
-
 # -- shared templates (built once per session; every test works on its own copy) -------------------
 
 
