@@ -228,7 +228,7 @@ class Server:
         self._log.close()
         return self.proc.returncode
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Server:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc) -> None:
