@@ -30,6 +30,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from scicmr._faults import crash_point
 from scicmr._io import atomic_save_npy, atomic_write_json, read_json
 from scicmr.corpus.record import Record
 from scicmr.corpus.splits import SPLITS, carve_validation, group_split
@@ -407,6 +408,7 @@ class Library:
         # ids and config first, vectors last: vectors.npy is the marker of a complete entry.
         atomic_write_json(folder / "ids.json", list(ids))
         atomic_write_json(folder / "config.json", config)
+        crash_point("features.ids_written")
         atomic_save_npy(folder / "vectors.npy", vectors)
         return folder
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from scicmr._faults import crash_point
 from scicmr._io import atomic_write_json
 from scicmr._progress import progress
 from scicmr.corpus.library import Library
@@ -130,6 +131,7 @@ def ocr_library(
         pending.append(record)
         if len(pending) >= _CHUNK:
             lib.update_records(pending)
+            crash_point("ocr.chunk_committed")
             pending = []
     if pending:
         lib.update_records(pending)

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from scicmr._faults import crash_point
 from scicmr.corpus.record import Record
 from scicmr.service.deps import AppState
 from scicmr.service.engine import SearchEngine
@@ -186,8 +187,10 @@ def add_records(state: AppState, rows: list[dict], files: dict[str, bytes], max_
                 raise ApiError(409, f"records {clash[:5]} already exist", fix="delete them first or use new ids")
             raw, shared = _project(engine, staging, records)
             _append_features(engine, records, raw)
+            crash_point("serve.features_appended")
             moved = _move_images(lib.root, staging, records) + _move_pdfs(lib.root, staging, pdfs or {})
             lib.add_records(records)  # the commit point: one SQLite transaction
+            crash_point("serve.records_committed")
         except ApiError:
             _remove(moved)
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from scicmr._faults import crash_point
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record, mostly_chinese
 from scicmr.errors import LibraryError
@@ -87,6 +88,10 @@ def encode_modality(
     if force or not lib.has_features(key, [r.id for r in records]):
         vectors = encoder.encode(items, batch_size=batch_size)
         encoder.save(encoder_dir(lib, key))
+        crash_point("encode.encoder_saved")
+        # A cache rewritten for another id set must not pass for complete if this process dies
+        # between its ids.json and its vectors.npy (the marker): drop the marker first.
+        (lib.features_dir(key) / "vectors.npy").unlink(missing_ok=True)
         lib.save_features(key, [r.id for r in records], vectors, encoder.config())
     return key
 
@@ -115,6 +120,7 @@ def encode_library(
             spec = (entry.get("spec") or entry) if entry else default_encoder_spec(lib, modality)
         key = encode_modality(lib, modality, spec, force=force, batch_size=batch_size)
         keys[modality] = key
+        crash_point("encode.features_saved")
         lib.update_meta(encoders={modality: {"name": spec["name"], "spec": spec, "key": key}})
     return keys
 

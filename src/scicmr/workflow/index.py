@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scicmr._faults import crash_point
 from scicmr._io import atomic_save_npy, atomic_write_json, read_json
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
@@ -171,6 +172,7 @@ def build_index(lib: Library | str | Path, model: str | None = None, kind: str =
         if codes:
             atomic_save_npy(directory / RELAXED_NAME, vectors[modality])
         built[modality] = directory
+        crash_point("index.modality_written")
     lib.update_meta(indexes={model: kind})
     return built
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scicmr._faults import crash_point
 from scicmr._io import atomic_write_json
 from scicmr.corpus.library import Library
 from scicmr.errors import LibraryError
@@ -86,6 +87,7 @@ def train_model(
     )
     seconds = time.perf_counter() - started
     directory = model.save(lib.model_dir(name))
+    crash_point("train.model_saved")
     atomic_write_json(
         directory / "training.json",
         {
@@ -103,6 +105,7 @@ def train_model(
         },
     )
     _plot_history(model, directory / "loss.png", name)
+    crash_point("train.training_json_written")
     lib.update_meta(default_model=name)
     return TrainReport(
         model=name,
