@@ -173,3 +173,12 @@ def test_unknown_and_broken_mat_files_are_input_errors(tmp_path):
     write_dscmr(only_labels, {"test": 2}, skip=("test_img", "test_txt"))
     with pytest.raises(InputError, match=r"found test_img_lab.mat\)"):
         read_matbench(only_labels, progress=False)
+
+
+def test_svcl_matrices_of_different_widths_are_an_input_error(tmp_path):
+    folder = tmp_path / "wiki"
+    data = write_svcl(folder)
+    data["T_tr"] = np.zeros((6, 0))  # a zero-column block (found by bench/faults.py) used to crash np.concatenate
+    savemat(folder / "raw_features.mat", data)
+    with pytest.raises(InputError, match="widths"):
+        read_matbench(folder, progress=False)

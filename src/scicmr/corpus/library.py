@@ -20,6 +20,7 @@ writers left only when no other process holds it (the rule: :mod:`scicmr.corpus.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -164,6 +165,7 @@ class Library:
                 fix=f"create one with `scicmr ingest SOURCE --out {root}`",
             )
         lib = cls(root)
+        lib._check_database()
         version = lib.meta.get("format_version")
         if version != FORMAT_VERSION:
             raise LibraryError(f"{root} has library format {version}, this scicmr reads {FORMAT_VERSION}")
@@ -178,6 +180,17 @@ class Library:
                 lifecycle.share(root)
         return lib
 
+    def _check_database(self) -> None:
+        """LibraryError naming the fix when records.sqlite is not a readable records database."""
+        try:
+            with contextlib.closing(self._connect()) as conn:
+                conn.execute("SELECT count(*) FROM records").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(
+                f"{self._db_path} is damaged or not a scicmr records database ({exc})",
+                fix=f"restore it from a backup, or rebuild: `scicmr ingest SOURCE --out {self.root} --overwrite`",
+            ) from None
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._db_path)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -186,7 +199,7 @@ class Library:
     # ------------------------------------------------------------------ metadata
     @property
     def meta(self) -> dict[str, Any]:
-        return read_json(self.root / "library.json")
+        return _read_stored_json(self.root / "library.json", dict, f"`scicmr ingest SOURCE --out {self.root} --overwrite`")
 
     def update_meta(self, **changes: Any) -> dict[str, Any]:
         """Merge ``changes`` into library.json (top-level keys; dicts are merged one level)."""
@@ -397,7 +410,11 @@ class Library:
         folder = self.features_dir(key)
         if not (folder / "vectors.npy").exists():
             return False
-        return ids is None or set(ids) <= set(read_json(folder / "ids.json"))
+        try:
+            cached = self._feature_ids(key)
+        except LibraryError:
+            return False  # a damaged cache is an absent one: encode writes it again
+        return ids is None or set(ids) <= set(cached)
 
     def save_features(self, key: str, ids: Sequence[str], vectors: np.ndarray, config: dict[str, Any]) -> Path:
         """Cache ``vectors`` ((n, d) float32, row i for ``ids[i]``) under ``key``."""
@@ -417,10 +434,17 @@ class Library:
         folder = self.features_dir(key)
         if not (folder / "vectors.npy").exists():
             raise LibraryError(f"no cached features {key!r} in {self.root}", fix=f"run `scicmr encode {self.root}`")
-        vectors = np.load(folder / "vectors.npy")
+        fix = f"re-encode: `scicmr encode {self.root} --force`"
+        try:
+            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise LibraryError(f"cached features {key!r} are damaged ({exc})", fix=fix) from None
+        stored = self._feature_ids(key)
+        if vectors.ndim != 2 or len(vectors) != len(stored):
+            raise LibraryError(f"cached features {key!r} are damaged: {vectors.shape} vectors for {len(stored)} ids", fix=fix)
         if ids is None:
             return vectors
-        position = {i: p for p, i in enumerate(read_json(folder / "ids.json"))}
+        position = {i: p for p, i in enumerate(stored)}
         missing = [i for i in ids if i not in position]
         if missing:
             raise LibraryError(
@@ -428,6 +452,9 @@ class Library:
                 fix=f"re-encode: `scicmr encode {self.root} --force`",
             )
         return vectors[[position[i] for i in ids]]
+
+    def _feature_ids(self, key: str) -> list[str]:
+        return _read_stored_json(self.features_dir(key) / "ids.json", list, f"`scicmr encode {self.root} --force`")
 
     def feature_config(self, key: str) -> dict[str, Any]:
         return read_json(self.features_dir(key) / "config.json")
@@ -449,3 +476,19 @@ class Library:
 
     def reports_dir(self) -> Path:
         return self.root / "reports"
+
+
+def _read_stored_json(path: Path, kind: type, rebuild: str):
+    """A JSON file the library wrote, as ``kind`` (dict or list); LibraryError naming ``rebuild``
+    when it is missing, unreadable, not JSON or of another shape (a damaged library is
+    reported, never a traceback)."""
+    try:
+        value = read_json(path)
+    except FileNotFoundError:
+        raise LibraryError(f"{path} is missing", fix=f"rebuild it: {rebuild}") from None
+    except (OSError, ValueError) as exc:
+        raise LibraryError(f"{path} is damaged ({exc})", fix=f"rebuild it: {rebuild}") from None
+    if not isinstance(value, kind):
+        raise LibraryError(f"{path} is damaged (a JSON {type(value).__name__}, not a {kind.__name__})",
+                           fix=f"rebuild it: {rebuild}")
+    return value

@@ -186,7 +186,7 @@ def load_built_index(lib: Library, model: str, modality: str, kind: str, rerank:
     """(index, ids) of a built index, or None when it was never built.
 
     Raises :class:`StaleIndexError` (its fix names ``scicmr index``) when the index was built
-    from an earlier version of ``model`` (:func:`index_staleness`); ``record`` is the model's
+    from an earlier version of ``model`` (:func:`index_staleness`) or its files are damaged; ``record`` is the model's
     file holding its version. A Hamming index comes back wrapped in
     :class:`~scicmr.index.codes_search.CodeSearch`, which takes relaxed float queries;
     ``rerank`` = m re-ranks a Hamming shortlist of m by cosine.
@@ -196,15 +196,25 @@ def load_built_index(lib: Library, model: str, modality: str, kind: str, rerank:
     directory = lib.index_dir(index_name(model, modality, kind))
     if not (directory / "ids.json").exists():
         return None
-    reason = index_staleness(lib, model, read_index_config(directory), record)
-    if reason is not None:
-        raise StaleIndexError(f"{directory}: {reason}",
-                              fix=f"rebuild it: `scicmr index {lib.root} --model {model} --kind {kind}`")
-    index = load_index(directory)
-    if index.metric == "hamming":
-        from scicmr.index.codes_search import CodeSearch
+    fix = f"rebuild it: `scicmr index {lib.root} --model {model} --kind {kind}`"
+    try:
+        config = read_index_config(directory)
+        reason = index_staleness(lib, model, config, record)
+        if reason is not None:
+            raise StaleIndexError(f"{directory}: {reason}", fix=fix)
+        index = load_index(directory)
+        if index.metric == "hamming":
+            from scicmr.index.codes_search import CodeSearch
 
-        relaxed = directory / RELAXED_NAME
-        vectors = np.load(relaxed, allow_pickle=False) if relaxed.is_file() else None
-        index = CodeSearch(index, vectors, rerank)
-    return index, read_json(directory / "ids.json")
+            relaxed = directory / RELAXED_NAME
+            vectors = np.load(relaxed, allow_pickle=False) if relaxed.is_file() else None
+            index = CodeSearch(index, vectors, rerank)
+        ids = read_json(directory / "ids.json")
+    except StaleIndexError:
+        raise
+    except (OSError, ValueError, RuntimeError, LibraryError) as exc:  # faiss: RuntimeError on a damaged file
+        # A damaged index is as unusable as a stale one: callers rebuild it in memory or say so.
+        raise StaleIndexError(f"{directory} is damaged ({type(exc).__name__}: {exc})", fix=fix) from None
+    if not isinstance(ids, list) or len(ids) != len(index):
+        raise StaleIndexError(f"{directory} is damaged (its ids do not match its vectors)", fix=fix)
+    return index, ids

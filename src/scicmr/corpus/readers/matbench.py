@@ -217,6 +217,10 @@ def _svcl_blocks(result: ReadResult, path: Path, ids: list[str], blocks: dict[st
         if not parts:
             continue
         modality, prefix, var = specs[key]
+        widths = sorted({part.shape[1] if part.ndim == 2 else -1 for part in parts})
+        if len(widths) != 1 or widths[0] < 1:
+            raise InputError(f"{path}: the {var}_tr / {var}_te matrices have widths {widths}; they must be 2-D with the "
+                             "same number (> 0) of columns", fix="use the feature files published with the dataset")
         vectors = np.concatenate(parts).astype(np.float32)
         name = f"{prefix}{vectors.shape[1]}"
         result.features.append(FeatureBlock(modality, name, list(ids), vectors, {
