@@ -13,7 +13,7 @@ from scicmr._io import read_json
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError, LibraryError
-from scicmr.matching.matcher import ImageMatcher, Match
+from scicmr.matching.matcher import ImageMatcher
 from scicmr.workflow.hits import Hit
 from scicmr.workflow.library_data import as_library
 
