@@ -412,9 +412,10 @@ class Library:
             return False
         try:
             cached = self._feature_ids(key)
-        except LibraryError:
+            rows = np.load(folder / "vectors.npy", mmap_mode="r").shape[0]  # reads the header only
+        except (LibraryError, OSError, ValueError):
             return False  # a damaged cache is an absent one: encode writes it again
-        return ids is None or set(ids) <= set(cached)
+        return ids is None or set(ids) <= set(cached[:rows])
 
     def save_features(self, key: str, ids: Sequence[str], vectors: np.ndarray, config: dict[str, Any]) -> Path:
         """Cache ``vectors`` ((n, d) float32, row i for ``ids[i]``) under ``key``."""
@@ -440,8 +441,11 @@ class Library:
         except (OSError, ValueError) as exc:
             raise LibraryError(f"cached features {key!r} are damaged ({exc})", fix=fix) from None
         stored = self._feature_ids(key)
-        if vectors.ndim != 2 or len(vectors) != len(stored):
+        if vectors.ndim != 2 or len(vectors) > len(stored):
             raise LibraryError(f"cached features {key!r} are damaged: {vectors.shape} vectors for {len(stored)} ids", fix=fix)
+        # ids.json is written before vectors.npy: ids past the last row belong to an append that
+        # never finished, and have no vectors yet.
+        stored = stored[: len(vectors)]
         if ids is None:
             return vectors
         position = {i: p for p, i in enumerate(stored)}
