@@ -53,5 +53,6 @@ def test_a_stored_bad_date_does_not_stop_the_service_from_starting(library):
                 assert found.status_code == 200, found.text
                 assert record_id not in [hit["id"] for hit in found.json()["hits"]]
                 detail = api.get(f"/api/records/{record_id}")
-                assert 400 <= detail.status_code < 500 and detail.json()["error"]["problem"]
+                # Not "no record": the record is there, and the answer says why it cannot be served.
+                assert detail.status_code == 422 and "stored but unreadable" in detail.json()["error"]["problem"]
     assert record_id in Library.open(library).unreadable_records()

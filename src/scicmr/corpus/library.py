@@ -59,6 +59,11 @@ def config_key(prefix: str, config: dict[str, Any]) -> str:
 _IDS_PER_QUERY = 500
 
 
+class UnreadableRecordError(InputError):
+    """The record is stored but does not decode into a valid Record (see
+    :class:`UnreadableRecordWarning`); raised when it is asked for by id."""
+
+
 class UnreadableRecordWarning(UserWarning):
     """A stored row cannot be decoded into a valid Record (written by an older scicmr, edited by
     hand, or damaged); it is left out of what the library returns instead of failing the call."""
@@ -324,8 +329,8 @@ class Library:
                 by_id = {r.id: r for r in _decode_rows(rows, self.root, unreadable)}
         bad = [i for i in wanted if i in unreadable]
         if bad and not skip_missing:
-            raise InputError(f"record {bad[0]!r} in {self.root} is stored but unreadable: {unreadable[bad[0]]}",
-                             fix="delete it and add it again with valid values")
+            raise UnreadableRecordError(f"record {bad[0]!r} in {self.root} is stored but unreadable: "
+                                        f"{unreadable[bad[0]]}", fix="delete it and add it again with valid values")
         missing = [i for i in wanted if i not in by_id]
         if missing and not skip_missing:
             if len(record_ids) == 1:

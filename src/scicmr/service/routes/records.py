@@ -6,8 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
 
+from scicmr.corpus.library import UnreadableRecordError
 from scicmr.corpus.pdf import PageTooLarge
 from scicmr.corpus.record import Record
+from scicmr.errors import InputError
 from scicmr.service.deps import AppState, get_state
 from scicmr.service.media import SERVABLE_FOLDERS, media_type, render_pdf_page, render_thumbnail, resolve_inside
 from scicmr.service.problems import ApiError
@@ -22,7 +24,12 @@ _CACHE = {"Cache-Control": "public, max-age=86400"}
 def _record(state: AppState, record_id: str) -> Record:
     record = fetch_records(state.library, [record_id]).get(record_id)
     if record is None:
-        raise ApiError(404, f"no record with id {record_id!r}", fix="take ids from /api/search results")
+        try:  # absent, or stored but unreadable (then say why instead of "no record")
+            return state.library.get(record_id)
+        except UnreadableRecordError as exc:
+            raise ApiError(422, exc.problem, fix=exc.fix) from None
+        except InputError:
+            raise ApiError(404, f"no record with id {record_id!r}", fix="take ids from /api/search results") from None
     return record
 
 
