@@ -8,7 +8,7 @@ import pytest
 
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError
-from scicmr.service.engine import Filters, build_snapshot, extended, without
+from scicmr.workflow.snapshot import Filters, build_snapshot, extended, without
 from scicmr.service.media import resolve_inside
 from scicmr.service.middleware import Metrics
 from scicmr.service.settings import Settings

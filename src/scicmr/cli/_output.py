@@ -9,11 +9,12 @@ from typing import Any, Iterable, Sequence
 from scicmr.errors import InputError
 
 
-def console():
-    """A rich Console for the command's human output (no automatic highlighting)."""
+def console(stderr: bool = False):
+    """A rich Console for the command's human output (no automatic highlighting); ``stderr``
+    for a summary line when the command's data itself goes to standard output (``--out -``)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, stderr=stderr)
 
 
 def print_json(obj: Any) -> None:

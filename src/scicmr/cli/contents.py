@@ -23,17 +23,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     count = export_jsonl(args.library, args.out)
     # With --out - the records are standard output: the summary goes to stderr, not into them.
-    status_console(to_stderr=args.out == "-").print(f"exported {count} records to {args.out}")
+    console(stderr=args.out == "-").print(f"exported {count} records to {args.out}")
     return 0
-
-
-def status_console(to_stderr: bool):
-    """The console for a command's summary line: stderr when its data went to stdout (``-``)."""
-    if not to_stderr:
-        return console()
-    from rich.console import Console
-
-    return Console(highlight=False, stderr=True)
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ import argparse
 from pathlib import Path
 
 from scicmr.cli._output import console, parse_ks
-from scicmr.cli.contents import status_console
 
 
 def register(subparsers) -> None:
@@ -40,7 +39,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     title = (f"{document['dataset']} — {document['split']} split "
              f"({document['pool']['queries']} queries, {document['pool']['candidates']} candidates)")
     # With --json - the JSON is standard output: the table and summary go to stderr.
-    out = status_console(to_stderr=args.json == "-")
+    out = console(stderr=args.json == "-")
     out.print(metrics_table({document["model"]: document}, title=title))
     if args.json:
         out.print(f"metrics written to {args.json}")

@@ -13,10 +13,7 @@ from typing import Any
 
 from scicmr.corpus.library import Library
 from scicmr.workflow.search import Page, Searcher
-from scicmr.workflow.snapshot import Filters, Snapshot, build_snapshot, extended, without
-
-# The snapshot's public pieces, for callers that used to find them here.
-__all__ = ["Filters", "SearchEngine", "Snapshot", "build_snapshot", "extended", "without"]
+from scicmr.workflow.snapshot import Filters, Snapshot
 
 
 class SearchEngine:
