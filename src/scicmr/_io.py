@@ -36,7 +36,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     written through (its real file is replaced, the link kept); returns the path written."""
     path = real_target(path)
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        if not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode):
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
             # Renaming onto a device, fifo or socket would replace it with a regular file.
             raise OSError(errno.EINVAL, "refusing to replace a special file (device, fifo or socket)", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
