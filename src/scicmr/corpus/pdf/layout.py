@@ -25,7 +25,7 @@ Box = tuple[float, float, float, float]
 #: A horizontal gap wider than this many font sizes splits a row of words (column gutter).
 _GUTTER_EM = 1.5
 #: Typographic ligatures (TeX fonts emit them) spelled out, so "ﬁgure" reads "figure".
-_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _make_line(words: list[dict[str, Any]]) -> Line:
     fonts = Counter(str(w.get("fontname", "")) for w in words for _ in range(len(w["text"])))
     font = fonts.most_common(1)[0][0] if fonts else ""
     return Line(
-        text=" ".join(w["text"] for w in words).translate(_LIGATURES),
+        text=" ".join(w["text"] for w in words).translate(LIGATURES),
         x0=min(w["x0"] for w in words), top=min(w["top"] for w in words),
         x1=max(w["x1"] for w in words), bottom=max(w["bottom"] for w in words),
         size=float(median(sizes)) if sizes else 0.0, font=font, bold=is_bold(font),

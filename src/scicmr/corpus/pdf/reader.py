@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from scicmr._io import atomic_write_bytes
+from scicmr.corpus.figure_text import FIGURE_TEXT, FIGURE_TEXT_SOURCE
 from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabulary, find_captions,
                                         join_lines, split_sentences)
 from scicmr.corpus.pdf.figures import Region, find_region, pad_box, page_parts
-from scicmr.corpus.pdf.layout import PageLayout, center_inside, mark_running, page_layout, typical_line_gaps
+from scicmr.corpus.pdf.layout import LIGATURES, PageLayout, center_inside, mark_running, page_layout, typical_line_gaps
 from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
 from scicmr.corpus.pdf.render import PageTooLarge, render_page
 from scicmr.corpus.readers.base import ReaderSkip, ReadResult
@@ -151,6 +152,29 @@ def _render(path: Path, page_boxes: dict[int, list[tuple[str, tuple]]], dpi: int
     return out
 
 
+def _overlap(inner: tuple, outer: tuple) -> float:
+    """The share of ``outer``'s area that ``inner`` covers (0..1)."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    area = max((outer[2] - outer[0]) * (outer[3] - outer[1]), 1e-6)
+    return max(w, 0.0) * max(h, 0.0) / area
+
+
+def _figure_words(layout: PageLayout, box: tuple, caption: Caption) -> str:
+    """Words of the text layer inside the figure's ``box`` (not the caption's), line by line in
+    reading order: the figure's own printed words, exact for a born-digital figure."""
+    caption_lines = {id(ln) for ln in caption.lines}
+    words = []
+    for line in layout.lines:
+        if id(line) in caption_lines or line.running:
+            continue
+        for word in line.words or [{"text": line.text, "x0": line.x0, "top": line.top,
+                                    "x1": line.x1, "bottom": line.bottom}]:
+            if center_inside((word["x0"], word["top"], word["x1"], word["bottom"]), box):
+                words.append(str(word["text"]).translate(LIGATURES))
+    return " ".join(" ".join(words).split())
+
+
 def _column_of(caption: Caption, layouts: Sequence[PageLayout]) -> int:
     """0 or 1: the caption's column on a two-column page (reading order), else 0."""
     layout = layouts[caption.page - 1]
@@ -263,13 +287,16 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
             written.append(target)
             image_ref = target.relative_to(relative_to).as_posix() if relative_to else str(target)
             context = list(dict.fromkeys(s for s in sentences if cap.number in cited_numbers(s)))
+            words = _figure_words(layouts[cap.page - 1], region.box, cap)
             result.records.append(Record(
                 id=rid, kind="pair", title=meta.title, text=cap.text, authors=list(meta.authors),
                 date=meta.year, images=[image_ref],
                 source=Source(file=source_name, page=cap.page, bbox=tuple(round(v, 2) for v in region.box)),
                 group=paper_id, context=" ".join(context)[:4000],
                 extra={"paper": paper_id, "label": cap.label, "figure": cap.number, "caption_position": region.position,
-                       "region": region.kind, "abstract": meta.abstract, "caption_bbox": [round(v, 2) for v in cap.box]},
+                       "region": region.kind, "abstract": meta.abstract, "caption_bbox": [round(v, 2) for v in cap.box],
+                       FIGURE_TEXT: words, FIGURE_TEXT_SOURCE: "text-layer" if words else None,
+                       "raster": any(_overlap(img, region.box) > 0.3 for img in layouts[cap.page - 1].images)},
             ))
     except BaseException:
         for target in written:  # leave no half-written paper behind

@@ -1,0 +1,42 @@
+"""A figure's own words: the text printed inside the figure (tick labels, legends, boxes of a
+diagram), kept apart from its caption and from the sentences that cite it.
+
+Where they come from, best first:
+
+- ``text-layer``: a born-digital PDF figure's words read from the PDF text layer inside the
+  figure's box at ingest (exact and nearly free);
+- ``ocr``: Tesseract's reading of the figure image (raster figures without a text layer, or
+  any library after ``scicmr ocr``).
+
+A record stores them in ``extra["figure_text"]`` with ``extra["figure_text_source"]``; OCR text
+that ``scicmr ocr`` stored in ``extra["ocr_text"]`` counts when there is nothing better.
+The cross-media protocol lets the figure side use only the image and these words, never the
+caption or the citing sentences.
+"""
+
+from __future__ import annotations
+
+from scicmr.corpus.record import Record
+
+FIGURE_TEXT = "figure_text"
+FIGURE_TEXT_SOURCE = "figure_text_source"
+SOURCES = ("text-layer", "ocr")
+
+
+def figure_words(record: Record) -> str:
+    """The words printed in ``record``'s figure ("" when none are known)."""
+    text = record.extra.get(FIGURE_TEXT)
+    if isinstance(text, str) and text.strip():
+        return text
+    ocr = record.extra.get("ocr_text")
+    return ocr if isinstance(ocr, str) else ""
+
+
+def figure_words_source(record: Record) -> str | None:
+    """``text-layer``, ``ocr`` or None: where :func:`figure_words` came from."""
+    text = record.extra.get(FIGURE_TEXT)
+    if isinstance(text, str) and text.strip():
+        source = record.extra.get(FIGURE_TEXT_SOURCE)
+        return source if source in SOURCES else "text-layer"
+    ocr = record.extra.get("ocr_text")
+    return "ocr" if isinstance(ocr, str) and ocr.strip() else None
