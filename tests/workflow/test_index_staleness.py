@@ -34,6 +34,11 @@ def lib_root(built, tmp_path):
     return shutil.copytree(built, tmp_path / "lib")
 
 
+# These tests are about the model's own ranking through its index, so searches ask for the
+# cross-modal channel alone (the hybrid ranker fuses it with text channels: tests/workflow/test_hybrid.py).
+MODEL = ["cross_modal"]
+
+
 def _exact_scores(searcher, phrase, k=5):
     """The exact ranking of the current model's vectors: what any index must agree with."""
     vectors = searcher.embed_text([phrase])
@@ -43,10 +48,10 @@ def _exact_scores(searcher, phrase, k=5):
 
 
 def test_retraining_with_other_params_does_not_serve_the_old_index(lib_root):
-    before = [h.score for h in Searcher(lib_root).search_text("gene expression heat map", k=5)]
+    before = [h.score for h in Searcher(lib_root).search_text("gene expression heat map", k=5, channels=MODEL)]
     train_model(lib_root, "cca", {"reg": 0.9})
     searcher = Searcher(lib_root)
-    hits = searcher.search_text("gene expression heat map", k=5)
+    hits = searcher.search_text("gene expression heat map", k=5, channels=MODEL)
     want_ids, want_scores = _exact_scores(searcher, "gene expression heat map")
     assert_same_ranking([h.id for h in hits], [h.score for h in hits], want_ids, want_scores)
     assert [h.score for h in hits] != pytest.approx(before, abs=1e-6), "the retrain changed nothing?"
@@ -55,7 +60,7 @@ def test_retraining_with_other_params_does_not_serve_the_old_index(lib_root):
 def test_retraining_with_other_n_components_does_not_fail_on_dimension(lib_root):
     train_model(lib_root, "cca", {"n_components": 3})
     searcher = Searcher(lib_root)
-    hits = searcher.search_text("ocean temperature anomaly", k=4)
+    hits = searcher.search_text("ocean temperature anomaly", k=4, channels=MODEL)
     want_ids, want_scores = _exact_scores(searcher, "ocean temperature anomaly", k=4)
     assert_same_ranking([h.id for h in hits], [h.score for h in hits], want_ids, want_scores)
 
@@ -67,7 +72,7 @@ def test_cli_search_after_retraining_uses_the_new_model(lib_root, capsys, param)
 
     assert main(["train", str(lib_root), "--method", "cca", "--param", param]) == 0
     capsys.readouterr()
-    assert main(["search", str(lib_root), "ocean temperature anomaly", "-k", "4", "--json"]) == 0
+    assert main(["search", str(lib_root), "ocean temperature anomaly", "-k", "4", "--channels", "cross_modal", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     want_ids, want_scores = _exact_scores(Searcher(lib_root), "ocean temperature anomaly", k=4)
     assert_same_ranking([h["id"] for h in hits], [h["score"] for h in hits], want_ids, want_scores)
@@ -88,7 +93,7 @@ def test_the_index_records_the_model_version_and_a_rebuild_is_used_again(lib_roo
     assert f"scicmr index {lib.root}" in caught.value.fix
     # The searcher still answers (an in-memory index) and says how to make the saved one current.
     with caplog.at_level("WARNING"):
-        Searcher(lib_root).search_text("gene expression heat map", k=3)
+        Searcher(lib_root).search_text("gene expression heat map", k=3, channels=MODEL)
     assert "scicmr index" in caplog.text
     build_index(lib_root, kind="flat")
     assert load_built_index(Library.open(lib_root), "cca", "image", "flat") is not None

@@ -18,6 +18,8 @@ def register(subparsers) -> None:
     p.add_argument("--ks", default="5,20,50")
     p.add_argument("--protocol", default="auto", choices=["auto", "labels", "pair"])
     p.add_argument("--json", metavar="OUT.json", help="write the metrics JSON here (- for standard output)")
+    p.add_argument("--channels", metavar="NAMES", help="hybrid ranker: fuse only these channels, comma-separated "
+                   "(lexical, dense, cross_modal; cross_modal alone evaluates the model without fusion)")
     p.set_defaults(func=cmd_evaluate)
 
     p = subparsers.add_parser("benchmark", help="train, select on validation and test several methods side by side")
@@ -35,12 +37,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from scicmr.workflow import evaluate_model
 
     document = evaluate_model(args.library, args.model or args.method, split=args.split, ks=parse_ks(args.ks),
-                              protocol=args.protocol, json_path=args.json)
+                              protocol=args.protocol, json_path=args.json,
+                              channels=tuple(c.strip() for c in args.channels.split(",") if c.strip())
+                              if args.channels else None)
     title = (f"{document['dataset']} — {document['split']} split "
              f"({document['pool']['queries']} queries, {document['pool']['candidates']} candidates)")
     # With --json - the JSON is standard output: the table and summary go to stderr.
     out = console(stderr=args.json == "-")
     out.print(metrics_table({document["model"]: document}, title=title))
+    ranker = document.get("ranker") or {}
+    if ranker.get("kind") == "hybrid":
+        alone = ", ".join(f"{name} {v['t2i']:.3f}/{v['i2t']:.3f}" for name, v in ranker["channels"].items())
+        out.print(f"hybrid ranker ({ranker['fusion']['t2i']['kind']}); each channel alone, MRR t2i/i2t: {alone}")
     if args.json:
         out.print(f"metrics written to {args.json}")
     return 0

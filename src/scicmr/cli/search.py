@@ -21,6 +21,10 @@ def register(subparsers) -> None:
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--model")
     p.add_argument("--rerank", type=int, metavar="M", help="Hamming index: re-rank a shortlist of M by exact cosine")
+    p.add_argument("--explain", action="store_true",
+                   help="show each hit's score by channel (lexical, context, dense, cross_modal) under the hybrid ranker")
+    p.add_argument("--channels", metavar="NAMES",
+                   help="text queries: rank by these channels only, comma-separated (cross_modal: the model alone)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -39,12 +43,28 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = searcher.search_record(args.query_id, args.k, query_modality=args.query_modality,
                                       target=args.target or ("text" if args.query_modality == "image" else "image"))
     else:
-        hits = searcher.search_text(args.query, args.k, target=args.target or "image")
+        channels = [c.strip() for c in args.channels.split(",") if c.strip()] if args.channels else None
+        hits = searcher.search_text(args.query, args.k, target=args.target or "image", channels=channels)
     if args.json:
         print_json([hit.to_dict(searcher.lib) for hit in hits])
         return 0
     print_table(("#", "score", "id", "labels", "year", "text"), [_hit_row(hit) for hit in hits], overflow="fold")
+    if args.explain:
+        _print_explanations(hits)
     return 0
+
+
+def _print_explanations(hits) -> None:
+    """One line per hit: each channel's own score and (in brackets) its share of the fused score."""
+    explained = [h for h in hits if h.details.get("channels")]
+    if not explained:
+        print("(no channel breakdown: this model ranks alone; `scicmr train` fits the hybrid ranker)")
+        return
+    print(f"{explained[0].details.get('ranker', 'hybrid')}: channel score (contribution to the fused score)")
+    for hit in explained:
+        parts = ", ".join(f"{name} {c['score']:.3f} ({c['contribution']:+.3f})"
+                          for name, c in hit.details["channels"].items())
+        print(f"  #{hit.rank} {hit.id}: {parts}")
 
 
 def _hit_row(hit) -> tuple[str, ...]:

@@ -16,6 +16,8 @@ caption or the citing sentences.
 
 from __future__ import annotations
 
+import re
+
 from scicmr.corpus.record import Record
 
 FIGURE_TEXT = "figure_text"
@@ -40,3 +42,13 @@ def figure_words_source(record: Record) -> str | None:
         return source if source in SOURCES else "text-layer"
     ocr = record.extra.get("ocr_text")
     return "ocr" if isinstance(ocr, str) and ocr.strip() else None
+
+
+# "Figure 3:", "Fig. 2b.", "FIGURE 10 |", "Supplementary Figure S1 -", "图 3" at the start of a caption.
+_LABEL = re.compile(r"^\s*(?:supplementary\s+|extended\s+data\s+)?(?:fig(?:ure)?s?\.?|图)\s*[a-z]?\d+[a-z]?"
+                    r"(?:\s*[:.|\-–—)]\s*|\s+)", re.IGNORECASE)
+
+
+def caption_without_label(text: str) -> str:
+    """A caption without its leading "Figure N:" label (the label says nothing of the figure)."""
+    return _LABEL.sub("", text or "", count=1).strip()

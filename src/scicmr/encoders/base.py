@@ -221,10 +221,12 @@ def encode_cached(
     *,
     batch_size: int = 32,
     force: bool = False,
+    key: str | None = None,
 ) -> np.ndarray:
     """Encode ``items`` (row i belongs to record ``ids[i]``) through ``library``'s feature cache.
 
-    Vectors already cached under ``feature_key(encoder)`` are reused; only ids missing from the
+    Vectors already cached under ``key`` (default ``feature_key(encoder)``; another key keeps a
+    second text of the same records, such as a figure's printed words, apart) are reused; only ids missing from the
     cache are encoded, then the merged cache is written back (atomically, by the library).
     ``force=True`` re-encodes everything.
 
@@ -237,7 +239,7 @@ def encode_cached(
         raise InputError(f"got {len(ids)} ids for {len(items)} items; they must pair up")
     if len(set(ids)) != len(ids):
         raise InputError("ids passed to encode_cached are not unique", fix="pass each record once")
-    key = feature_key(encoder)
+    key = key or feature_key(encoder)
     cached_ids, cached = _read_cache(library, key) if not force else ([], None)
     known = {i: p for p, i in enumerate(cached_ids)}
     missing = [p for p, i in enumerate(ids) if i not in known]

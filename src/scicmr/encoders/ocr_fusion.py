@@ -108,14 +108,18 @@ class OcrFusionEncoder(Encoder):
 
     # -- items
     def record_items(self, lib: Any, records: list) -> list[FigureItem]:
-        """Items for library ``records``: their image paths with their stored OCR text.
+        """Items for library ``records``: their image paths with the figure's printed words
+        (:func:`scicmr.corpus.figure_text.figure_words`: the PDF text layer read at ingest,
+        else stored OCR text).
 
-        Records whose image has no OCR text yet are OCR'd first (and the text is stored in the
-        library, as ``scicmr ocr`` would). Also pins the OCR languages for later queries.
+        Records whose image has neither (and that ingest did not already look at) are OCR'd
+        first (and the text is stored in the library, as ``scicmr ocr`` would). Also pins the
+        OCR languages for later queries.
         """
-        from scicmr.corpus.ocr_library import has_ocr, ocr_library, ocr_text
+        from scicmr.corpus.figure_text import FIGURE_TEXT, figure_words
+        from scicmr.corpus.ocr_library import has_ocr, ocr_library
 
-        if any(r.image and not has_ocr(r) for r in records):
+        if any(r.image and not has_ocr(r) and FIGURE_TEXT not in r.extra for r in records):
             from scicmr.corpus.ocr import OcrSettings
 
             ocr_library(lib, lang=self.lang, settings=OcrSettings(psm=self.psm))
@@ -125,7 +129,7 @@ class OcrFusionEncoder(Encoder):
         # Queries are read the way the library was, so their text is comparable.
         self.ocr_lang_ = stored.get("lang") or (self.lang if self.lang != "auto" else "eng")
         self.ocr_psm_ = stored.get("psm", self.psm)
-        texts = [ocr_text(r) for r in records]
+        texts = [figure_words(r) for r in records]
         self.ocr_texts_ = fingerprint(sorted(zip((r.id for r in records), texts)))
         paths = [lib.image_path(r) for r in records]
         vectors: Any = [None] * len(records)

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 class Hit(BaseModel):
     rank: int = Field(description="1-based rank over the whole result list (offset included)")
     id: str
-    score: float = Field(description="cosine similarity in the model's shared space")
+    score: float = Field(description="the ranking score: the fused hybrid score (text queries of a model with a "
+                                     "fitted fusion), else the cosine similarity in the model's shared space")
     modality: str = Field(description="what was matched: 'image' (the figure) or 'text' (its caption)")
     title: str
     caption: str
@@ -23,6 +24,9 @@ class Hit(BaseModel):
     thumbnail_url: Optional[str]
     page_url: Optional[str] = Field(description="rendered PDF page with the figure outlined, when the PDF is reachable")
     detail_url: str
+    details: dict = Field(default_factory=dict, description="why the hit ranks here: for the hybrid ranker, "
+                          "'channels' maps each channel (lexical, context, dense, cross_modal) to its own score "
+                          "and its contribution to the fused score")
 
 
 class SearchResponse(BaseModel):

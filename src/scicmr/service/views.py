@@ -39,8 +39,9 @@ def links(record: Record, lib_root: Path, roots: Sequence[Path]) -> dict[str, st
     }
 
 
-def to_hit(record: Record, rank: int, score: float, modality: str, lib_root: Path, roots: Sequence[Path]) -> Hit:
-    return Hit(
+def to_hit(record: Record, rank: int, score: float, modality: str, lib_root: Path, roots: Sequence[Path],
+           details: dict | None = None) -> Hit:
+    return Hit(details=details or {},
         rank=rank, id=record.id, score=round(score, 6), modality=modality, title=record.title, caption=record.text,
         authors=record.authors, year=record.year, labels=record.labels, page=record.source.page,
         source_file=record.source.file, detail_url=_record_url(record.id), **links(record, lib_root, roots),

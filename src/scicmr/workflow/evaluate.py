@@ -26,6 +26,7 @@ def evaluate_model(
     protocol: str = "auto",
     json_path: str | Path | None = None,
     plots: bool = True,
+    channels: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Retrieval metrics of ``model`` on ``split``, both directions.
 
@@ -36,6 +37,12 @@ def evaluate_model(
     in the document's ``curves``). Queries and candidates are the split's pairs (image queries vs
     all text candidates of the split, and the reverse). ``json_path`` (a copy of the document
     for the user; ``-``: standard output) is checked before any work.
+
+    A model with a fitted fusion (:mod:`scicmr.workflow.hybrid`: ``scicmr train`` fits one on
+    libraries with texts) is evaluated as the hybrid ranker under the pair protocol: ``i2t`` /
+    ``t2i`` are the fused rankings, and ``ranker`` reports the fusion and each channel alone.
+    The figure side of a pair is its image and printed words only, never its caption or citing
+    sentences. ``channels`` keeps only some channels (``("cross_modal",)``: the model alone).
     """
     from scicmr.evaluation.metrics import cross_modal_metrics
 
@@ -55,7 +62,14 @@ def evaluate_model(
     image_vectors = method.transform_image(data.image, **data.side)
     text_vectors = method.transform_text(data.text, **data.side)
     labels = data.labels if protocol == "labels" else None
-    metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, pair=protocol == "pair")
+    from scicmr.workflow.hybrid import hybrid_config
+
+    fusion = hybrid_config(lib, model) if protocol == "pair" and channels != ("cross_modal",) else None
+    ranker: dict[str, Any] = {"kind": "model"}
+    if fusion is not None:
+        metrics, ranker = _hybrid_metrics(lib, fusion, data.records, image_vectors, text_vectors, channels)
+    else:
+        metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, pair=protocol == "pair")
     document = {
         "dataset": lib.name,
         "method": info["method"],
@@ -64,6 +78,7 @@ def evaluate_model(
         "protocol": protocol,
         "i2t": metrics["i2t"],
         "t2i": metrics["t2i"],
+        "ranker": ranker,
         "pool": {"queries": len(data.records), "candidates": len(data.records)},
         "config": {"params": method.get_params(), "features": info["features"]},
         "seconds": time.perf_counter() - started,
@@ -105,3 +120,26 @@ def _hamming_section(method, image_vectors, text_vectors, labels, ks, stem: Path
                               stem.parent / f"{stem.name}-hamming-pr.png", "Precision-recall over Hamming radius")
         section["plot"] = str(path)
     return section
+
+
+def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors, text_vectors,
+                    channels: tuple[str, ...] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pair-protocol metrics of the fused ranking and of each channel alone, both directions."""
+    import numpy as np
+
+    from scicmr.evaluation.metrics import score_metrics
+    from scicmr.workflow.channels import TextEmbedder, pair_channels
+    from scicmr.workflow.hybrid import fusion_for
+
+    scores = pair_channels(records, {"image": image_vectors, "text": text_vectors},
+                           TextEmbedder(lib, config.get("dense_encoder")))
+    positive = np.arange(len(records))
+    metrics, ranker = {}, {"kind": "hybrid", "fusion": {}, "channels": {}}
+    for task in ("i2t", "t2i"):
+        available = getattr(scores, task)
+        fusion = fusion_for(config, task, channels)
+        metrics[task] = score_metrics(fusion.combine(available), positive_index=positive)
+        ranker["fusion"][task] = {"kind": fusion.kind, "weights": fusion.weights}
+        for name, matrix in available.items():
+            ranker["channels"].setdefault(name, {})[task] = score_metrics(matrix, positive_index=positive)["mrr"]
+    return metrics, ranker

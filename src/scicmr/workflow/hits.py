@@ -49,6 +49,7 @@ class Hit:
             "date": r.date,
             "image": image,
             "source": r.source.to_dict(),
+            **({"details": self.details} if self.details else {}),
         }
 
 

@@ -92,6 +92,7 @@ class Searcher:
         self._snapshot: Snapshot | None = None
         self._matchers: dict[str | None, Any] = {}  # image matchers by encoder spec
         self._code_searches: dict[tuple[str, int | None], Any] = {}
+        self._documents = None  # hybrid text channels of the current snapshot
         if model is not None:
             resolve_model_name(self.lib, model)  # a wrong name is a clear error now, not at the first query
 
@@ -227,15 +228,69 @@ class Searcher:
         return Page(hits[0], total, snapshot.version)
 
     def search(self, modality: str, item: Any, target: str, k: int = 10, offset: int = 0,
-               filters: Filters | None = None) -> Page:
-        """Encode one text or image (``modality``) and rank ``target`` candidates: one page."""
+               filters: Filters | None = None, channels: Sequence[str] | None = None) -> Page:
+        """Encode one text or image (``modality``) and rank ``target`` candidates: one page.
+
+        A text query of a model with a fitted fusion is ranked by the hybrid ranker
+        (:mod:`scicmr.workflow.hybrid`): BM25 over each figure's title, caption and printed
+        words and over its citing sentences, dense text similarity and the cross-modal score,
+        fused with the weights chosen on validation; each hit's ``details["channels"]`` explain
+        its score. ``channels`` keeps only some of them (``["cross_modal"]``: the model alone).
+        """
         _check_target(modality, "query modality")
+        if modality == "text" and self.fusion is not None and list(channels or []) != ["cross_modal"]:
+            return self._hybrid_page(item, target, k, offset, filters or Filters(), channels)
         return self.rank(self.embed(modality, [item]), target, k, offset, filters)
 
+    @cached_property
+    def fusion(self) -> dict[str, Any] | None:
+        """The model's fitted fusion (hybrid.json), or None: the model ranks alone."""
+        from scicmr.workflow.hybrid import hybrid_config
+
+        return hybrid_config(self.lib, self.model_name)
+
+    def _document_channels(self, snapshot: Snapshot):
+        """The text channels over ``snapshot``'s rows, built once per snapshot."""
+        from scicmr.workflow.channels import TextEmbedder
+        from scicmr.workflow.hybrid import DocumentChannels
+
+        cached = self._documents
+        if cached is None or cached.ids != snapshot.ids:
+            records = self.lib.get_many(list(snapshot.ids), skip_missing=True)
+            by_id = {r.id: r for r in records}
+            rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
+            cached = DocumentChannels(rows, TextEmbedder(self.lib, self.fusion.get("dense_encoder")))
+            self._documents = cached
+        return cached
+
+    def _hybrid_page(self, query: str, target: str, k: int, offset: int, filters: Filters,
+                     channels: Sequence[str] | None) -> Page:
+        from scicmr.workflow.hybrid import explain, fusion_for
+
+        _check_target(target)
+        k = _check_k(k)
+        if int(offset) < 0:
+            raise InputError(f"offset must be >= 0, got {offset}")
+        vector = self.embed_text([query])
+        snapshot = self.snapshot
+        scores = self._document_channels(snapshot).scores([query])
+        scores["cross_modal"] = (snapshot.vectors[target] @ (vector / max(np.linalg.norm(vector), 1e-12)).T).T
+        fusion = fusion_for(self.fusion, "search", channels)
+        parts = fusion.parts(scores)
+        fused = fusion.combine(scores)[0]
+        mask = snapshot.mask(filters)
+        rows = np.arange(len(snapshot)) if mask is None else np.flatnonzero(mask)
+        order = rows[np.argsort(-fused[rows], kind="stable")][offset:offset + int(k)]
+        hits = hits_from_ranking(self.lib, snapshot.ids, fused[order][None, :], order[None, :], target, offset)[0]
+        for hit, position in zip(hits, order[[h.rank - offset - 1 for h in hits]]):
+            hit.details = {"ranker": f"hybrid ({fusion.kind})", "channels": explain(parts, scores, 0, int(position))}
+        return Page(hits, int(rows.size), snapshot.version)
+
     # ------------------------------------------------------------------ convenience
-    def search_text(self, query: str, k: int = 10, target: str = "image") -> list[Hit]:
-        """Text → figures (target "image") or → texts (target "text")."""
-        return self.lookup(self.embed_text([query]), target, k)[0]
+    def search_text(self, query: str, k: int = 10, target: str = "image",
+                    channels: Sequence[str] | None = None) -> list[Hit]:
+        """Text → figures (target "image") or → texts (target "text"): :meth:`search`'s first page."""
+        return self.search("text", query, target, k, channels=channels).hits
 
     def search_image(self, image: Any, k: int = 10, target: str = "text") -> list[Hit]:
         """Image (path or PIL) → texts (target "text") or → similar images (target "image")

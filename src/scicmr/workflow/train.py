@@ -25,6 +25,7 @@ class TrainReport:
     validation_pairs: int
     seconds: float
     best_epoch: int | None = None
+    fusion: dict[str, Any] | None = None
 
 
 def _features_ready(lib: Library) -> tuple[str, str]:
@@ -63,10 +64,15 @@ def train_model(
     *,
     name: str | None = None,
     use_labels: bool = True,
+    fusion: bool = True,
 ) -> TrainReport:
     """Fit ``method`` on the train split and save it as ``models/<name>`` (name defaults to
     the method name). The validation split, when present, drives early stopping / selection;
-    the test split is never touched here."""
+    the test split is never touched here.
+
+    With ``fusion`` (the default) a library with texts also gets the model's hybrid ranker:
+    lexical, dense and cross-modal channels fused with weights chosen on the validation split
+    (:func:`scicmr.workflow.hybrid.fit_hybrid`); evaluate and search then use it."""
     lib = as_library(lib)
     model = create_method(method, **(params or {}))
     name = name or method
@@ -106,6 +112,12 @@ def train_model(
     )
     _plot_history(model, directory / "loss.png", name)
     crash_point("train.training_json_written")
+    (directory / "hybrid.json").unlink(missing_ok=True)  # a fusion fitted for an earlier model is stale
+    fused = None
+    if fusion:
+        from scicmr.workflow.hybrid import fit_hybrid
+
+        fused = fit_hybrid(lib, name, model, {"image": image_key, "text": text_key})
     lib.update_meta(default_model=name)
     return TrainReport(
         model=name,
@@ -115,6 +127,7 @@ def train_model(
         validation_pairs=len(validation.records),
         seconds=seconds,
         best_epoch=getattr(model, "best_epoch_", None),
+        fusion=fused,
     )
 
 

@@ -58,7 +58,7 @@ def _respond(state: AppState, modality: str, item, query: str | None, page: Pagi
                        fix="query with the other modality")
     target = page.target or ("image" if modality == "text" else "text")
     result = engine.search(modality, item, target, page.k, page.offset, page.filters)
-    hits = [to_hit(h.record, h.rank, h.score, h.modality, state.library.root, state.file_roots) for h in result.hits]
+    hits = [to_hit(h.record, h.rank, h.score, h.modality, state.library.root, state.file_roots, h.details) for h in result.hits]
     return SearchResponse(query=query, query_kind=modality, target=target, k=page.k, offset=page.offset,
                           total=result.total, took_ms=round((time.perf_counter() - started) * 1000, 2),
                           model=engine.model_name, snapshot=result.version, hits=hits)
