@@ -45,10 +45,12 @@ def test_scores_match_the_reference_formula():
     assert not fast[:, 3].any()  # the empty document never scores
 
 
-def test_numbers_and_case_are_words():
-    index = LexicalIndex().fit(["Epoch 100 LOSS", "epoch 20"])
-    scores = index.scores(["loss 100"])
-    assert scores[0, 0] > 0 and scores[0, 1] == 0
+def test_case_and_inflections_meet_numbers_do_not():
+    index = LexicalIndex().fit(["Epoch 100 LOSS spectra", "epoch 20", "spectrum"])
+    scores = index.scores(["losses 100"])
+    assert scores[0, 0] > 0 and scores[0, 1] == 0 and scores[0, 2] == 0
+    assert not index.scores(["100 20"]).any()  # numbers are not words here
+    assert tokenize(["Measured spectra"]) == [["measur", "spectra"]]
 
 
 def test_a_corpus_without_words_scores_zero_and_bad_input_is_refused():
@@ -59,3 +61,9 @@ def test_a_corpus_without_words_scores_zero_and_bad_input_is_refused():
         LexicalIndex().fit("one string")
     with pytest.raises(InputError, match="k1"):
         LexicalIndex(k1=-1)
+
+
+def test_chinese_runs_are_segmented_into_words():
+    index = LexicalIndex().fit(["海洋温度异常的时间序列", "基因表达热图"])
+    scores = index.scores(["温度异常"])
+    assert scores[0, 0] > 0 and scores[0, 1] == 0

@@ -55,10 +55,11 @@ def test_blanking_captions_and_citing_sentences_leaves_the_figure_side_unchanged
     rng = np.random.default_rng(0)
     shared = {"image": rng.normal(size=(len(records), 8)), "text": rng.normal(size=(len(records), 8))}
     embedder = TextEmbedder(papers_lib, dense_encoder_spec(papers_lib, papers_lib.meta["encoders"]["text"]["key"]))
-    plain = pair_channels(records, shared, embedder)
-    probe = pair_channels(records, shared, embedder, figures=blanked)
+    bank = papers_lib.records("train")
+    plain = pair_channels(records, shared, embedder, bank=bank)
+    probe = pair_channels(records, shared, embedder, figures=blanked, bank=bank)
     for task in ("t2i", "i2t"):
-        assert set(getattr(plain, task)) == {"lexical", "dense", "cross_modal"}
+        assert set(getattr(plain, task)) == {"lexical", "lexical_qb", "dense", "dense_qb", "cross_modal"}
         for name, matrix in getattr(plain, task).items():
             np.testing.assert_array_equal(matrix, getattr(probe, task)[name])
 
@@ -72,7 +73,7 @@ def test_search_explains_and_finds_the_cited_figure(papers_lib):
     hits = searcher.search_text(f"the {marker} signal", k=5)
     assert hits[0].id == target.id
     channels = hits[0].details["channels"]
-    assert set(channels) == {"lexical", "context", "dense", "cross_modal"}
+    assert set(channels) == {"lexical", "context", "paper", "dense", "cross_modal"}
     fused = sum(c["contribution"] for c in channels.values())
     assert hits[0].score == pytest.approx(fused, abs=1e-4)
     alone = searcher.search_text(f"the {marker} signal", k=5, channels=["cross_modal"])
@@ -116,3 +117,22 @@ def test_cli_python_and_service_rank_through_the_same_searcher(papers_lib, capsy
     assert main(["search", str(papers_lib.root), query, "--explain"]) == 0
     explained = capsys.readouterr().out
     assert "contribution to the fused score" in explained and f"#1 {page.hits[0].id}: lexical" in explained
+
+
+def test_held_out_citing_sentences_do_not_count_in_context_or_paper(papers_lib):
+    from scicmr.workflow.hybrid import DocumentChannels, citing_queries
+
+    records = papers_lib.records("validation")
+    queries, targets = citing_queries(records)
+    assert len(queries) == len(records)  # one citing sentence per figure in this corpus
+    held = DocumentChannels(records, None).scores(queries, targets)
+    rows = np.arange(len(queries))
+    assert not held["context"][rows, targets].any()
+    free = DocumentChannels(records, None).scores(queries)
+    assert (free["context"][rows, targets] > 0).all()  # without holding out, the query finds itself
+    # paper = the best context score in the figure's paper, the same for every figure of it
+    groups = [r.group for r in records]
+    for q in range(3):
+        for j, group in enumerate(groups):
+            members = [i for i, g in enumerate(groups) if g == group]
+            assert held["paper"][q, j] == pytest.approx(max(held["context"][q, i] for i in members))

@@ -25,23 +25,30 @@ FIGURE_TEXT_SOURCE = "figure_text_source"
 SOURCES = ("text-layer", "ocr")
 
 
-def figure_words(record: Record) -> str:
-    """The words printed in ``record``'s figure ("" when none are known)."""
-    text = record.extra.get(FIGURE_TEXT)
+def _texts(record: Record) -> dict[str, str]:
+    """source → words, for the sources the record has (in order: text layer, OCR)."""
+    out: dict[str, str] = {}
+    text, ocr = record.extra.get(FIGURE_TEXT), record.extra.get("ocr_text")
     if isinstance(text, str) and text.strip():
-        return text
-    ocr = record.extra.get("ocr_text")
-    return ocr if isinstance(ocr, str) else ""
+        source = record.extra.get(FIGURE_TEXT_SOURCE)
+        out[source if source in SOURCES else "text-layer"] = text
+    if isinstance(ocr, str) and ocr.strip() and ocr != text:
+        out.setdefault("ocr", ocr)
+    return out
+
+
+def figure_words(record: Record) -> str:
+    """The words printed in ``record``'s figure ("" when none are known): the text layer's and
+    OCR's together when both are known. Both, because each reads what the other misses (OCR:
+    raster parts, text drawn as curves; the text layer: small or rotated labels), and a word both
+    read counts twice, as it should: on real papers' validation split BM25 caption↔figure MRR
+    was 0.34 with the text layer alone, 0.44 with OCR alone and 0.48 with both (docs/results.md)."""
+    return "\n".join(_texts(record).values())
 
 
 def figure_words_source(record: Record) -> str | None:
-    """``text-layer``, ``ocr`` or None: where :func:`figure_words` came from."""
-    text = record.extra.get(FIGURE_TEXT)
-    if isinstance(text, str) and text.strip():
-        source = record.extra.get(FIGURE_TEXT_SOURCE)
-        return source if source in SOURCES else "text-layer"
-    ocr = record.extra.get("ocr_text")
-    return "ocr" if isinstance(ocr, str) and ocr.strip() else None
+    """``text-layer``, ``ocr``, ``text-layer+ocr`` or None: where :func:`figure_words` came from."""
+    return "+".join(_texts(record)) or None
 
 
 # "Figure 3:", "Fig. 2b.", "FIGURE 10 |", "Supplementary Figure S1 -", "图 3" at the start of a caption.

@@ -1,7 +1,10 @@
 """Lexical retrieval: BM25 over documents' words (the ``bm25s`` library, Lucene's variant).
 
-Words are lower-cased ``\\w\\w+`` tokens with English stop words removed (bm25s's tokenizer);
-numbers count as words, because tick labels and units printed in a figure are evidence. The
+Words are lower-cased runs of two or more letters, English stop words removed, stemmed with
+the Snowball English stemmer (PyStemmer), so "temperatures" in a caption meets "Temperature" printed in
+a figure. Numbers are left out: tick labels (0, 0.5, 10, 20 ...) are printed in most charts and
+match nothing in particular — measured on real papers' validation split, dropping them and
+stemming raised figure→caption MRR of BM25 from 0.48 to 0.53 (bench/real_papers.py). The
 index holds one document per candidate; :meth:`LexicalIndex.scores` gives every candidate's
 score for each query, so a lexical channel can be fused with dense ones over the same
 candidates. Documents without a single word score 0 for every query.
@@ -13,7 +16,9 @@ so a library re-fits it when its records change instead of appending.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,12 +26,36 @@ import numpy as np
 from scicmr.errors import InputError, NotFittedError
 
 
+#: Two or more letters (any script), no digits or underscores.
+WORD_PATTERN = r"(?u)\b[^\W\d_][^\W\d_]+\b"
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def _spaced(text: str) -> str:
+    """Runs of Chinese characters segmented into words (jieba), so each word is a token."""
+    from scicmr.encoders.tokenize import segment_cjk
+
+    return _CJK_RUN.sub(lambda run: " " + " ".join(segment_cjk(run.group())) + " ", text)
+
+
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Each text → its lower-cased word tokens, English stop words removed."""
+    """Each text → its lower-cased, stemmed word tokens, English stop words and numbers removed
+    (Chinese runs segmented into words first)."""
     import bm25s
 
+    texts = [_spaced(t) if _CJK_RUN.search(t) else t for t in texts]
     with contextlib.redirect_stderr(io.StringIO()):  # bm25s prints a progress bar per call
-        return bm25s.tokenize(list(texts), stopwords="en", return_ids=False, show_progress=False)
+        return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer().stemWords, token_pattern=WORD_PATTERN,
+                              return_ids=False, show_progress=False)
 
 
 class LexicalIndex:

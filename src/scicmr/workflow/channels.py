@@ -21,6 +21,7 @@ Channels (every one scores every candidate, so they can be fused):
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -146,8 +147,32 @@ class PairChannels:
     i2t: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def words_only(text: str) -> str:
+    """``text`` without numbers and symbols: what the dense channel embeds of a figure's printed
+    words (tick labels would fill the sentence encoder's window with digits)."""
+    from scicmr.index.lexical import WORD_PATTERN
+
+    return " ".join(re.findall(WORD_PATTERN, text))
+
+
+def bank_normalised(scores: np.ndarray, bank_scores: np.ndarray) -> np.ndarray:
+    """(q, n) scores standardised per candidate by its scores for a bank of typical queries
+    ((b, n): the train split's queries, never the evaluated ones).
+
+    A candidate that scores high for every query (a figure printing many common words, a
+    hub of the embedding space) is discounted, one that stands out only for its own query is
+    kept: query-bank normalisation against hubness (Bogolin et al., CVPR 2022, in its simplest
+    form: a z-score per candidate)."""
+    bank_scores = np.asarray(bank_scores, dtype=np.float64)
+    if len(bank_scores) < 2:
+        return np.asarray(scores, dtype=np.float32)
+    mean, spread = bank_scores.mean(axis=0), bank_scores.std(axis=0)
+    return ((scores - mean) / np.maximum(spread, 1e-6)).astype(np.float32)
+
+
 def pair_channels(records: Sequence[Record], shared: dict[str, np.ndarray] | None,
-                  embedder: TextEmbedder | None, figures: Sequence[Record] | None = None) -> PairChannels:
+                  embedder: TextEmbedder | None, figures: Sequence[Record] | None = None,
+                  bank: Sequence[Record] = ()) -> PairChannels:
     """The channels of both directions for paired ``records``.
 
     Args:
@@ -157,21 +182,41 @@ def pair_channels(records: Sequence[Record], shared: dict[str, np.ndarray] | Non
         embedder: the dense channel's embedder, or None to leave that channel out.
         figures: the records whose figure sides are read (default ``records``): a test passes
             copies with blanked captions to show that nothing of a caption reaches the figure side.
+        bank: training records whose captions and figure words are the query bank of the
+            ``lexical_qb`` and ``dense_qb`` channels (:func:`bank_normalised`); empty: none.
 
     Returns:
         :class:`PairChannels`; each matrix is (n, n), rows = queries.
     """
     captions = [text_side(r) for r in records]
-    figures = [figure_side(r) for r in (records if figures is None else figures)]
+    figure_texts = [figure_side(r) for r in (records if figures is None else figures)]
     out = PairChannels()
-    if any(t.strip() for t in figures):
-        out.t2i["lexical"] = lexical_scores(captions, figures)
-        out.i2t["lexical"] = lexical_scores(figures, captions)
-        if embedder is not None:
-            ids = [r.id for r in records]
-            dense = cosine(embedder.embed(captions, ids, "caption"), embedder.embed(figures, ids, "figure"))
-            out.t2i["dense"], out.i2t["dense"] = dense, dense.T.copy()
+    if any(t.strip() for t in figure_texts):
+        _text_channels(out, captions, figure_texts, [r.id for r in records], embedder, bank)
     if shared is not None:
         scores = cosine(shared["text"], shared["image"])
         out.t2i["cross_modal"], out.i2t["cross_modal"] = scores, scores.T.copy()
     return out
+
+
+def _text_channels(out: PairChannels, captions: list[str], figure_texts: list[str], ids: list[str],
+                   embedder: TextEmbedder | None, bank: Sequence[Record]) -> None:
+    bank_captions = [text_side(r) for r in bank]
+    bank_figures = [figure_side(r) for r in bank]
+    out.t2i["lexical"] = lexical_scores(captions, figure_texts)
+    out.i2t["lexical"] = lexical_scores(figure_texts, captions)
+    if bank:
+        out.t2i["lexical_qb"] = bank_normalised(out.t2i["lexical"], lexical_scores(bank_captions, figure_texts))
+        out.i2t["lexical_qb"] = bank_normalised(out.i2t["lexical"], lexical_scores(bank_figures, captions))
+    if embedder is None:
+        return
+    caption_rows = embedder.embed(captions, ids, "caption")
+    figure_rows = embedder.embed([words_only(t) for t in figure_texts], ids, "figure")
+    dense = caption_rows @ figure_rows.T
+    out.t2i["dense"], out.i2t["dense"] = dense, dense.T.copy()
+    if bank:
+        bank_ids = [r.id for r in bank]
+        bank_caption_rows = embedder.embed(bank_captions, bank_ids, "caption")
+        bank_figure_rows = embedder.embed([words_only(t) for t in bank_figures], bank_ids, "figure")
+        out.t2i["dense_qb"] = bank_normalised(dense, bank_caption_rows @ figure_rows.T)
+        out.i2t["dense_qb"] = bank_normalised(dense.T, bank_figure_rows @ caption_rows.T)

@@ -129,10 +129,10 @@ def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors
 
     from scicmr.evaluation.metrics import score_metrics
     from scicmr.workflow.channels import TextEmbedder, pair_channels
-    from scicmr.workflow.hybrid import fusion_for
+    from scicmr.workflow.hybrid import fusion_for, query_bank
 
     scores = pair_channels(records, {"image": image_vectors, "text": text_vectors},
-                           TextEmbedder(lib, config.get("dense_encoder")))
+                           TextEmbedder(lib, config.get("dense_encoder")), bank=query_bank(lib))
     positive = np.arange(len(records))
     metrics, ranker = {}, {"kind": "hybrid", "fusion": {}, "channels": {}}
     for task in ("i2t", "t2i"):

@@ -69,6 +69,19 @@ def fusion_for(config: dict[str, Any] | None, task: str, channels: Sequence[str]
     return make_fusion(entry["kind"], weights)
 
 
+_BANK_SIZE = 2000  # train queries enough to estimate a candidate's mean and spread
+
+
+def query_bank(lib: Library) -> list[Record]:
+    """The training pairs (a fixed sample of at most 2,000) whose captions and figure words
+    serve as the bank of typical queries of the ``*_qb`` channels."""
+    train = paired_records(lib, "train")
+    if len(train) <= _BANK_SIZE:
+        return train
+    keep = np.random.default_rng(0).choice(len(train), _BANK_SIZE, replace=False)
+    return [train[i] for i in sorted(keep)]
+
+
 def _has_words(records: Sequence[Record]) -> bool:
     return any((r.text or r.title) for r in records)
 
@@ -88,21 +101,9 @@ def citing_queries(records: Sequence[Record]) -> tuple[list[str], np.ndarray]:
 
 def search_channels(queries: Sequence[str], records: Sequence[Record], embedder: TextEmbedder | None,
                     cross_modal: np.ndarray | None, held_out: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Channels of text queries against ``records`` as library documents: (q, n) each.
-
-    ``cross_modal``: (q, n) shared-space cosines of the queries to the candidates, or None.
-    ``held_out``: (q,) record position per query whose citing sentences must not count (the
-    query is one of them): its ``context`` score is set to 0, as if it had none.
-    """
-    docs = [document(r) for r in records]
-    channels = {"lexical": lexical_scores(queries, docs)}
-    contexts = [citing_sentences(r) for r in records]
-    if any(c.strip() for c in contexts):
-        channels["context"] = lexical_scores(queries, contexts)
-        if held_out is not None:
-            channels["context"][np.arange(len(queries)), held_out] = 0.0
-    if embedder is not None:
-        channels["dense"] = cosine(embedder.embed(list(queries)), embedder.embed(docs, [r.id for r in records], "document"))
+    """Channels of text queries against ``records`` as library documents: (q, n) each
+    (:class:`DocumentChannels`), plus ``cross_modal`` ((q, n) shared-space cosines, or None)."""
+    channels = DocumentChannels(records, embedder).scores(queries, held_out)
     if cross_modal is not None:
         channels["cross_modal"] = cross_modal
     return channels
@@ -142,7 +143,7 @@ def fit_hybrid(lib: Library, model: str, method: Any, feature_keys: dict[str, st
     shared = shared_vectors(lib, model, [r.id for r in records], method=method, feature_keys=feature_keys) \
         if records else None
     tasks: dict[str, Any] = {}
-    pairs = pair_channels(records, shared, embedder) if records else None
+    pairs = pair_channels(records, shared, embedder, bank=query_bank(lib)) if records else None
     positive = np.arange(len(records), dtype=np.int64)
     for task in ("t2i", "i2t"):
         channels = getattr(pairs, task) if pairs else {"cross_modal": np.zeros((0, 0), np.float32)}
@@ -168,8 +169,15 @@ def fit_hybrid(lib: Library, model: str, method: Any, feature_keys: dict[str, st
 
 class DocumentChannels:
     """The text channels of a person's query against a fixed list of records (a snapshot's
-    rows): BM25 over documents and over citing sentences, and dense document embeddings, built
-    once and reused by every query."""
+    rows), built once and reused by every query:
+
+    - ``lexical``: BM25 over each figure's title, caption and printed words;
+    - ``dense``: sentence-embedding cosine over the same document;
+    - ``context``: BM25 over the body sentences citing the figure;
+    - ``paper``: the best ``context`` score among the figures of the same paper (group) — a
+      body sentence shares the words of its paper's other citing sentences, so this finds the
+      paper, and the document channels then find the figure within it.
+    """
 
     def __init__(self, records: Sequence[Record], embedder: TextEmbedder | None):
         from scicmr.index.lexical import LexicalIndex
@@ -179,17 +187,31 @@ class DocumentChannels:
         self.lexical = LexicalIndex().fit(docs)
         contexts = [citing_sentences(r) for r in records]
         self.context = LexicalIndex().fit(contexts) if any(c.strip() for c in contexts) else None
+        _, self.groups = np.unique([r.group_key for r in records], return_inverse=True)
         self.embedder = embedder
         self.dense = embedder.embed(docs, list(self.ids), "document") if embedder is not None and docs else None
 
-    def scores(self, queries: Sequence[str]) -> dict[str, np.ndarray]:
-        """name → (q, n) scores of ``queries`` against the records."""
+    def scores(self, queries: Sequence[str], held_out: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """name → (q, n) scores of ``queries`` against the records. ``held_out``: (q,) record
+        position per query whose citing sentences must not count (the query is one of them,
+        an evaluation): its ``context`` score is 0, as if it had none, in ``paper`` too."""
         out = {"lexical": self.lexical.scores(queries)}
         if self.context is not None:
-            out["context"] = self.context.scores(queries)
+            context = self.context.scores(queries)
+            if held_out is not None:
+                context[np.arange(len(queries)), held_out] = 0.0
+            out["context"] = context
+            out["paper"] = _group_max(context, self.groups)
         if self.dense is not None:
             out["dense"] = cosine(self.embedder.embed(list(queries)), self.dense)
         return out
+
+
+def _group_max(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(q, n) scores → each column replaced by the maximum over its group's columns."""
+    best = np.full((scores.shape[0], int(groups.max()) + 1 if groups.size else 0), -np.inf, dtype=np.float32)
+    np.maximum.at(best.T, groups, scores.T)
+    return best[:, groups]
 
 
 def explain(parts: dict[str, np.ndarray], channels: dict[str, np.ndarray], row: int, column: int) -> dict[str, Any]:
