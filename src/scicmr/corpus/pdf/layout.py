@@ -14,6 +14,7 @@ boxes in a diagram) are short or in a different size, so they can belong to a fi
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ Box = tuple[float, float, float, float]
 
 #: A horizontal gap wider than this many font sizes splits a row of words (column gutter).
 _GUTTER_EM = 1.5
+#: A narrower gutter is found near the page's middle (within this many points), as an empty
+#: band this many points either side of its centre that at least this many rows skip.
+_GUTTER_SEARCH, _GUTTER_HALF, _GUTTER_MIN_ROWS = 40.0, 2.0, 8
 #: Typographic ligatures (TeX fonts emit them) spelled out, so "ﬁgure" reads "figure".
 LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 
@@ -96,8 +100,37 @@ def is_bold(font: str) -> bool:
     return any(tag in name for tag in ("bold", "black", "heavy", "semibold", "-bd", ",bd", "cmbx"))
 
 
-def _row_lines(words: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group words into rows sharing a baseline, then cut rows at gutters."""
+def _page_gutter(rows: Sequence[Sequence[dict[str, Any]]], width: float) -> float | None:
+    """The x of a column gutter narrower than :data:`_GUTTER_EM` (A&A's 11 pt gutter is ~1.1
+    em), or None: a position near the page's middle where many rows have a word gap and few
+    words lie across it. Justified one-column text never leaves such an empty vertical band."""
+    start = int(width / 2 - _GUTTER_SEARCH)
+    n = int(2 * _GUTTER_SEARCH) + 1
+    crossing, covering = [0] * n, [0] * n
+
+    def mark(counts: list[int], lo: float, hi: float) -> None:
+        """+1 at every candidate x whose band [x - half, x + half] lies inside (lo, hi) for a
+        gap, or touches [lo, hi] for a word."""
+        first, last = max(0, math.ceil(lo - start)), min(n - 1, math.floor(hi - start))
+        for i in range(first, last + 1):
+            counts[i] += 1
+
+    for row in rows:
+        ordered = sorted(row, key=lambda w: w["x0"])
+        for word in ordered:
+            mark(covering, word["x0"] - _GUTTER_HALF, word["x1"] + _GUTTER_HALF)
+        for left, right in zip(ordered, ordered[1:]):
+            mark(crossing, left["x1"] + _GUTTER_HALF, right["x0"] - _GUTTER_HALF)
+    best = max(range(n), key=lambda i: (crossing[i], -covering[i]))
+    if crossing[best] >= _GUTTER_MIN_ROWS and crossing[best] >= 3 * covering[best]:
+        return float(start + best)
+    return None
+
+
+def _row_lines(words: Sequence[dict[str, Any]], width: float | None = None) -> list[list[dict[str, Any]]]:
+    """Group words into rows sharing a baseline, then cut rows at gutters: gaps wider than
+    :data:`_GUTTER_EM` font sizes, and the page's narrow gutter (:func:`_page_gutter`) when
+    ``width`` is given."""
     rows: list[list[dict[str, Any]]] = []
     for word in sorted(words, key=lambda w: (round(w["bottom"], 0), w["x0"])):
         size = float(word.get("size") or (word["bottom"] - word["top"]) or 1.0)
@@ -108,13 +141,15 @@ def _row_lines(words: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
                 break
         else:
             rows.append([word])
+    gutter = _page_gutter(rows, width) if width else None
     pieces: list[list[dict[str, Any]]] = []
     for row in rows:
         row.sort(key=lambda w: w["x0"])
         current = [row[0]]
         for word in row[1:]:
             size = float(word.get("size") or 1.0)
-            if word["x0"] - current[-1]["x1"] > _GUTTER_EM * size:
+            split = gutter is not None and current[-1]["x1"] <= gutter - _GUTTER_HALF and word["x0"] >= gutter + _GUTTER_HALF
+            if split or word["x0"] - current[-1]["x1"] > _GUTTER_EM * size:
                 pieces.append(current)
                 current = []
             current.append(word)
@@ -184,7 +219,7 @@ def page_layout(page: Any, number: int) -> PageLayout:
     """Read one pdfplumber page into a :class:`PageLayout` (lines sorted top to bottom)."""
     words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False,
                                use_text_flow=False, extra_attrs=["size", "fontname"])
-    lines = [_make_line(w) for w in _row_lines(words) if w]
+    lines = [_make_line(w) for w in _row_lines(words, float(page.width)) if w]
     lines.sort(key=lambda ln: (ln.top, ln.x0))
     images, drawings = _graphic_boxes(page)
     chars = Counter()
