@@ -159,3 +159,12 @@ def test_raster_figure_gets_its_printed_words_by_ocr(tmp_path: Path):
     raster = _records(result)["2"]
     assert figure_words_source(raster) == "ocr"
     assert {"galaxy", "spectrum", "wavelength"} <= set(figure_words(raster).lower().split())
+
+
+@pytest.mark.parametrize(("words", "needed"), [
+    ("", True), ("(a) (b)", True), ("a b c", True),            # nothing, or only panel letters
+    ('%#" &\'()*+," %!" -./" 01" $#"', True),                  # a font without a usable encoding
+    ("Mean UNet + Locks 99% 1500", False), ("-69.7% -34.4%", False), ("x0.5", False),
+])
+def test_which_figures_need_ocr(words: str, needed: bool):
+    assert figure_ocr.needs_ocr(words) is needed

@@ -2,8 +2,8 @@
 nothing about (raster plots, micrographs with labels, vector figures whose text was turned
 into outlines).
 
-Only figures without text-layer words are read (:func:`needs_ocr`); a born-digital figure's
-text layer is exact and free, OCR is neither. Each such region is rendered again from the PDF
+Only figures without usable text-layer words are read (:func:`needs_ocr`); a born-digital
+figure's text layer is exact and free, OCR is neither. Each such region is rendered again from the PDF
 at :data:`OCR_DPI` (tick labels of a figure rendered at 150 dpi are 5–8 px high, too small for
 Tesseract; see docs/pdf.md "Figure words" for the measured difference), and read by Tesseract
 (:func:`scicmr.corpus.ocr.ocr_image`'s preprocessing and cleaning).
@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,11 @@ OCR_TIMEOUT_S = 30
 #: what a small crop needs to reach a 1600-px long side (at 300 dpi most figures are bigger).
 INGEST_OCR = ocr_mod.OcrSettings(lang="eng", psm=3, target_side=1600, max_upscale=2.0)
 INSTALL_HINT = "install it with `apt-get install tesseract-ocr` (scripts/setup.sh does it)"
+#: A text layer whose characters are less than this share letters or digits is unreadable
+#: (measured on the real-paper set: such boxes hold 2-27 %, the readable ones from ~45 % up).
+MIN_WORDY_SHARE = 0.4
 _CACHE_FORMAT = 1
+_ALNUM = re.compile(r"[^\W_]+")
 
 
 class OcrFailed(RuntimeError):
@@ -49,9 +54,15 @@ class OcrFailed(RuntimeError):
 
 
 def needs_ocr(words: str) -> bool:
-    """Whether a figure needs OCR: its box holds no word of the text layer (a raster figure
-    without overlaid labels, or a vector one whose text was drawn as outlines)."""
-    return not words.strip()
+    """Whether a figure needs OCR: its box holds no text-layer word of two or more letters or
+    digits (a raster figure with nothing or only panel labels such as "(a) (b)" typeset over
+    it, or a vector one whose text was drawn as outlines), or the text layer there is mostly
+    not letters and digits (a font without a usable encoding: ``%#" &'()*+,"`` for "Tracing
+    SFX V8"; under :data:`MIN_WORDY_SHARE` of its characters are letters or digits)."""
+    if not any(len(run) >= 2 for run in _ALNUM.findall(words)):
+        return True
+    chars = [c for c in words if not c.isspace()]
+    return sum(c.isalnum() for c in chars) < MIN_WORDY_SHARE * len(chars)
 
 
 def check_mode(mode: str) -> str:

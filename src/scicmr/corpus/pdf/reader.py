@@ -283,7 +283,7 @@ def _words_of_figures(result: PdfResult, path: Path, source_name: str, settings:
                       layouts: Sequence[PageLayout]) -> dict[str, tuple[str, str | None, bool]]:
     """(words, source, raster) for each figure ``(id, caption, region, render box)``: the text
     layer's words inside the box; OCR of the region (``settings.ocr == "auto"``) for a figure
-    without any (:func:`~scicmr.corpus.pdf.figure_ocr.needs_ocr`). Missing Tesseract and
+    without any real word there (:func:`~scicmr.corpus.pdf.figure_ocr.needs_ocr`). Missing Tesseract and
     unreadable regions are quirks, never failures: those figures keep no words."""
     texts: dict[str, tuple[str, str | None, bool]] = {}
     wanted: dict[int, list[tuple[str, tuple]]] = {}
@@ -308,7 +308,7 @@ def _words_of_figures(result: PdfResult, path: Path, source_name: str, settings:
     result.ocr_figures = sum(len(items) for items in wanted.values())
     result.ocr_cached, result.ocr_seconds = outcome.cached, outcome.seconds
     for rid, text in outcome.words.items():
-        if text:
+        if text:  # what the layer had there was panel labels or unreadable: OCR replaces it
             texts[rid] = (text, "ocr", texts[rid][2])
     for rid, why in outcome.failed.items():
         result.quirk(f"{source_name} {rid}", "figure OCR failed; the figure keeps no words", why)
