@@ -164,7 +164,7 @@ def test_raster_figure_gets_its_printed_words_by_ocr(tmp_path: Path):
 @pytest.mark.parametrize(("words", "needed"), [
     ("", True), ("(a) (b)", True), ("a b c", True),            # nothing, or only panel letters
     ('%#" &\'()*+," %!" -./" 01" $#"', True),                  # a font without a usable encoding
-    ("Mean UNet + Locks 99% 1500", False), ("-69.7% -34.4%", False), ("x0.5", False),
+    ("Mean UNet + Locks 99% 1500", False), ("-69.7% -34.4%", False), ("x0.5", False), ("y 0.0 0.5", False),
 ])
 def test_which_figures_need_ocr(words: str, needed: bool):
     assert figure_ocr.needs_ocr(words) is needed

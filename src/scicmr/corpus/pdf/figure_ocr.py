@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +45,6 @@ INSTALL_HINT = "install it with `apt-get install tesseract-ocr` (scripts/setup.s
 #: (measured on the real-paper set: such boxes hold 2-27 %, the readable ones from ~45 % up).
 MIN_WORDY_SHARE = 0.4
 _CACHE_FORMAT = 1
-_ALNUM = re.compile(r"[^\W_]+")
 
 
 class OcrFailed(RuntimeError):
@@ -54,12 +52,12 @@ class OcrFailed(RuntimeError):
 
 
 def needs_ocr(words: str) -> bool:
-    """Whether a figure needs OCR: its box holds no text-layer word of two or more letters or
-    digits (a raster figure with nothing or only panel labels such as "(a) (b)" typeset over
+    """Whether a figure needs OCR: its box holds no text-layer word with two or more letters or
+    digits ("0.5" has two; "(a)" one: a raster figure with nothing or only panel labels such as "(a) (b)" typeset over
     it, or a vector one whose text was drawn as outlines), or the text layer there is mostly
     not letters and digits (a font without a usable encoding: ``%#" &'()*+,"`` for "Tracing
     SFX V8"; under :data:`MIN_WORDY_SHARE` of its characters are letters or digits)."""
-    if not any(len(run) >= 2 for run in _ALNUM.findall(words)):
+    if not any(sum(c.isalnum() for c in token) >= 2 for token in words.split()):
         return True
     chars = [c for c in words if not c.isspace()]
     return sum(c.isalnum() for c in chars) < MIN_WORDY_SHARE * len(chars)
