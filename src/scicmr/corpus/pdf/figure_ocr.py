@@ -53,9 +53,9 @@ class OcrFailed(RuntimeError):
 
 def needs_ocr(words: str) -> bool:
     """Whether a figure needs OCR: its box holds no text-layer word with two or more letters or
-    digits ("0.5" has two; "(a)" one: a raster figure with nothing or only panel labels such as "(a) (b)" typeset over
-    it, or a vector one whose text was drawn as outlines), or the text layer there is mostly
-    not letters and digits (a font without a usable encoding: ``%#" &'()*+,"`` for "Tracing
+    digits in all ("0.5" has two, "(a)" one: a raster figure with nothing or only panel labels
+    typeset over it, or a vector one whose text was drawn as outlines), or the text layer
+    there is mostly not letters and digits (a font without a usable encoding: ``%#" &'()*+,"`` for "Tracing
     SFX V8"; under :data:`MIN_WORDY_SHARE` of its characters are letters or digits)."""
     if not any(sum(c.isalnum() for c in token) >= 2 for token in words.split()):
         return True
