@@ -168,3 +168,30 @@ def test_raster_figure_gets_its_printed_words_by_ocr(tmp_path: Path):
 ])
 def test_which_figures_need_ocr(words: str, needed: bool):
     assert figure_ocr.needs_ocr(words) is needed
+
+
+def test_vertical_axis_labels_are_read_along_their_direction(tmp_path: Path):
+    """A y-axis label set bottom to top (and one top to bottom) comes out as its words, not as
+    pdfplumber's letter-by-letter split."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(tmp_path / "v.pdf"), pagesize=(612, 792), invariant=1)
+    c.setFont("Times-Roman", 10)
+    c.drawString(72, 720, "We measured the population of every sample on each day of the season.")
+    c.rect(150, 450, 300, 200, stroke=1, fill=0)
+    c.setFont("Helvetica", 9)
+    c.drawString(280, 440, "Generation")
+    for angle, x, text in ((90, 140, "Population size"), (-90, 462, "Host density")):
+        c.saveState()
+        c.translate(x, 550)
+        c.rotate(angle)
+        c.drawCentredString(0, 0, text)
+        c.restoreState()
+    c.setFont("Times-Roman", 9)
+    c.drawString(150, 420, "Figure 1: Population size over the generations.")
+    c.save()
+    record = read_pdf(tmp_path / "v.pdf", tmp_path / "img", settings=PdfSettings(ocr="off")).records[0]
+    words = figure_words(record).split()
+    assert words[0] == "Generation"
+    assert "Population size" in figure_words(record) and "Host density" in figure_words(record)
+    assert len(words) == 5

@@ -80,6 +80,8 @@ class PageLayout:
     #: top-left corner of the page's CropBox in these coordinates: renderers draw the CropBox,
     #: so a box is shifted by this much to land on the rendered bitmap.
     origin: tuple[float, float] = (0.0, 0.0)
+    #: words set vertically (y-axis labels), read along their direction: :func:`vertical_words`
+    vertical: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def graphics(self) -> list[Box]:
@@ -157,6 +159,46 @@ def _row_lines(words: Sequence[dict[str, Any]], width: float | None = None) -> l
     return pieces
 
 
+def vertical_words(chars: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Words of text turned by 90 degrees either way (a plot's y-axis label), each
+    ``{"text", "x0", "top", "x1", "bottom"}``, its letters in reading order.
+
+    pdfplumber reads such text top to bottom and splits it into letters ("e z i s no" for
+    "Population size", set bottom to top); here the letters of one vertical line (same x,
+    same turn) are ordered along the text's own direction and cut into words at gaps wider
+    than a quarter of the font size (the letter's width across the line) or at spaces.
+    """
+    columns: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for char in chars:
+        a, b = char["matrix"][0], char["matrix"][1]
+        if char.get("upright", True) or abs(a) > 1e-3 * abs(b):  # upright, or turned by another angle
+            continue
+        turn = 1 if b > 0 else -1  # +1: reads bottom to top, -1: top to bottom
+        key = (turn, round(char["x0"] / 2))
+        columns.setdefault(key, []).append(char)
+    words: list[dict[str, Any]] = []
+    for (turn, _), column in sorted(columns.items()):
+        column.sort(key=lambda c: turn * c["y0"])
+        current: list[dict[str, Any]] = []
+        for char in column:
+            gap = (char["y0"] - current[-1]["y1"]) if turn > 0 and current else \
+                  (current[-1]["y0"] - char["y1"]) if current else 0.0
+            if current and (gap > 0.25 * char["width"] or not char["text"].strip()):
+                words.append(_vertical_word(current))
+                current = []
+            if char["text"].strip():
+                current.append(char)
+        if current:
+            words.append(_vertical_word(current))
+    return words
+
+
+def _vertical_word(chars: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"text": "".join(c["text"] for c in chars).translate(LIGATURES), "upright": False,
+            "x0": min(c["x0"] for c in chars), "top": min(c["top"] for c in chars),
+            "x1": max(c["x1"] for c in chars), "bottom": max(c["bottom"] for c in chars)}
+
+
 def _make_line(words: list[dict[str, Any]]) -> Line:
     sizes = [float(w.get("size") or 0.0) for w in words]
     fonts = Counter(str(w.get("fontname", "")) for w in words for _ in range(len(w["text"])))
@@ -228,7 +270,7 @@ def page_layout(page: Any, number: int) -> PageLayout:
     body_size = chars.most_common(1)[0][0] if chars else 10.0
     origin = (float(page.cropbox[0]) - float(page.mediabox[0]), float(page.cropbox[1]) - float(page.mediabox[1]))
     layout = PageLayout(number, float(page.width), float(page.height), lines, images, drawings,
-                        body_size, sum(chars.values()), origin)
+                        body_size, sum(chars.values()), origin, vertical_words(page.chars))
     mark_body(layout)
     return layout
 

@@ -177,17 +177,31 @@ def _overlap(inner: tuple, outer: tuple) -> float:
 
 def _figure_words(layout: PageLayout, box: tuple, caption: Caption) -> str:
     """Words of the text layer inside the figure's ``box`` (not the caption's), line by line in
-    reading order: the figure's own printed words, exact for a born-digital figure."""
+    reading order, then the words set vertically (axis labels, read along their direction in
+    place of pdfplumber's letter-by-letter split): the figure's own printed words, exact for
+    a born-digital figure."""
     caption_lines = {id(ln) for ln in caption.lines}
+    vertical = [w for w in layout.vertical if center_inside(_word_box(w), box)]
     words = []
     for line in layout.lines:
         if id(line) in caption_lines or line.running:
             continue
         for word in line.words or [{"text": line.text, "x0": line.x0, "top": line.top,
                                     "x1": line.x1, "bottom": line.bottom}]:
-            if center_inside((word["x0"], word["top"], word["x1"], word["bottom"]), box):
+            inside = center_inside(_word_box(word), box)
+            if inside and not (word.get("upright") is False and _within_any(word, vertical)):
                 words.append(str(word["text"]).translate(LIGATURES))
+    words.extend(str(w["text"]) for w in vertical)
     return " ".join(" ".join(words).split())
+
+
+def _word_box(word: dict[str, Any]) -> tuple[float, float, float, float]:
+    return (word["x0"], word["top"], word["x1"], word["bottom"])
+
+
+def _within_any(word: dict[str, Any], others: Sequence[dict[str, Any]]) -> bool:
+    """Whether ``word``'s centre lies in one of ``others``' boxes (1 pt slack)."""
+    return any(center_inside(_word_box(word), _word_box(o), pad=1.0) for o in others)
 
 
 def _column_of(caption: Caption, layouts: Sequence[PageLayout]) -> int:
