@@ -14,6 +14,19 @@ os.environ.setdefault("SCICMR_QUIET", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory):
+    """Caches (figure OCR at PDF ingest) go to a folder of this test session, never the user's
+    ``~/.cache``; identical figures across tests still share it."""
+    old = os.environ.get("SCICMR_CACHE_DIR")
+    os.environ["SCICMR_CACHE_DIR"] = str(tmp_path_factory.mktemp("scicmr-cache"))
+    yield
+    if old is None:
+        os.environ.pop("SCICMR_CACHE_DIR", None)
+    else:
+        os.environ["SCICMR_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="module")
 def class_data():
     """Separable synthetic train / val / test feature pairs (:func:`factories.data.class_splits`),

@@ -218,3 +218,67 @@ def test_many_small_drawings_are_merged_without_changing_the_region(tmp_path: Pa
     boxes = [(float(i % 50), float(i // 50), i % 50 + 1.0, i // 50 + 1.0) for i in range(2500)]
     merged = coarsen(boxes)
     assert len(merged) < 200 and layout.union(merged) == layout.union(boxes)
+
+
+def _justified(c, text: str, x0: float, width: float, y: float, font: str = "Times-Roman", size: float = 10) -> None:
+    """Draw ``text`` on one line stretched to ``width`` (word gaps widened), as journals set
+    body text, so a column's lines end exactly at its edge."""
+    words = text.split()
+    widths = [c.stringWidth(w, font, size) for w in words]
+    gap = (width - sum(widths)) / max(len(words) - 1, 1)
+    c.setFont(font, size)
+    x = x0
+    for word, w in zip(words, widths):
+        c.drawString(x, y, word)
+        x += w + gap
+
+
+def _narrow_gutter_page(path: Path, caption: list[str]) -> tuple[float, float, float, float]:
+    """One page, two justified columns 11 pt apart (A&A's gutter); a vector figure with
+    ``caption`` lines under it in the left column, body text beside it in the right one.
+    Returns the figure's box (top-left origin)."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=(612, 792), invariant=1)
+    col_w, left, right = 245.5, 55.0, 55.0 + 245.5 + 11.0
+    line = "the detector response was measured again on every sample with the same settings and"
+    for k in range(60):
+        _justified(c, line, right, col_w, 740 - 12 * k)
+    for k in range(8):
+        _justified(c, line, left, col_w, 740 - 12 * k)
+    fig = (left + 20, 792 - 640, left + col_w - 20, 792 - 490)  # x0, top, x1, bottom
+    c.rect(fig[0], 490, fig[2] - fig[0], 150, stroke=1, fill=0)
+    c.line(fig[0] + 10, 500, fig[2] - 10, 620)
+    for k, text in enumerate(caption):
+        _justified(c, text, left, col_w, 476 - 12 * k, size=9)
+    for k in range(12):
+        _justified(c, line, left, col_w, 400 - 12 * k)
+    c.save()
+    return fig
+
+
+def test_narrow_gutter_keeps_two_columns_apart(tmp_path: Path):
+    """An 11-pt gutter (A&A) is narrower than the 1.5-em word-gap rule: the page's gutter is
+    found from the empty band in the middle, so the caption stays in its column and finds
+    the figure above it."""
+    caption = ["Fig. 1. Count spectrum of the detector integrated over the whole",
+               "observation time for every one of the samples measured here."]
+    box = _narrow_gutter_page(tmp_path / "narrow.pdf", caption)
+    result = read_pdf(tmp_path / "narrow.pdf", tmp_path / "img")
+    assert [r.extra["figure"] for r in result.records] == ["1"], result.quirks
+    record = result.records[0]
+    assert record.text == " ".join(caption).removeprefix("Fig. 1. ")
+    assert iou(record.source.bbox, box) > 0.7 and record.source.bbox[2] < 306
+
+
+def test_one_column_page_has_no_gutter(tmp_path: Path):
+    from scicmr.corpus.pdf.layout import page_layout
+
+    make_paper(tmp_path / "one.pdf", [body(60)])
+    import pdfplumber
+
+    with pdfplumber.open(tmp_path / "one.pdf") as pdf:
+        layout = page_layout(pdf.pages[0], 1)
+    body_lines = [ln for ln in layout.lines if ln.body]
+    assert layout.columns() == 1 and len(body_lines) > 20
+    assert all(ln.x1 - ln.x0 > 300 for ln in body_lines[:-1] if not ln.text.endswith("."))

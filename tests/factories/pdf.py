@@ -32,6 +32,7 @@ class Fig:
     caption_size: float = 9.0
     caption_gap: float = 10.0      # space between a caption below the figure and what follows
     span: bool = False             # two columns: a full-width figure at the top of a new page
+    png: bytes | None = None       # a raster figure's image (default: seeded noise, raster_png)
 
 
 def raster_png(seed: int, size: tuple[int, int] = (240, 160)) -> bytes:
@@ -114,7 +115,7 @@ class _Writer:
         x0, top = self.x + (self.width - w) / 2, self.y
         bottom = top - fig.height
         if fig.kind == "raster":
-            self.c.drawImage(ImageReader(io.BytesIO(raster_png(seed))), x0, bottom, w, fig.height)
+            self.c.drawImage(ImageReader(io.BytesIO(fig.png or raster_png(seed))), x0, bottom, w, fig.height)
         else:
             self._vector(x0, bottom, w, fig.height)
         self.y = bottom - 8
@@ -269,3 +270,24 @@ def matplotlib_page(path: Path, fonttype: int = 42) -> tuple[float, float, float
         fig.savefig(path)
         plt.close(fig)
     return (box.x0 * 72, (height - box.y1) * 72, box.x1 * 72, (height - box.y0) * 72)
+
+
+def words_png(lines: list[str], size: tuple[int, int] = (900, 420)) -> bytes:
+    """A raster figure with printed words (a PNG, no text layer): a framed plot with a curve
+    and ``lines`` of text in a large DejaVu Sans, as a scanned or pasted-in chart has them."""
+    from pathlib import Path as _Path
+
+    import matplotlib
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_path = _Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+    font = ImageFont.truetype(str(font_path), 40)
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((4, 4, size[0] - 5, size[1] - 5), outline=(60, 60, 160), width=3)
+    for i, line in enumerate(lines):
+        draw.text((40, 30 + 60 * i), line, fill="black", font=font)
+    draw.line((40, size[1] - 40, size[0] - 40, size[1] - 140), fill=(200, 40, 40), width=4)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

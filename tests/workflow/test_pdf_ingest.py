@@ -134,3 +134,37 @@ def test_ingest_walks_the_pdf_folder_once(tmp_path: Path, monkeypatch):
     assert scans == [str(folder)]
     assert report.added == 4 and [s["item"] for s in report.skipped] == ["notes.pdf"]
     assert report.notes["pdf_files"] == 3 and list(report.notes["pdf_stats"]) == ["a.pdf", "notes.pdf", "sub/b.pdf"]
+
+
+def test_figure_ocr_off_and_export_carries_figure_words(tmp_path: Path, monkeypatch):
+    from scicmr.corpus.pdf import figure_ocr
+
+    def never(image, settings):
+        raise AssertionError("--figure-ocr off must not run Tesseract")
+
+    monkeypatch.setattr(figure_ocr, "run_tesseract", never)
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    _good(folder / "a.pdf", 1)
+    lib_dir = tmp_path / "lib"
+    assert main(["ingest", str(folder), "--out", str(lib_dir), "--workers", "1", "--figure-ocr", "off"]) == 0
+    out = tmp_path / "records.jsonl"
+    assert main(["export", str(lib_dir), "--out", str(out)]) == 0
+    rows = {row["id"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert set(rows) == {"a-fig1", "a-fig2"}
+    assert all(row["split"] in ("train", "validation", "test") and row["source_file"] == "a.pdf" for row in rows.values())
+    assert rows["a-fig1"]["figure_text"].split() == ["y", "0.0", "0.5", "1.0", "1.5"]
+    assert rows["a-fig1"]["figure_text_source"] == "text-layer"
+    assert (rows["a-fig2"]["figure_text"], rows["a-fig2"]["figure_text_source"]) == ("", None)
+
+
+def test_unknown_figure_ocr_mode_is_refused(tmp_path: Path, capsys):
+    _good(tmp_path / "a.pdf", 1)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ingest", str(tmp_path), "--out", str(tmp_path / "lib"), "--figure-ocr", "always"])
+    assert exit_info.value.code == 2 and "--figure-ocr" in capsys.readouterr().err
+    from scicmr.corpus.readers.pdf import read_pdfs
+    from scicmr.errors import InputError
+
+    with pytest.raises(InputError, match="figure OCR mode"):
+        read_pdfs(tmp_path, tmp_path / "lib2", figure_ocr="always")

@@ -23,6 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("--dpi", type=int, help="PDF sources: figure rendering resolution (default 150)")
     p.add_argument("--max-pages", type=int, help="PDF sources: skip longer files (default 200)")
     p.add_argument("--max-mb", type=float, help="PDF sources: skip bigger files (default 100 MB)")
+    p.add_argument("--figure-ocr", choices=["auto", "off"], help="PDF sources: OCR the figures without text-layer "
+                   "words with Tesseract (auto, the default; results cached) or never (off)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
@@ -56,7 +58,7 @@ def register(subparsers) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from scicmr.workflow import ingest
 
-    options = {k: getattr(args, k) for k in ("workers", "dpi", "max_pages", "max_mb") if getattr(args, k) is not None}
+    options = {k: getattr(args, k) for k in ("workers", "dpi", "max_pages", "max_mb", "figure_ocr") if getattr(args, k) is not None}
     report = ingest(args.source, args.out, overwrite=args.overwrite, split=args.split,
                     validation_fraction=args.validation, seed=args.seed, reader_options=options)
     if args.json:

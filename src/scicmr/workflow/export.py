@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from scicmr.corpus.figure_text import figure_words, figure_words_source
 from scicmr.corpus.library import Library
 from scicmr.workflow.library_data import as_library
 from scicmr.workflow.outputs import check_output_file, write_output_text
@@ -12,7 +13,8 @@ from scicmr.workflow.outputs import check_output_file, write_output_text
 
 def export_jsonl(lib: Library | str | Path, out: str | Path) -> int:
     """Write one JSON object per record (id, kind, split, title, text, labels, authors, date,
-    source file/page/bbox, image path) to ``out`` atomically (``-``: standard output; a
+    source file/page/bbox, image path, the figure's printed words and where they came from:
+    ``figure_text``, ``figure_text_source`` = text-layer, ocr or null) to ``out`` atomically (``-``: standard output; a
     symlink is written through); returns the record count. ``out`` is checked before the
     library is read (:mod:`scicmr.workflow.outputs`)."""
     check_output_file(out, "export file", "records.jsonl")
@@ -37,6 +39,8 @@ def export_jsonl(lib: Library | str | Path, out: str | Path) -> int:
                     "page": record.source.page,
                     "bbox": list(record.source.bbox) if record.source.bbox else None,
                     "image": str(image) if image else None,
+                    "figure_text": figure_words(record),
+                    "figure_text_source": figure_words_source(record),
                 },
                 ensure_ascii=False,
             )

@@ -89,7 +89,7 @@ def ingest(
     normalised text) count as one group when ingest makes the split and are reported when the
     split is given. Unusable items are skipped and listed in the report (``reports/ingest.json``),
     never fatal. ``reader_options`` go to the reader (PDF sources: ``workers``, ``dpi``,
-    ``max_pages``, ``max_mb``).
+    ``max_pages``, ``max_mb``, ``figure_ocr`` "auto"/"off").
 
     Atomic: the library is built in a staging folder beside ``out`` and renamed into place only
     when complete (:mod:`scicmr.corpus.lifecycle`). On any failure — an error, an exception,

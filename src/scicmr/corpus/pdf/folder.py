@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 
 from scicmr._progress import progress
+from scicmr.corpus.figure_text import FIGURE_TEXT
+from scicmr.corpus.pdf.figure_ocr import unavailable_reason
 from scicmr.corpus.pdf.reader import PdfResult, PdfSettings, read_pdf
 from scicmr.corpus.readers.base import ReadResult, safe_name
 
@@ -80,7 +83,9 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
         a :class:`~scicmr.corpus.readers.base.ReadResult`: records in file order, one
         :class:`~scicmr.corpus.readers.base.Skipped` per unusable file, every quirk, and notes
         ``{"quirks"?, "dataset": "pdf", "layout": "pdf", "pdf_files": n, "pdf_stats": {file name:
-        {"pages", "seconds", "cpu_seconds", "figures"}}}``.
+        {"pages", "seconds", "cpu_seconds", "figures", "ocr_figures", "ocr_cached",
+        "ocr_seconds"}}}``. Without Tesseract (``settings.ocr == "auto"``) no file tries OCR and
+        one quirk says how many figures kept no words and how to install it.
     """
     root = Path(path)
     files = find_pdfs(root) if files is None else list(files)
@@ -88,6 +93,9 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
     workers = default_workers() if workers is None else max(1, int(workers))
     ids = _paper_ids(files, root)
     names = [f.relative_to(root).as_posix() if root.is_dir() else f.name for f in files]
+    ocr_missing = unavailable_reason() if settings.ocr == "auto" and files else None
+    if ocr_missing:  # say it once for the folder, not once per file
+        settings = replace(settings, ocr="off")
     jobs = [(f, str(image_root), pid, relative_to, name, settings) for f, pid, name in zip(files, ids, names)]
     out, stats = ReadResult(), {}
     for name, res in zip(names, _run(jobs, workers, show_progress)):
@@ -96,7 +104,14 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
         if res.quirks:
             out.notes.setdefault("quirks", []).extend(res.quirks)
         stats[name] = {"pages": res.pages, "seconds": round(res.seconds, 4),
-                       "cpu_seconds": round(res.cpu_seconds, 4), "figures": len(res.records)}
+                       "cpu_seconds": round(res.cpu_seconds, 4), "figures": len(res.records),
+                       "ocr_figures": res.ocr_figures, "ocr_cached": res.ocr_cached,
+                       "ocr_seconds": round(res.ocr_seconds, 4)}
+    if ocr_missing:
+        without = sum(1 for r in out.records if not r.extra.get(FIGURE_TEXT))
+        if without:
+            out.quirk(str(path), f"figure OCR unavailable: {without} figures without text-layer words keep none",
+                      ocr_missing)
     # Key order as the ingest report has always written it: quirks first (when any).
     out.notes.update({"dataset": "pdf", "layout": "pdf", "pdf_files": len(files), "pdf_stats": stats})
     return out

@@ -14,6 +14,7 @@ boxes in a diagram) are short or in a different size, so they can belong to a fi
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ Box = tuple[float, float, float, float]
 
 #: A horizontal gap wider than this many font sizes splits a row of words (column gutter).
 _GUTTER_EM = 1.5
+#: A narrower gutter is found near the page's middle (within this many points), as an empty
+#: band this many points either side of its centre that at least this many rows skip.
+_GUTTER_SEARCH, _GUTTER_HALF, _GUTTER_MIN_ROWS = 40.0, 2.0, 8
 #: Typographic ligatures (TeX fonts emit them) spelled out, so "ﬁgure" reads "figure".
 LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 
@@ -76,6 +80,8 @@ class PageLayout:
     #: top-left corner of the page's CropBox in these coordinates: renderers draw the CropBox,
     #: so a box is shifted by this much to land on the rendered bitmap.
     origin: tuple[float, float] = (0.0, 0.0)
+    #: words set vertically (y-axis labels), read along their direction: :func:`vertical_words`
+    vertical: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def graphics(self) -> list[Box]:
@@ -96,8 +102,37 @@ def is_bold(font: str) -> bool:
     return any(tag in name for tag in ("bold", "black", "heavy", "semibold", "-bd", ",bd", "cmbx"))
 
 
-def _row_lines(words: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Group words into rows sharing a baseline, then cut rows at gutters."""
+def _page_gutter(rows: Sequence[Sequence[dict[str, Any]]], width: float) -> float | None:
+    """The x of a column gutter narrower than :data:`_GUTTER_EM` (A&A's 11 pt gutter is ~1.1
+    em), or None: a position near the page's middle where many rows have a word gap and few
+    words lie across it. Justified one-column text never leaves such an empty vertical band."""
+    start = int(width / 2 - _GUTTER_SEARCH)
+    n = int(2 * _GUTTER_SEARCH) + 1
+    crossing, covering = [0] * n, [0] * n
+
+    def mark(counts: list[int], lo: float, hi: float) -> None:
+        """+1 at every candidate x whose band [x - half, x + half] lies inside (lo, hi) for a
+        gap, or touches [lo, hi] for a word."""
+        first, last = max(0, math.ceil(lo - start)), min(n - 1, math.floor(hi - start))
+        for i in range(first, last + 1):
+            counts[i] += 1
+
+    for row in rows:
+        ordered = sorted(row, key=lambda w: w["x0"])
+        for word in ordered:
+            mark(covering, word["x0"] - _GUTTER_HALF, word["x1"] + _GUTTER_HALF)
+        for left, right in zip(ordered, ordered[1:]):
+            mark(crossing, left["x1"] + _GUTTER_HALF, right["x0"] - _GUTTER_HALF)
+    best = max(range(n), key=lambda i: (crossing[i], -covering[i]))
+    if crossing[best] >= _GUTTER_MIN_ROWS and crossing[best] >= 3 * covering[best]:
+        return float(start + best)
+    return None
+
+
+def _row_lines(words: Sequence[dict[str, Any]], width: float | None = None) -> list[list[dict[str, Any]]]:
+    """Group words into rows sharing a baseline, then cut rows at gutters: gaps wider than
+    :data:`_GUTTER_EM` font sizes, and the page's narrow gutter (:func:`_page_gutter`) when
+    ``width`` is given."""
     rows: list[list[dict[str, Any]]] = []
     for word in sorted(words, key=lambda w: (round(w["bottom"], 0), w["x0"])):
         size = float(word.get("size") or (word["bottom"] - word["top"]) or 1.0)
@@ -108,18 +143,60 @@ def _row_lines(words: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
                 break
         else:
             rows.append([word])
+    gutter = _page_gutter(rows, width) if width else None
     pieces: list[list[dict[str, Any]]] = []
     for row in rows:
         row.sort(key=lambda w: w["x0"])
         current = [row[0]]
         for word in row[1:]:
             size = float(word.get("size") or 1.0)
-            if word["x0"] - current[-1]["x1"] > _GUTTER_EM * size:
+            split = gutter is not None and current[-1]["x1"] <= gutter - _GUTTER_HALF and word["x0"] >= gutter + _GUTTER_HALF
+            if split or word["x0"] - current[-1]["x1"] > _GUTTER_EM * size:
                 pieces.append(current)
                 current = []
             current.append(word)
         pieces.append(current)
     return pieces
+
+
+def vertical_words(chars: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Words of text turned by 90 degrees either way (a plot's y-axis label), each
+    ``{"text", "x0", "top", "x1", "bottom"}``, its letters in reading order.
+
+    pdfplumber reads such text top to bottom and splits it into letters ("e z i s no" for
+    "Population size", set bottom to top); here the letters of one vertical line (same x,
+    same turn) are ordered along the text's own direction and cut into words at gaps wider
+    than a quarter of the font size (the letter's width across the line) or at spaces.
+    """
+    columns: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for char in chars:
+        a, b = char["matrix"][0], char["matrix"][1]
+        if char.get("upright", True) or abs(a) > 1e-3 * abs(b):  # upright, or turned by another angle
+            continue
+        turn = 1 if b > 0 else -1  # +1: reads bottom to top, -1: top to bottom
+        key = (turn, round(char["x0"] / 2))
+        columns.setdefault(key, []).append(char)
+    words: list[dict[str, Any]] = []
+    for (turn, _), column in sorted(columns.items()):
+        column.sort(key=lambda c: turn * c["y0"])
+        current: list[dict[str, Any]] = []
+        for char in column:
+            gap = (char["y0"] - current[-1]["y1"]) if turn > 0 and current else \
+                  (current[-1]["y0"] - char["y1"]) if current else 0.0
+            if current and (gap > 0.25 * char["width"] or not char["text"].strip()):
+                words.append(_vertical_word(current))
+                current = []
+            if char["text"].strip():
+                current.append(char)
+        if current:
+            words.append(_vertical_word(current))
+    return words
+
+
+def _vertical_word(chars: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"text": "".join(c["text"] for c in chars).translate(LIGATURES), "upright": False,
+            "x0": min(c["x0"] for c in chars), "top": min(c["top"] for c in chars),
+            "x1": max(c["x1"] for c in chars), "bottom": max(c["bottom"] for c in chars)}
 
 
 def _make_line(words: list[dict[str, Any]]) -> Line:
@@ -184,7 +261,7 @@ def page_layout(page: Any, number: int) -> PageLayout:
     """Read one pdfplumber page into a :class:`PageLayout` (lines sorted top to bottom)."""
     words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False,
                                use_text_flow=False, extra_attrs=["size", "fontname"])
-    lines = [_make_line(w) for w in _row_lines(words) if w]
+    lines = [_make_line(w) for w in _row_lines(words, float(page.width)) if w]
     lines.sort(key=lambda ln: (ln.top, ln.x0))
     images, drawings = _graphic_boxes(page)
     chars = Counter()
@@ -193,7 +270,7 @@ def page_layout(page: Any, number: int) -> PageLayout:
     body_size = chars.most_common(1)[0][0] if chars else 10.0
     origin = (float(page.cropbox[0]) - float(page.mediabox[0]), float(page.cropbox[1]) - float(page.mediabox[1]))
     layout = PageLayout(number, float(page.width), float(page.height), lines, images, drawings,
-                        body_size, sum(chars.values()), origin)
+                        body_size, sum(chars.values()), origin, vertical_words(page.chars))
     mark_body(layout)
     return layout
 

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from scicmr._io import atomic_write_bytes
 from scicmr.corpus.figure_text import FIGURE_TEXT, FIGURE_TEXT_SOURCE
+from scicmr.corpus.pdf.figure_ocr import OCR_DPI, check_mode, needs_ocr, ocr_regions, unavailable_reason
 from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabulary, find_captions,
                                         join_lines, split_sentences)
 from scicmr.corpus.pdf.figures import Region, find_region, pad_box, page_parts
@@ -19,6 +20,7 @@ from scicmr.corpus.pdf.metadata import PaperMeta, from_info, from_layout
 from scicmr.corpus.pdf.render import PageTooLarge, render_page
 from scicmr.corpus.readers.base import ReaderSkip, ReadResult
 from scicmr.corpus.record import Record, Source
+from scicmr.errors import InputError
 
 SCANNED = "scanned page without text layer; OCR it first"
 
@@ -26,12 +28,22 @@ SCANNED = "scanned page without text layer; OCR it first"
 @dataclass
 class PdfSettings:
     """How PDFs are read: render resolution, the limits that skip huge files (raise them to
-    read those), and the padding around a figure crop (points)."""
+    read those), the padding around a figure crop (points), and figure OCR: ``ocr="auto"``
+    reads the figures without text-layer words with Tesseract (cached; see
+    :mod:`scicmr.corpus.pdf.figure_ocr`), rendered at ``ocr_dpi``; ``"off"`` never does."""
 
     dpi: int = 150
     max_pages: int = 200
     max_megabytes: float = 100.0
     pad: float = 2.0
+    ocr: str = "auto"
+    ocr_dpi: int = OCR_DPI
+
+    def __post_init__(self) -> None:
+        check_mode(self.ocr)
+        if not isinstance(self.ocr_dpi, int) or not 72 <= self.ocr_dpi <= 600:
+            raise InputError(f"figure OCR resolution must be 72..600 dpi, got {self.ocr_dpi!r}",
+                             fix="use 300 (the default)")
 
 
 @dataclass
@@ -50,6 +62,9 @@ class PdfResult(ReadResult):
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     meta: PaperMeta | None = None
+    ocr_figures: int = 0
+    ocr_cached: int = 0
+    ocr_seconds: float = 0.0
 
 
 def _check_file(path: Path, settings: PdfSettings) -> None:
@@ -162,17 +177,31 @@ def _overlap(inner: tuple, outer: tuple) -> float:
 
 def _figure_words(layout: PageLayout, box: tuple, caption: Caption) -> str:
     """Words of the text layer inside the figure's ``box`` (not the caption's), line by line in
-    reading order: the figure's own printed words, exact for a born-digital figure."""
+    reading order, then the words set vertically (axis labels, read along their direction in
+    place of pdfplumber's letter-by-letter split): the figure's own printed words, exact for
+    a born-digital figure."""
     caption_lines = {id(ln) for ln in caption.lines}
+    vertical = [w for w in layout.vertical if center_inside(_word_box(w), box)]
     words = []
     for line in layout.lines:
         if id(line) in caption_lines or line.running:
             continue
         for word in line.words or [{"text": line.text, "x0": line.x0, "top": line.top,
                                     "x1": line.x1, "bottom": line.bottom}]:
-            if center_inside((word["x0"], word["top"], word["x1"], word["bottom"]), box):
+            inside = center_inside(_word_box(word), box)
+            if inside and not (word.get("upright") is False and _within_any(word, vertical)):
                 words.append(str(word["text"]).translate(LIGATURES))
+    words.extend(str(w["text"]) for w in vertical)
     return " ".join(" ".join(words).split())
+
+
+def _word_box(word: dict[str, Any]) -> tuple[float, float, float, float]:
+    return (word["x0"], word["top"], word["x1"], word["bottom"])
+
+
+def _within_any(word: dict[str, Any], others: Sequence[dict[str, Any]]) -> bool:
+    """Whether ``word``'s centre lies in one of ``others``' boxes (1 pt slack)."""
+    return any(center_inside(_word_box(word), _word_box(o), pad=1.0) for o in others)
 
 
 def _column_of(caption: Caption, layouts: Sequence[PageLayout]) -> int:
@@ -263,6 +292,43 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
                    layouts)
 
 
+def _words_of_figures(result: PdfResult, path: Path, source_name: str, settings: PdfSettings,
+                      figures: list[tuple[str, Caption, Region, tuple]],
+                      layouts: Sequence[PageLayout]) -> dict[str, tuple[str, str | None, bool]]:
+    """(words, source, raster) for each figure ``(id, caption, region, render box)``: the text
+    layer's words inside the box; OCR of the region (``settings.ocr == "auto"``) for a figure
+    without any real word there (:func:`~scicmr.corpus.pdf.figure_ocr.needs_ocr`). Missing Tesseract and
+    unreadable regions are quirks, never failures: those figures keep no words."""
+    texts: dict[str, tuple[str, str | None, bool]] = {}
+    wanted: dict[int, list[tuple[str, tuple]]] = {}
+    for rid, cap, region, render_box in figures:
+        layout = layouts[cap.page - 1]
+        words = _figure_words(layout, region.box, cap)
+        raster = any(_overlap(img, region.box) > 0.3 for img in layout.images)
+        texts[rid] = (words, "text-layer" if words else None, raster)
+        if settings.ocr == "auto" and needs_ocr(words):
+            wanted.setdefault(cap.page, []).append((rid, render_box))
+    if not wanted:
+        return texts
+    reason = unavailable_reason()
+    if reason:
+        result.quirk(source_name, f"figure OCR unavailable: {reason}")
+        return texts
+    try:
+        outcome = ocr_regions(path, wanted, settings.ocr_dpi)
+    except Exception as exc:  # noqa: BLE001 -- words are a bonus: never lose the paper for them
+        result.quirk(source_name, "figure OCR failed; its figures keep no words", f"{type(exc).__name__}: {exc}"[:200])
+        return texts
+    result.ocr_figures = sum(len(items) for items in wanted.values())
+    result.ocr_cached, result.ocr_seconds = outcome.cached, outcome.seconds
+    for rid, text in outcome.words.items():
+        if text:  # what the layer had there was panel labels or unreadable: OCR replaces it
+            texts[rid] = (text, "ocr", texts[rid][2])
+    for rid, why in outcome.failed.items():
+        result.quirk(f"{source_name} {rid}", "figure OCR failed; the figure keeps no words", why)
+    return texts
+
+
 def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
                    relative_to: str | Path | None, source_name: str, settings: PdfSettings,
                    found: list[tuple[Caption, Region]], sentences: list[str], meta: PaperMeta,
@@ -279,6 +345,10 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
         raise
     except Exception as exc:  # noqa: BLE001 -- pdfium errors: the file cannot be rendered
         raise ReaderSkip(f"cannot render pages: {_open_error(exc)}") from None
+    render_boxes = {rid: box for items in page_boxes.values() for rid, box in items}
+    texts = _words_of_figures(result, path, source_name, settings,
+                              [(rid, cap, region, render_boxes[rid]) for rid, (cap, region) in zip(ids, found)],
+                              layouts)
     written: list[Path] = []
     try:
         for rid, (cap, region) in zip(ids, found):
@@ -287,7 +357,7 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
             written.append(target)
             image_ref = target.relative_to(relative_to).as_posix() if relative_to else str(target)
             context = list(dict.fromkeys(s for s in sentences if cap.number in cited_numbers(s)))
-            words = _figure_words(layouts[cap.page - 1], region.box, cap)
+            words, source, raster = texts[rid]
             result.records.append(Record(
                 id=rid, kind="pair", title=meta.title, text=cap.text, authors=list(meta.authors),
                 date=meta.year, images=[image_ref],
@@ -295,8 +365,7 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
                 group=paper_id, context=" ".join(context)[:4000],
                 extra={"paper": paper_id, "label": cap.label, "figure": cap.number, "caption_position": region.position,
                        "region": region.kind, "abstract": meta.abstract, "caption_bbox": [round(v, 2) for v in cap.box],
-                       FIGURE_TEXT: words, FIGURE_TEXT_SOURCE: "text-layer" if words else None,
-                       "raster": any(_overlap(img, region.box) > 0.3 for img in layouts[cap.page - 1].images)},
+                       FIGURE_TEXT: words, FIGURE_TEXT_SOURCE: source, "raster": raster},
             ))
     except BaseException:
         for target in written:  # leave no half-written paper behind

@@ -67,3 +67,32 @@ def render_page(page: Any, scale: float, max_pixels: int = MAX_RENDER_PIXELS) ->
         raise PageTooLarge(f"the page ({width_pt:g} x {height_pt:g} pt) does not fit in memory at "
                            f"{width_pt * used:.0f} x {height_pt * used:.0f} pixels") from None
     return image, used
+
+
+def render_region(page: Any, box: tuple[float, float, float, float], scale: float,
+                  max_pixels: int = MAX_RENDER_PIXELS) -> tuple[Any, float]:
+    """(RGB PIL image, the scale used) of the part ``box`` = ``(x0, top, x1, bottom)`` (points
+    from the rendered page's top-left corner) of a pypdfium2 ``page``, rendered at ``scale``
+    pixels per point, or lower when the region would exceed ``max_pixels``.
+
+    Only the region is rasterised (pdfium clips the page), so a 300-dpi crop of one figure
+    costs what the figure costs, not a whole page at 300 dpi. Raises :class:`PageTooLarge` for
+    an empty or absurdly thin region.
+    """
+    width_pt, height_pt = (float(v) for v in page.get_size())
+    x0, top = max(0.0, box[0]), max(0.0, box[1])
+    x1, bottom = min(width_pt, box[2]), min(height_pt, box[3])
+    used = fit_scale(x1 - x0, bottom - top, scale, max_pixels)
+    # pdfium's crop is the margin cut off each side of the page: left, bottom, right, top.
+    crop = (x0, height_pt - bottom, width_pt - x1, top)
+    try:
+        bitmap = page.render(scale=used, crop=crop, rev_byteorder=True)
+        try:
+            image = bitmap.to_pil()
+            if image.mode != "RGB" or image.readonly:
+                image = image.convert("RGB")
+        finally:
+            bitmap.close()
+    except MemoryError:
+        raise PageTooLarge(f"the region ({x1 - x0:g} x {bottom - top:g} pt) does not fit in memory") from None
+    return image, used

@@ -97,7 +97,7 @@ def read_source(source: str | Path | SourceScan, library_root: str | Path, *, pr
     """Read any supported source: a path, or what :func:`scan_source` found (not scanned again).
     Images are validated and copied into ``library_root/images``; records and features are
     returned, not stored. ``options`` go to the PDF reader (``workers``, ``dpi``, ``max_pages``,
-    ``max_mb``); other kinds take none."""
+    ``max_mb``, ``figure_ocr``); other kinds take none."""
     scan = source if isinstance(source, SourceScan) else scan_source(source)
     path, kind = scan.path, scan.kind
     if kind == "pdf":

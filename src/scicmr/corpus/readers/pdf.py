@@ -16,16 +16,19 @@ from scicmr.corpus.readers.base import ReadResult
 
 def read_pdfs(path: str | Path, library_root: str | Path, *, progress: bool = True, workers: int | None = None,
               dpi: int | None = None, max_pages: int | None = None, max_mb: float | None = None,
-              files: Sequence[Path] | None = None) -> ReadResult:
+              figure_ocr: str | None = None, files: Sequence[Path] | None = None) -> ReadResult:
     """Read the PDFs at ``path`` into a :class:`ReadResult` (options: ``workers`` processes,
-    render ``dpi``, the ``max_pages`` / ``max_mb`` limits; None keeps the defaults). ``files``:
-    the PDFs as :func:`~scicmr.corpus.readers.scan_source` listed them (None lists them again)."""
+    render ``dpi``, the ``max_pages`` / ``max_mb`` limits, ``figure_ocr`` ``"auto"``/``"off"``;
+    None keeps the defaults). ``files``: the PDFs as :func:`~scicmr.corpus.readers.scan_source`
+    listed them (None lists them again).
+
+    Raises:
+        InputError: an unknown ``figure_ocr`` mode (before any file is read).
+    """
     from scicmr.corpus.pdf import PdfSettings, read_pdf_folder
 
-    settings = PdfSettings()
-    for name, value in (("dpi", dpi), ("max_pages", max_pages), ("max_megabytes", max_mb)):
-        if value is not None:
-            setattr(settings, name, value)
+    given = {"dpi": dpi, "max_pages": max_pages, "max_megabytes": max_mb, "ocr": figure_ocr}
+    settings = PdfSettings(**{name: value for name, value in given.items() if value is not None})
     root = Path(library_root)
     return read_pdf_folder(path, root / "images" / "pdf", relative_to=root, workers=workers,
                            settings=settings, show_progress=progress, files=files)
