@@ -56,30 +56,42 @@ def test_vector_figure_words_come_from_the_text_layer_without_the_caption(tmp_pa
     _paper(tmp_path / "p.pdf")
     figs = _records(read_pdf(tmp_path / "p.pdf", tmp_path / "img"))
     vector = figs["1"]
-    assert figure_words(vector).split() == ["y", "0.0", "0.5", "1.0", "1.5"]
-    assert figure_words_source(vector) == "text-layer" and vector.extra["raster"] is False
+    assert vector.extra["figure_text"].split() == ["y", "0.0", "0.5", "1.0", "1.5"]
+    assert vector.extra["figure_text_source"] == "text-layer" and vector.extra["raster"] is False
     assert not {"Bar", "heights", "fitted", "Figure"} & set(figure_words(vector).split())
-    # Only the raster figure (no text-layer words) went to OCR.
-    assert len(fake_tesseract) == 1
+    # Every figure is read by OCR too: beside a usable text layer its words are kept apart and
+    # figure_words gives both; where the layer has none they become the figure's text.
+    assert len(fake_tesseract) == 2
+    assert vector.extra["ocr_text"] == "FAKE WORDS" and figure_words_source(vector) == "text-layer+ocr"
+    assert figure_words(vector).split() == ["y", "0.0", "0.5", "1.0", "1.5", "FAKE", "WORDS"]
     assert figs["2"].extra["figure_text"] == "FAKE WORDS" and figs["2"].extra["figure_text_source"] == "ocr"
+    assert "ocr_text" not in figs["2"].extra and figure_words_source(figs["2"]) == "ocr"
     assert figs["2"].extra["raster"] is True
+
+
+def test_ocr_missing_reads_only_figures_without_text_layer_words(tmp_path: Path, fake_tesseract):
+    _paper(tmp_path / "p.pdf")
+    figs = _records(read_pdf(tmp_path / "p.pdf", tmp_path / "img", settings=PdfSettings(ocr="missing")))
+    assert len(fake_tesseract) == 1
+    assert "ocr_text" not in figs["1"].extra and figs["2"].extra["figure_text_source"] == "ocr"
 
 
 def test_second_ingest_reads_the_cache_and_a_corrupt_entry_is_a_miss(tmp_path: Path, fake_tesseract):
     _paper(tmp_path / "p.pdf")
     first = read_pdf(tmp_path / "p.pdf", tmp_path / "img1")
-    assert (first.ocr_figures, first.ocr_cached, len(fake_tesseract)) == (1, 0, 1)
+    assert (first.ocr_figures, first.ocr_cached, len(fake_tesseract)) == (2, 0, 2)
     second = read_pdf(tmp_path / "p.pdf", tmp_path / "img2")
-    assert (second.ocr_figures, second.ocr_cached, len(fake_tesseract)) == (1, 1, 1)
+    assert (second.ocr_figures, second.ocr_cached, len(fake_tesseract)) == (2, 2, 2)
     assert _records(second)["2"].extra["figure_text"] == "FAKE WORDS"
     entries = list(figure_ocr.cache_dir().rglob("*.json"))
-    assert len(entries) == 1 and entries[0].parent.parent == tmp_path / "cache" / "figure-ocr"
+    assert len(entries) == 2 and entries[0].parent.parent == tmp_path / "cache" / "figure-ocr"
     for damage in (b'{"key": "torn', b"[1, 2]", json.dumps({"key": "other", "text": "X"}).encode()):
-        entries[0].write_bytes(damage)
+        for entry in entries:
+            entry.write_bytes(damage)
         again = read_pdf(tmp_path / "p.pdf", tmp_path / "img3")
         assert again.ocr_cached == 0 and _records(again)["2"].extra["figure_text"] == "FAKE WORDS"
-    assert len(fake_tesseract) == 4
-    assert json.loads(entries[0].read_text())["text"] == "FAKE WORDS"  # rewritten whole
+    assert len(fake_tesseract) == 8
+    assert all(json.loads(e.read_text())["text"] == "FAKE WORDS" for e in entries)  # rewritten whole
 
 
 def test_cache_key_follows_pixels_settings_and_version():

@@ -23,8 +23,9 @@ def register(subparsers) -> None:
     p.add_argument("--dpi", type=int, help="PDF sources: figure rendering resolution (default 150)")
     p.add_argument("--max-pages", type=int, help="PDF sources: skip longer files (default 200)")
     p.add_argument("--max-mb", type=float, help="PDF sources: skip bigger files (default 100 MB)")
-    p.add_argument("--figure-ocr", choices=["auto", "off"], help="PDF sources: OCR the figures without text-layer "
-                   "words with Tesseract (auto, the default; results cached) or never (off)")
+    p.add_argument("--figure-ocr", choices=["auto", "missing", "off"], help="PDF sources: read the words printed in figures "
+                   "with Tesseract too: every figure (auto, the default; cached), only those without text-layer words "
+                   "(missing: faster), or none (off)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 

@@ -22,13 +22,15 @@ from scicmr.corpus.record import Record
 
 FIGURE_TEXT = "figure_text"
 FIGURE_TEXT_SOURCE = "figure_text_source"
+#: OCR text of the figure, beside a usable text layer (ingest) or from ``scicmr ocr``.
+OCR_TEXT = "ocr_text"
 SOURCES = ("text-layer", "ocr")
 
 
 def _texts(record: Record) -> dict[str, str]:
     """source → words, for the sources the record has (in order: text layer, OCR)."""
     out: dict[str, str] = {}
-    text, ocr = record.extra.get(FIGURE_TEXT), record.extra.get("ocr_text")
+    text, ocr = record.extra.get(FIGURE_TEXT), record.extra.get(OCR_TEXT)
     if isinstance(text, str) and text.strip():
         source = record.extra.get(FIGURE_TEXT_SOURCE)
         out[source if source in SOURCES else "text-layer"] = text

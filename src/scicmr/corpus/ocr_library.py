@@ -17,12 +17,12 @@ from typing import Any, Iterator
 from scicmr._faults import crash_point
 from scicmr._io import atomic_write_json
 from scicmr._progress import progress
+from scicmr.corpus.figure_text import OCR_TEXT
 from scicmr.corpus.library import Library
 from scicmr.corpus.ocr import OcrSettings, ocr_image, require_tesseract, tesseract_version
 from scicmr.corpus.record import Record, mostly_chinese
 from scicmr.errors import InputError
 
-OCR_TEXT = "ocr_text"
 OCR_META = "ocr"
 _CHUNK = 32  # records per write: small enough to lose little on a crash, large enough to be cheap
 

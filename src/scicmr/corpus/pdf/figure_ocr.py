@@ -2,8 +2,11 @@
 nothing about (raster plots, micrographs with labels, vector figures whose text was turned
 into outlines).
 
-Only figures without usable text-layer words are read (:func:`needs_ocr`); a born-digital
-figure's text layer is exact and free, OCR is neither. Each such region is rendered again from the PDF
+By default every figure is read: a born-digital figure's text layer is exact and free, but
+OCR also reads what the layer misses (raster parts, text drawn as outlines), and on real
+papers figure words from both together matched captions far better than either alone
+(docs/hybrid.md). Where the layer holds no usable words (:func:`needs_ocr`) OCR's words
+replace it; elsewhere they are kept beside it. Each region is rendered again from the PDF
 at :data:`OCR_DPI` (tick labels of a figure rendered at 150 dpi are 5–8 px high, too small for
 Tesseract; see docs/pdf.md "Figure words" for the measured difference), and read by Tesseract
 (:func:`scicmr.corpus.ocr.ocr_image`'s preprocessing and cleaning).
@@ -29,7 +32,9 @@ from scicmr._io import atomic_write_json
 from scicmr.corpus import ocr as ocr_mod
 from scicmr.errors import ScicmrError
 
-OCR_MODES = ("auto", "off")
+#: ``auto``: every figure (the text layer and OCR each read what the other misses; both are
+#: kept); ``missing``: only figures without usable text-layer words (faster); ``off``: none.
+OCR_MODES = ("auto", "missing", "off")
 #: Render resolution of a region read by OCR (see the module docstring).
 OCR_DPI = 300
 #: Pixels of one OCR crop, at most (a full-page figure at 300 dpi is ~8 megapixels): the

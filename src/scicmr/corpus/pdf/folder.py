@@ -84,7 +84,7 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
         :class:`~scicmr.corpus.readers.base.Skipped` per unusable file, every quirk, and notes
         ``{"quirks"?, "dataset": "pdf", "layout": "pdf", "pdf_files": n, "pdf_stats": {file name:
         {"pages", "seconds", "cpu_seconds", "figures", "ocr_figures", "ocr_cached",
-        "ocr_seconds"}}}``. Without Tesseract (``settings.ocr == "auto"``) no file tries OCR and
+        "ocr_seconds"}}}``. Without Tesseract (``settings.ocr`` not ``"off"``) no file tries OCR and
         one quirk says how many figures kept no words and how to install it.
     """
     root = Path(path)
@@ -93,7 +93,7 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
     workers = default_workers() if workers is None else max(1, int(workers))
     ids = _paper_ids(files, root)
     names = [f.relative_to(root).as_posix() if root.is_dir() else f.name for f in files]
-    ocr_missing = unavailable_reason() if settings.ocr == "auto" and files else None
+    ocr_missing = unavailable_reason() if settings.ocr != "off" and files else None
     if ocr_missing:  # say it once for the folder, not once per file
         settings = replace(settings, ocr="off")
     jobs = [(f, str(image_root), pid, relative_to, name, settings) for f, pid, name in zip(files, ids, names)]

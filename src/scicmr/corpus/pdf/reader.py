@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from scicmr._io import atomic_write_bytes
-from scicmr.corpus.figure_text import FIGURE_TEXT, FIGURE_TEXT_SOURCE
+from scicmr.corpus.figure_text import FIGURE_TEXT, FIGURE_TEXT_SOURCE, OCR_TEXT
 from scicmr.corpus.pdf.figure_ocr import OCR_DPI, check_mode, needs_ocr, ocr_regions, unavailable_reason
 from scicmr.corpus.pdf.captions import (Caption, cited_numbers, document_vocabulary, find_captions,
                                         join_lines, split_sentences)
@@ -29,8 +29,9 @@ SCANNED = "scanned page without text layer; OCR it first"
 class PdfSettings:
     """How PDFs are read: render resolution, the limits that skip huge files (raise them to
     read those), the padding around a figure crop (points), and figure OCR: ``ocr="auto"``
-    reads the figures without text-layer words with Tesseract (cached; see
-    :mod:`scicmr.corpus.pdf.figure_ocr`), rendered at ``ocr_dpi``; ``"off"`` never does."""
+    reads every figure with Tesseract (cached; see :mod:`scicmr.corpus.pdf.figure_ocr`),
+    rendered at ``ocr_dpi``; ``"missing"`` only the figures without text-layer words;
+    ``"off"`` none."""
 
     dpi: int = 150
     max_pages: int = 200
@@ -294,19 +295,21 @@ def _read_into(result: PdfResult, path: Path, image_dir: Path, paper_id: str,
 
 def _words_of_figures(result: PdfResult, path: Path, source_name: str, settings: PdfSettings,
                       figures: list[tuple[str, Caption, Region, tuple]],
-                      layouts: Sequence[PageLayout]) -> dict[str, tuple[str, str | None, bool]]:
-    """(words, source, raster) for each figure ``(id, caption, region, render box)``: the text
-    layer's words inside the box; OCR of the region (``settings.ocr == "auto"``) for a figure
-    without any real word there (:func:`~scicmr.corpus.pdf.figure_ocr.needs_ocr`). Missing Tesseract and
-    unreadable regions are quirks, never failures: those figures keep no words."""
-    texts: dict[str, tuple[str, str | None, bool]] = {}
+                      layouts: Sequence[PageLayout]) -> dict[str, list]:
+    """[words, source, raster, ocr words] for each figure ``(id, caption, region, render box)``:
+    the text layer's words inside the box; OCR of the region (every figure with
+    ``settings.ocr == "auto"``, those without any real word there with ``"missing"``:
+    :func:`~scicmr.corpus.pdf.figure_ocr.needs_ocr`). OCR's words replace an unusable layer and
+    are kept beside a usable one (``ocr words``). Missing Tesseract and unreadable regions are
+    quirks, never failures: those figures keep what the layer had."""
+    texts: dict[str, list] = {}
     wanted: dict[int, list[tuple[str, tuple]]] = {}
     for rid, cap, region, render_box in figures:
         layout = layouts[cap.page - 1]
         words = _figure_words(layout, region.box, cap)
         raster = any(_overlap(img, region.box) > 0.3 for img in layout.images)
-        texts[rid] = (words, "text-layer" if words else None, raster)
-        if settings.ocr == "auto" and needs_ocr(words):
+        texts[rid] = [words, "text-layer" if words else None, raster, ""]
+        if settings.ocr == "auto" or (settings.ocr == "missing" and needs_ocr(words)):
             wanted.setdefault(cap.page, []).append((rid, render_box))
     if not wanted:
         return texts
@@ -322,8 +325,10 @@ def _words_of_figures(result: PdfResult, path: Path, source_name: str, settings:
     result.ocr_figures = sum(len(items) for items in wanted.values())
     result.ocr_cached, result.ocr_seconds = outcome.cached, outcome.seconds
     for rid, text in outcome.words.items():
-        if text:  # what the layer had there was panel labels or unreadable: OCR replaces it
-            texts[rid] = (text, "ocr", texts[rid][2])
+        if text and needs_ocr(texts[rid][0]):  # the layer had panel labels or unreadable text there
+            texts[rid][:2] = [text, "ocr"]
+        elif text:
+            texts[rid][3] = text
     for rid, why in outcome.failed.items():
         result.quirk(f"{source_name} {rid}", "figure OCR failed; the figure keeps no words", why)
     return texts
@@ -357,7 +362,7 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
             written.append(target)
             image_ref = target.relative_to(relative_to).as_posix() if relative_to else str(target)
             context = list(dict.fromkeys(s for s in sentences if cap.number in cited_numbers(s)))
-            words, source, raster = texts[rid]
+            words, source, raster, ocr_words = texts[rid]
             result.records.append(Record(
                 id=rid, kind="pair", title=meta.title, text=cap.text, authors=list(meta.authors),
                 date=meta.year, images=[image_ref],
@@ -365,7 +370,8 @@ def _write_records(result: PdfResult, path: Path, image_dir: Path, paper_id: str
                 group=paper_id, context=" ".join(context)[:4000],
                 extra={"paper": paper_id, "label": cap.label, "figure": cap.number, "caption_position": region.position,
                        "region": region.kind, "abstract": meta.abstract, "caption_bbox": [round(v, 2) for v in cap.box],
-                       FIGURE_TEXT: words, FIGURE_TEXT_SOURCE: source, "raster": raster},
+                       FIGURE_TEXT: words, FIGURE_TEXT_SOURCE: source, "raster": raster,
+                       **({OCR_TEXT: ocr_words} if ocr_words else {})},
             ))
     except BaseException:
         for target in written:  # leave no half-written paper behind
