@@ -5,8 +5,9 @@ a desk fill half the frame, so a whole-image descriptor (a CNN vector, a thumbna
 describes the surroundings. Local features do not: :class:`LocalFeatureVerifier`
 
 1. ``fit``: detects keypoints (SIFT or ORB, OpenCV) on each grey reference figure, resized to
-   ``reference_side`` px on its long side, and keeps the ``features`` strongest (positions in
-   the figure's own pixels, descriptors as uint8);
+   each of ``reference_sides`` px on its long side (a fine and a coarse scale: fine text
+   blurs away in a distant photo), keeps the ``features`` strongest per scale (positions in
+   the figure's own pixels, descriptors as uint8) and a grey thumbnail;
 2. ``shortlist``: matches the query's descriptors against all references at once (a FLANN
    k-d forest for SIFT, LSH for ORB); each query descriptor whose nearest reference
    descriptor passes the ratio test against the nearest one *of another figure* votes for
@@ -14,10 +15,12 @@ describes the surroundings. Local features do not: :class:`LocalFeatureVerifier`
 3. ``verify``: per candidate, exact 2-nearest-neighbour matching with the ratio test, then a
    RANSAC homography (``cv2.findHomography``): the inlier count is the evidence, and the
    homography maps the figure's corners into the photo (the ``quad``). Degenerate fits (a
-   quadrilateral that is not convex or is tiny) count as no evidence.
+   quadrilateral that is not convex or is tiny) count as no evidence. The photo is warped
+   back into the figure's frame and correlated with its thumbnail (``rectified_ncc``).
 
 The learned state: ``points_`` (N, 2) float32, ``descriptors_`` (N, D) uint8, ``offsets_``
-(n + 1,) int64 (figure i owns rows offsets_[i]:offsets_[i+1]) and ``sizes_`` (n, 2) int64 (w, h).
+(n + 1,) int64 (figure i owns rows offsets_[i]:offsets_[i+1]), ``sizes_`` (n, 2) int64 (w, h)
+and ``thumbs_`` (n, THUMB, THUMB) uint8.
 """
 
 from __future__ import annotations
@@ -116,17 +119,18 @@ class LocalFeatureVerifier:
 
     Args:
         detector: "sift" (128-d, scale- and blur-robust) or "orb" (binary, faster, weaker).
-        features: keypoints kept per reference figure (the strongest).
+        features: keypoints kept per reference figure and scale (the strongest).
         query_features: keypoints kept per query photo.
-        reference_side: long side (px) references are resized to (small ones upscaled).
+        reference_sides: long sides (px) references are described at (small ones upscaled):
+            a coarse scale keeps keypoints that survive a blurred, distant photo.
         query_side: long side (px) queries are reduced to (bounds the time per query).
         ratio: Lowe's ratio test threshold (nearest / second-nearest distance).
         ransac_px: RANSAC reprojection threshold in query pixels (at ``query_side``).
         min_inliers: fewer inliers than this count as no evidence (0).
     """
 
-    def __init__(self, detector: str = "sift", features: int = 400, query_features: int = 3000,
-                 reference_side: int = 640, query_side: int = 1600, ratio: float = 0.8,
+    def __init__(self, detector: str = "sift", features: int = 300, query_features: int = 6000,
+                 reference_sides: Sequence[int] = (640, 256), query_side: int = 1600, ratio: float = 0.8,
                  ransac_px: float = 8.0, min_inliers: int = 10):
         if detector not in DETECTORS:
             raise InputError(f"unknown detector {detector!r}", fix=f"choose one of: {', '.join(DETECTORS)}")
@@ -135,7 +139,9 @@ class LocalFeatureVerifier:
         self.detector = detector
         self.features = int(features)
         self.query_features = int(query_features)
-        self.reference_side = int(reference_side)
+        self.reference_sides = [int(side) for side in reference_sides]
+        if not self.reference_sides or min(self.reference_sides) < MIN_SIDE:
+            raise InputError(f"reference_sides must list sides >= {MIN_SIDE}, got {reference_sides}")
         self.query_side = int(query_side)
         self.ratio = float(ratio)
         self.ransac_px = float(ransac_px)
@@ -144,7 +150,7 @@ class LocalFeatureVerifier:
 
     def get_params(self) -> dict[str, Any]:
         return {"detector": self.detector, "features": self.features, "query_features": self.query_features,
-                "reference_side": self.reference_side, "query_side": self.query_side, "ratio": self.ratio,
+                "reference_sides": list(self.reference_sides), "query_side": self.query_side, "ratio": self.ratio,
                 "ransac_px": self.ransac_px, "min_inliers": self.min_inliers}
 
     # ------------------------------------------------------------------ features
@@ -169,10 +175,13 @@ class LocalFeatureVerifier:
         uint8 descriptors, and its (THUMB, THUMB) uint8 grey thumbnail (stretched square)."""
         from PIL import Image
 
-        pixels, scale = _grey(image, self.reference_side, upscale=True)
-        points, descriptors = self._keypoints(pixels, self.features)
+        points, descriptors = [], []
+        for side in self.reference_sides:
+            pixels, scale = _grey(image, side, upscale=True)
+            p, d = self._keypoints(pixels, self.features)
+            points.append(p / scale), descriptors.append(d)
         thumb = np.asarray(image.convert("L").resize((THUMB, THUMB), Image.BOX), dtype=np.uint8)
-        return points / scale, descriptors, thumb
+        return np.concatenate(points), np.concatenate(descriptors), thumb
 
     def describe_query(self, image) -> QueryView:
         """A query PIL image reduced to ``query_side`` px on its long side, described."""
@@ -220,6 +229,7 @@ class LocalFeatureVerifier:
         first use): a k-d forest for SIFT, LSH tables for ORB."""
         if self._index is None:
             cv2 = _cv2()
+            cv2.setRNGSeed(0)  # FLANN's randomised trees draw from OpenCV's RNG: one seed, one index
             if self.detector == "sift":
                 self._index = cv2.flann_Index(self.descriptors_.astype(np.float32), {"algorithm": 1, "trees": 4})
             else:

@@ -12,8 +12,10 @@ Three stages:
    and the ``verify_global`` best by cosine get a RANSAC homography; a plausible fit with at
    least ``min_inliers`` inliers *verifies* the figure, localises it (``quad``: its corners
    in the photo) and warps the photo back into the figure's frame for a band-passed
-   correlation (``rectified_ncc``). Verified figures rank first, by that correlation (it
-   tells apart figures of one template, which share keypoints), scored ``3 + rectified_ncc``.
+   correlation (``rectified_ncc``). Verified figures rank first (:func:`order_verified`,
+   default "region": figures localised at the same place compete on that correlation, which
+   tells apart figures of one template; places rank by inliers, so the photographed figure
+   beats a cut-off neighbour), scored ``3 +`` their evidence.
 3. Re-rank the rest: when nothing is verified (a tiny, blank or featureless query), the
    crop-aligned thumbnail correlation of :mod:`scicmr.matching.align` re-ranks the
    shortlist: the best NCC of the query's 24 px thumbnail over crops of the candidate
@@ -38,6 +40,7 @@ from scicmr._io import atomic_save_npy, atomic_write_json, read_json
 from scicmr.errors import InputError, LibraryError, NotFittedError
 
 
+ORDERS = ("region", "inliers", "rectified_ncc")
 VERIFIED = 3.0  # verified figures score VERIFIED + rectified NCC, above any unverified score
 
 
@@ -76,6 +79,43 @@ def _make_verifier(verifier: Any):
     return LocalFeatureVerifier(detector=verifier)
 
 
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of the bounding boxes of two (4, 2) quads."""
+    lo, hi = np.maximum(a.min(0), b.min(0)), np.minimum(a.max(0), b.max(0))
+    inter = float(np.prod(np.clip(hi - lo, 0, None)))
+    union = float(np.prod(a.max(0) - a.min(0)) + np.prod(b.max(0) - b.min(0))) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def order_verified(found: dict[int, Any], cosines: np.ndarray, order: str = "region") -> tuple[list[int], dict[int, float]]:
+    """Verified positions best first, and each one's score (higher is better, ranks agree).
+
+    ``found``: {position: Verification with inliers > 0, a quad and a rectified ncc};
+    ``cosines``: (n,) global scores (the last tie-breaker). Orders:
+
+    - "inliers": by inliers, then rectified NCC.
+    - "rectified_ncc": by rectified NCC (the photo warped back into the figure), then inliers.
+    - "region": figures whose quads cover the same region of the photo (box IoU >= 0.5)
+      compete on rectified NCC (figures of one template share keypoints, not pixels), and
+      regions rank by their most inliers (the photographed figure, not a cut-off neighbour).
+    """
+    if order not in ORDERS:
+        raise InputError(f"unknown order {order!r}", fix=f"choose one of: {', '.join(ORDERS)}")
+    unit = {p: (float(v.ncc) + 1) / 2 * 0.999 for p, v in found.items()}  # [0, 1): below one inlier
+    if order == "rectified_ncc":
+        scores = {p: 2 * unit[p] - 1 for p in found}
+        key = {p: (-found[p].ncc, -found[p].inliers) for p in found}
+    else:
+        strength = {p: float(v.inliers) for p, v in found.items()}
+        if order == "region":
+            strength = {p: max(strength[q] for q in found if _overlap(found[p].quad, found[q].quad) >= 0.5)
+                        for p in found}
+        scores = {p: strength[p] + unit[p] for p in found}
+        key = {p: (-strength[p], -found[p].ncc, -found[p].inliers) for p in found}
+    ranked = sorted(found, key=lambda p: (*key[p], -float(cosines[p]), p))
+    return ranked, scores
+
+
 class ImageMatcher:
     """Shortlist by global features, verify by local features, re-rank by crop-aligned correlation.
 
@@ -92,16 +132,22 @@ class ImageMatcher:
         verify: most-voted figures verified per query; None verifies every figure (the slow
             reference the shortlist is tested against).
         verify_global: best-by-cosine figures verified as well.
+        order: how verified figures are ordered (:func:`order_verified`): "region",
+            "inliers" or "rectified_ncc"; chosen on validation photos in bench/photo_matching.py.
     """
 
     def __init__(self, encoder: Any = "efficientnet-lite0", shortlist: int = 30, rerank: bool = True,
                  global_weight: float = 0.25, angles: Sequence[float] = (-8.0, -4.0, 0.0, 4.0, 8.0),
-                 verifier: Any = "sift", verify: int | None = 10, verify_global: int = 5):
+                 verifier: Any = "sift", verify: int | None = 20, verify_global: int = 0,
+                 order: str = "region"):
         if int(shortlist) < 1:
             raise InputError(f"shortlist must be >= 1, got {shortlist}")
         if verify is not None and int(verify) < 0 or int(verify_global) < 0:
             raise InputError(f"verify and verify_global must be >= 0, got {verify}, {verify_global}")
+        if order not in ORDERS:
+            raise InputError(f"unknown order {order!r}", fix=f"choose one of: {', '.join(ORDERS)}")
         self.encoder = encoder
+        self.order = order
         self.shortlist = int(shortlist)
         self.rerank = bool(rerank)
         self.global_weight = float(global_weight)
@@ -167,9 +213,9 @@ class ImageMatcher:
     def shortlist_for(self, images: Sequence[Any], m: int) -> tuple[np.ndarray, np.ndarray]:
         """Global stage: (q, m) cosines and (q, m) collection positions, best first (ties by
         ascending position, the index contract)."""
-        return self._index().search(self._encode(images), min(int(m), len(self.ids_)))
+        return self._index().search(self.encode(images), min(int(m), len(self.ids_)))
 
-    def _encode(self, images: Sequence[Any]) -> np.ndarray:
+    def encode(self, images: Sequence[Any]) -> np.ndarray:
         """(q, d) unit global vectors of query images."""
         self._check()
         return _unit(self.encoder_().encode(list(images), batch_size=16))
@@ -212,7 +258,7 @@ class ImageMatcher:
             from scicmr.corpus.images import load_image
 
             loaded = [load_image(image) for image in images]
-            return [self._match_verified(image, vector, int(k)) for image, vector in zip(loaded, self._encode(loaded))]
+            return [self._match_verified(image, vector, int(k)) for image, vector in zip(loaded, self.encode(loaded))]
         cosines, positions = self.shortlist_for(images, max(self.shortlist, k) if rerank else k)
         return self.rank(cosines, positions, self.correlations(images, positions) if rerank else None, k)
 
@@ -246,7 +292,7 @@ class ImageMatcher:
         if not found:
             order = np.argsort(-cosines, kind="stable")[: max(self.shortlist, k)]
             return self.rank(cosines[order][None], order[None], self.correlations([image], order[None]), k)[0]
-        verified = sorted(found, key=lambda p: (-found[p].ncc, -found[p].inliers, -cosines[p], p))
+        verified, scores = order_verified(found, cosines, self.order)
         rest = [int(p) for p in np.argsort(-cosines, kind="stable")[: k + len(found)] if int(p) not in found]
         out = []
         for rank, position in enumerate((verified + rest)[:k], start=1):
@@ -254,7 +300,7 @@ class ImageMatcher:
             if evidence is None:
                 out.append(Match(rank, self.ids_[position], float(cosines[position]), float(cosines[position]), None))
                 continue
-            out.append(Match(rank, self.ids_[position], VERIFIED + evidence.ncc, float(cosines[position]), None,
+            out.append(Match(rank, self.ids_[position], VERIFIED + scores[position], float(cosines[position]), None,
                              evidence.inliers, np.round(evidence.quad, 2).tolist(), evidence.ncc))
         return out
 
@@ -264,7 +310,7 @@ class ImageMatcher:
         verifier = None if self.verifier is None else self.verifier.get_params()
         return {"class": "ImageMatcher", "encoder": encoder, "shortlist": self.shortlist, "rerank": self.rerank,
                 "global_weight": self.global_weight, "angles": list(self.angles), "verifier": verifier,
-                "verify": self.verify, "verify_global": self.verify_global}
+                "verify": self.verify, "verify_global": self.verify_global, "order": self.order}
 
     def save(self, directory: str | Path) -> Path:
         """config.json, ids.json, sources.json (paths), features.npy and the verifier's local
@@ -303,7 +349,8 @@ class ImageMatcher:
 
             verifier = LocalFeatureVerifier.load(directory)
         matcher = cls(spec, config["shortlist"], config["rerank"], config["global_weight"], config["angles"],
-                      verifier=verifier, verify=config.get("verify", 10), verify_global=config.get("verify_global", 5))
+                      verifier=verifier, verify=config.get("verify", 20), verify_global=config.get("verify_global", 0),
+                      order=config.get("order", "region"))
         matcher.ids_ = read_json(directory / "ids.json")
         matcher.sources_ = read_json(directory / "sources.json")
         matcher.features_ = np.load(directory / "features.npy")
