@@ -80,7 +80,7 @@ def figures():
 def test_matcher_needs_fit_and_valid_k(figures):
     with pytest.raises(NotFittedError):
         ImageMatcher("thumbnail").match(figures[0][1])
-    matcher = ImageMatcher("thumbnail").fit([i for i, _ in figures], [im for _, im in figures])
+    matcher = ImageMatcher("thumbnail", verifier=None).fit([i for i, _ in figures], [im for _, im in figures])
     with pytest.raises(InputError):
         matcher.match(figures[0][1], k=0)
 
