@@ -80,7 +80,7 @@ def figures():
 def test_matcher_needs_fit_and_valid_k(figures):
     with pytest.raises(NotFittedError):
         ImageMatcher("thumbnail").match(figures[0][1])
-    matcher = ImageMatcher("thumbnail").fit([i for i, _ in figures], [im for _, im in figures])
+    matcher = ImageMatcher("thumbnail", verifier=None).fit([i for i, _ in figures], [im for _, im in figures])
     with pytest.raises(InputError):
         matcher.match(figures[0][1], k=0)
 
@@ -88,7 +88,7 @@ def test_matcher_needs_fit_and_valid_k(figures):
 @pytest.mark.slow
 def test_matcher_finds_originals_among_distractors(figures):
     ids = [i for i, _ in figures]
-    matcher = ImageMatcher("thumbnail", shortlist=8).fit(ids, [im for _, im in figures])
+    matcher = ImageMatcher("thumbnail", shortlist=8, verifier=None).fit(ids, [im for _, im in figures])
     queries, truth = [], []
     for n, (fig_id, image) in enumerate(figures):
         for kind in (("crop", "phone") if n % 2 else ("jpeg", "photometric")):

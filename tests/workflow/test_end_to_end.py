@@ -245,6 +245,6 @@ def test_image_searches_need_no_cross_modal_model(tmp_path):
     record = Library.open(lib).records()[4]
     hits = searcher.search_similar_images(Library.open(lib).image_path(record), k=3)
     assert hits[0].id == record.id and hits[0].record == record and hits[0].modality == "image"
-    assert set(hits[0].details) == {"global_score", "ncc"}
+    assert set(hits[0].details) == {"global_score", "ncc", "inliers", "quad", "rectified_ncc"}
     with pytest.raises(LibraryError, match="no model 'cca'"):
         Searcher(lib, "cca")

@@ -32,14 +32,18 @@ def cmd_match(args: argparse.Namespace) -> int:
         print_json([_match_row(h) for h in hits])
         return 0
     rows = [(str(h.rank), h.id, f"{h.score:.3f}", f"{h.details['global_score']:.3f}",
-             "-" if h.details["ncc"] is None else f"{h.details['ncc']:.3f}", h.record.title[:60]) for h in hits]
-    print_table(("rank", "id", "score", "cosine", "ncc", "title"), rows, title=f"figures matching {args.image}")
+             "-" if h.details["ncc"] is None else f"{h.details['ncc']:.3f}",
+             "-" if h.details.get("inliers") is None else str(h.details["inliers"]), h.record.title[:60]) for h in hits]
+    print_table(("rank", "id", "score", "cosine", "ncc", "inliers", "title"), rows,
+                title=f"figures matching {args.image}")
     return 0
 
 
 def _match_row(hit) -> dict:
-    """One `scicmr match --json` row (the 0.1 fields, in their order)."""
+    """One `scicmr match --json` row (the 0.1 fields, in their order, then the local-feature
+    evidence: ``inliers`` and ``quad``, the figure's corners in the photo; None when not verified)."""
     ncc = hit.details["ncc"]
     return {"rank": hit.rank, "id": hit.id, "score": round(hit.score, 6),
             "global_score": round(hit.details["global_score"], 6), "ncc": None if ncc is None else round(ncc, 6),
-            "title": hit.record.title, "image": hit.record.image, "text": hit.record.text}
+            "title": hit.record.title, "image": hit.record.image, "text": hit.record.text,
+            "inliers": hit.details.get("inliers"), "quad": hit.details.get("quad")}

@@ -18,7 +18,19 @@ moire           a screen photo: sinusoidal interference pattern (period 3-7 px, 
                 grey levels, random angle) plus sensor noise (sigma 4)
 phone           all of the above at milder strength, chained (crop, perspective,
                 rotate, photometric, moire, blur, scale, jpeg): a realistic photo
+page            the figure on a printed page (:mod:`.page`): paper with columns of
+                text lines, a neighbouring figure (``neighbour``, or synthetic plot
+                strokes), the page on a textured desk; the figure covers 25-60 % of
+                the frame. A light camera: tilt (corners ±4 %), turn ±(2-5)°, light
+                fall-off ≤ 15 %, blur ≤ 0.6 px, JPEG 70-90, long side 1000-1400 px
+photo           the page surroundings with a realistic camera: tilt (corners ±10 %),
+                turn ±(2-10)°, light fall-off 10-45 % + vignette + colour cast,
+                exposure x0.85-1.15, gamma 0.8-1.25, blur 0.4-1.8 px, sensor noise
+                sigma 1.5-5, JPEG 40-85, long side 800-1600 px
 ==============  ==================================================================
+
+``page`` and ``photo`` also return ``quad`` (the figure's corners in the photo, px: top-left,
+top-right, bottom-right, bottom-left) and ``area_fraction`` (its share of the photo, ≤ 0.6).
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ import numpy as np
 
 from scicmr.errors import InputError
 
-KINDS = ("crop", "scale", "rotate", "perspective", "blur", "jpeg", "photometric", "moire", "phone")
+KINDS = ("crop", "scale", "rotate", "perspective", "blur", "jpeg", "photometric", "moire", "phone", "page", "photo")
 PAGE = (245, 245, 240)  # fill colour for exposed corners (paper)
 
 
@@ -134,15 +146,25 @@ _APPLY = {"crop": _crop, "scale": _scale, "rotate": _rotate, "perspective": _per
 _PHONE_CHAIN = ("crop", "perspective", "rotate", "photometric", "moire", "blur", "scale", "jpeg")
 
 
-def distort(image, kind: str, seed: int) -> tuple[Any, dict[str, Any]]:
+def distort(image, kind: str, seed: int, *, neighbour=None) -> tuple[Any, dict[str, Any]]:
     """Apply distortion ``kind`` to an RGB PIL ``image`` with parameters drawn from ``seed``.
+
+    ``neighbour`` (an RGB PIL image, ``page``/``photo`` only) is drawn as the figure beside it
+    on the page; None draws synthetic plot strokes there.
 
     Returns the distorted RGB PIL image and ``{"kind": kind, "seed": seed, ...parameters}``.
     """
     if kind not in KINDS:
         raise InputError(f"unknown distortion {kind!r}", fix=f"choose one of: {', '.join(KINDS)}")
+    if not hasattr(image, "convert") or min(image.size) < 1:
+        raise InputError("distort needs a non-empty PIL image", fix="pass PIL.Image.open(path)")
     rng = np.random.default_rng(seed)
     image = image.convert("RGB")
+    if kind in ("page", "photo"):
+        from scicmr.matching.page import page_photo
+
+        out, params = page_photo(image, rng, kind, neighbour)
+        return out, {"kind": kind, "seed": seed, **params}
     if kind != "phone":
         out, params = _APPLY[kind](image, rng)
         return out, {"kind": kind, "seed": seed, **params}

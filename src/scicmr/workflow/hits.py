@@ -24,7 +24,9 @@ class Hit:
     ``score`` is what the ranking sorted by (cosine in the shared space, ``1 - 2 d / bits`` for
     Hamming ranking, the re-ranked match score for photo matching). ``details`` holds the
     ranking's component scores when it has any: ``distance`` (Hamming distance, ADHN code
-    search), ``global_score`` and ``ncc`` (photo matching: global cosine, aligned correlation).
+    search), ``global_score``, ``ncc``, ``inliers``, ``quad`` and ``rectified_ncc`` (photo
+    matching: global cosine, aligned correlation, local-feature inliers, the figure's corners
+    in the photo, rectified correlation).
     """
 
     rank: int

@@ -306,8 +306,10 @@ class Searcher:
         """Image (path or PIL) → the library figure it shows and the most similar ones (mobile
         visual search: a photo of a printed figure finds the original). Uses the image matcher
         of :mod:`scicmr.workflow.match` (global features of the library's image encoder, or
-        ``encoder``; ``rerank`` False skips the aligned correlation), not the cross-modal
-        model; ``details`` hold ``global_score`` and ``ncc``."""
+        ``encoder``; local features verify and localise; ``rerank`` False gives the global
+        ranking alone), not the cross-modal model; ``details`` hold ``global_score``,
+        ``ncc``, ``inliers``, ``quad`` and ``rectified_ncc`` (see
+        :func:`scicmr.workflow.match.similar_images`)."""
         import json
 
         from scicmr.workflow.match import image_matcher, similar_images
