@@ -136,3 +136,38 @@ def test_held_out_citing_sentences_do_not_count_in_context_or_paper(papers_lib):
         for j, group in enumerate(groups):
             members = [i for i, g in enumerate(groups) if g == group]
             assert held["paper"][q, j] == pytest.approx(max(held["context"][q, i] for i in members))
+
+
+def test_figures_without_any_words_still_rank_by_the_cross_modal_channel(papers_lib):
+    from scicmr.evaluation.metrics import mrr
+    from scicmr.workflow.channels import pair_channels
+    from scicmr.workflow.hybrid import fusion_for, hybrid_config
+    from scicmr.workflow.index import shared_vectors
+
+    records = papers_lib.records("test")
+    wordless = [dataclasses.replace(r, extra={k: v for k, v in r.extra.items() if k != "figure_text"})
+                for r in records]
+    shared = shared_vectors(papers_lib, "cca", [r.id for r in records])
+    channels = pair_channels(records, shared, None, figures=wordless)
+    assert set(channels.t2i) == {"cross_modal"}  # nothing printed: the text channels are absent
+    fused = fusion_for(hybrid_config(papers_lib, "cca"), "t2i").combine(channels.t2i)
+    chance = float(np.mean(1.0 / np.arange(1, len(records) + 1)))
+    assert mrr(fused, np.arange(len(records))) > 1.5 * chance  # the image colours still tell the field
+
+
+def test_evaluate_with_some_wordless_figures_reports_finite_scores(papers_lib, tmp_path):
+    import shutil
+
+    from scicmr.corpus.library import Library
+    from scicmr.workflow import evaluate_model
+
+    copy = Library.open(shutil.copytree(papers_lib.root, tmp_path / "copy"))
+    test = copy.records("test")
+    for record in test[::3]:
+        record.extra.pop("figure_text")
+    copy.update_records(test[::3])
+    document = evaluate_model(copy, plots=False)
+    assert document["ranker"]["kind"] == "hybrid"
+    for task in ("t2i", "i2t"):
+        assert 0 < document[task]["mrr"] <= 1
+        assert all(np.isfinite(v[task]) for v in document["ranker"]["channels"].values())

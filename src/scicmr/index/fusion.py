@@ -31,23 +31,64 @@ STRATEGIES = ("linear", "rrf")
 
 
 def standardise_rows(scores: np.ndarray) -> np.ndarray:
-    """(q, n) scores → per-row z-scores (float32); rows without spread become all 0."""
+    """(q, n) scores → per-row z-scores (float32) over the row's known (finite) entries; NaN
+    (a channel that has nothing to say about that candidate) stays NaN; rows without spread
+    become 0."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.shape[1] == 0:
         return scores.astype(np.float32)
-    spread = scores.std(axis=1, keepdims=True)
-    centred = scores - scores.mean(axis=1, keepdims=True)
-    return np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 1e-12).astype(np.float32)
+    known = np.isfinite(scores)
+    count = known.sum(axis=1, keepdims=True)
+    filled = np.where(known, scores, 0.0)
+    mean = filled.sum(axis=1, keepdims=True) / np.maximum(count, 1)
+    spread = np.sqrt(np.where(known, (filled - mean) ** 2, 0.0).sum(axis=1, keepdims=True) / np.maximum(count, 1))
+    z = np.divide(filled - mean, spread, out=np.zeros_like(filled), where=spread > 1e-12)
+    return np.where(known, z, np.nan).astype(np.float32)
 
 
 def ranks_of(scores: np.ndarray) -> np.ndarray:
-    """(q, n) scores → (q, n) float32 1-based ranks, best first; equal scores share the best rank."""
+    """(q, n) scores → (q, n) float32 1-based ranks, best first; equal scores share the best
+    rank; NaN entries stay NaN (they take no rank)."""
     from scipy.stats import rankdata
 
     scores = np.asarray(scores, dtype=np.float64)
     if scores.size == 0:
         return np.zeros(scores.shape, np.float32)
-    return rankdata(-scores, method="min", axis=1).astype(np.float32)
+    ranks = rankdata(np.where(np.isfinite(scores), -scores, np.inf), method="min", axis=1).astype(np.float32)
+    return np.where(np.isfinite(scores), ranks, np.nan)
+
+
+def weighted_parts(prepared: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """Each channel's contribution (q, n) to the fused score, from its prepared scores (z-scores
+    or reciprocal ranks, NaN where the channel knows nothing of a candidate).
+
+    Where some weighted channels are missing for a candidate (a figure with no printed words
+    has no lexical or dense score), the weights of the channels it has are scaled up to the
+    same total, so it competes on the evidence it has instead of scoring zero on what it
+    lacks; where every weighted channel is missing, the channels it has count equally. The
+    contributions of one (query, candidate) sum to its fused score.
+    """
+    names = [n for n in prepared]
+    if not names:
+        return {}
+    total = sum(max(float(weights.get(n, 0.0)), 0.0) for n in names)
+    shape = next(iter(prepared.values())).shape
+    weight_sum, any_sum = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    for name in names:
+        known = np.isfinite(prepared[name])
+        weight_sum += known * float(weights.get(name, 0.0))
+        any_sum += known
+    fallback = weight_sum <= 1e-12
+    parts = {}
+    for name in names:
+        values = np.nan_to_num(prepared[name], nan=0.0)
+        known = np.isfinite(prepared[name])
+        scaled = float(weights.get(name, 0.0)) * total / np.maximum(weight_sum, 1e-12)
+        equal = known / np.maximum(any_sum, 1.0)
+        share = np.where(fallback, equal, scaled * known)
+        if share.any():
+            parts[name] = (share * values).astype(np.float32)
+    return parts
 
 
 @dataclass
@@ -57,13 +98,16 @@ class LinearFusion:
     weights: dict[str, float] = field(default_factory=dict)
     kind: str = "linear"
 
+    @staticmethod
+    def prepare(scores: np.ndarray) -> np.ndarray:
+        return standardise_rows(scores)
+
     def parts(self, channels: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Each weighted channel's contribution (q, n): what a hit's explanation shows."""
-        return {name: self.weights[name] * standardise_rows(channels[name])
-                for name in self.weights if self.weights[name] and name in channels}
+        """Each channel's contribution (q, n): what a hit's explanation shows (:func:`weighted_parts`)."""
+        return weighted_parts({n: self.prepare(m) for n, m in channels.items()}, self.weights)
 
     def combine(self, channels: Mapping[str, np.ndarray]) -> np.ndarray:
-        """(q, n) fused scores of the channels (each (q, n)); missing channels count 0."""
+        """(q, n) fused scores of the channels (each (q, n)); channels without a weight count 0."""
         return _sum(self.parts(channels), channels)
 
 
@@ -75,9 +119,11 @@ class RankFusion:
     k: float = 60.0
     kind: str = "rrf"
 
+    def prepare(self, scores: np.ndarray) -> np.ndarray:
+        return 1.0 / (self.k + ranks_of(scores))
+
     def parts(self, channels: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {name: self.weights[name] / (self.k + ranks_of(channels[name]))
-                for name in self.weights if self.weights[name] and name in channels}
+        return weighted_parts({n: self.prepare(m) for n, m in channels.items()}, self.weights)
 
     def combine(self, channels: Mapping[str, np.ndarray]) -> np.ndarray:
         return _sum(self.parts(channels), channels)
@@ -133,10 +179,11 @@ def fit_fusion(channels: Mapping[str, np.ndarray], positive: np.ndarray, kind: s
     positive = np.asarray(positive, dtype=np.int64)
     names = sorted(channels)
     # Standardise / rank each channel once; every grid point is then a weighted sum.
-    prepared = {n: make_fusion(kind, {n: 1.0}).parts(channels)[n] for n in names}
+    strategy = make_fusion(kind, {})
+    prepared = {n: strategy.prepare(channels[n]) for n in names}
     best, best_score = None, -1.0
     for weights in weight_grid(names, steps):
-        fused = sum(w * prepared[n] for n, w in weights.items() if w)
+        fused = _sum(weighted_parts(prepared, weights), prepared)
         score = mrr(fused, positive)
         if score > best_score + 1e-12:
             best, best_score = weights, score

@@ -193,6 +193,12 @@ def pair_channels(records: Sequence[Record], shared: dict[str, np.ndarray] | Non
     out = PairChannels()
     if any(t.strip() for t in figure_texts):
         _text_channels(out, captions, figure_texts, [r.id for r in records], embedder, bank)
+        # A figure that prints nothing has no text evidence, not bad evidence: NaN lets the
+        # fusion rank it on the channels it has (index.fusion.weighted_parts).
+        wordless = np.array([not t.strip() for t in figure_texts])
+        for name in list(out.t2i):
+            out.t2i[name][:, wordless] = np.nan
+            out.i2t[name][wordless, :] = np.nan
     if shared is not None:
         scores = cosine(shared["text"], shared["image"])
         out.t2i["cross_modal"], out.i2t["cross_modal"] = scores, scores.T.copy()

@@ -129,6 +129,7 @@ def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors
 
     from scicmr.evaluation.metrics import score_metrics
     from scicmr.workflow.channels import TextEmbedder, pair_channels
+    from scicmr.index.fusion import make_fusion
     from scicmr.workflow.hybrid import fusion_for, query_bank
 
     scores = pair_channels(records, {"image": image_vectors, "text": text_vectors},
@@ -140,6 +141,7 @@ def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors
         fusion = fusion_for(config, task, channels)
         metrics[task] = score_metrics(fusion.combine(available), positive_index=positive)
         ranker["fusion"][task] = {"kind": fusion.kind, "weights": fusion.weights}
-        for name, matrix in available.items():
-            ranker["channels"].setdefault(name, {})[task] = score_metrics(matrix, positive_index=positive)["mrr"]
+        for name, matrix in available.items():  # alone: its own z-scores (unknown entries 0)
+            alone = make_fusion("linear", {name: 1.0}).combine({name: matrix})
+            ranker["channels"].setdefault(name, {})[task] = score_metrics(alone, positive_index=positive)["mrr"]
     return metrics, ranker

@@ -216,6 +216,9 @@ def _group_max(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 def explain(parts: dict[str, np.ndarray], channels: dict[str, np.ndarray], row: int, column: int) -> dict[str, Any]:
     """One hit's score by channel: the channel's own score and its share of the fused score."""
-    return {name: {"score": round(float(channels[name][row, column]), 6),
-                   "contribution": round(float(parts[name][row, column]) if name in parts else 0.0, 6)}
-            for name in channels}
+    out = {}
+    for name in channels:
+        score = float(channels[name][row, column])
+        out[name] = {"score": round(score, 6) if np.isfinite(score) else None,  # None: nothing to say
+                     "contribution": round(float(parts[name][row, column]) if name in parts else 0.0, 6)}
+    return out
