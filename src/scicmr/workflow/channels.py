@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,8 +31,10 @@ import numpy as np
 from scicmr.corpus.figure_text import caption_without_label, figure_words
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
+from scicmr.errors import LibraryError
 
 DENSE_ENCODER = {"name": "minilm"}
+_CACHE_LOCK = threading.Lock()
 
 
 def text_side(record: Record) -> str:
@@ -121,7 +124,11 @@ class TextEmbedder:
                 keyed = [f"{ids[i]}:{hashlib.sha1(texts[i].encode()).hexdigest()[:12]}" for i in present]
                 unique = dict(zip(keyed, chosen))  # one row per (record, text)
                 key = config_key(f"text-{self.spec.get('name', 'fitted')}-{field or 'field'}", self.spec)
-                vectors = encode_cached(self.encoder, self.lib, list(unique), list(unique.values()), key=key)
+                with _CACHE_LOCK:  # one writer per process; the cache is two files
+                    try:
+                        vectors = encode_cached(self.encoder, self.lib, list(unique), list(unique.values()), key=key)
+                    except LibraryError:  # a cache another process is rewriting: do without it this time
+                        vectors = self.encoder.encode(list(unique.values()), batch_size=32)
                 lookup = dict(zip(unique, vectors))
                 rows = np.stack([lookup[k] for k in keyed])
             else:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -93,6 +94,7 @@ class Searcher:
         self._matchers: dict[str | None, Any] = {}  # image matchers by encoder spec
         self._code_searches: dict[tuple[str, int | None], Any] = {}
         self._documents = None  # hybrid text channels of the current snapshot
+        self._documents_lock = threading.Lock()
         if model is not None:
             resolve_model_name(self.lib, model)  # a wrong name is a clear error now, not at the first query
 
@@ -254,13 +256,14 @@ class Searcher:
         from scicmr.workflow.channels import TextEmbedder
         from scicmr.workflow.hybrid import DocumentChannels
 
-        cached = self._documents
-        if cached is None or cached.ids != snapshot.ids:
-            records = self.lib.get_many(list(snapshot.ids), skip_missing=True)
-            by_id = {r.id: r for r in records}
-            rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
-            cached = DocumentChannels(rows, TextEmbedder(self.lib, self.fusion.get("dense_encoder")))
-            self._documents = cached
+        with self._documents_lock:  # concurrent queries of a new snapshot build it once
+            cached = self._documents
+            if cached is None or cached.ids != snapshot.ids:
+                records = self.lib.get_many(list(snapshot.ids), skip_missing=True)
+                by_id = {r.id: r for r in records}
+                rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
+                cached = DocumentChannels(rows, TextEmbedder(self.lib, self.fusion.get("dense_encoder")))
+                self._documents = cached
         return cached
 
     def _hybrid_page(self, query: str, target: str, k: int, offset: int, filters: Filters,
