@@ -172,3 +172,24 @@ def test_evaluate_with_some_wordless_figures_reports_finite_scores(papers_lib, t
     for task in ("t2i", "i2t"):
         assert 0 < document[task]["mrr"] <= 1
         assert all(np.isfinite(v[task]) for v in document["ranker"]["channels"].values())
+
+
+def test_an_image_query_ranks_captions_by_its_printed_words_and_the_model(papers_lib, monkeypatch):
+    import scicmr.workflow.hybrid as hybrid
+    from scicmr.workflow import Searcher
+
+    target = papers_lib.get("paper9-fig3")
+    # OCR of the query image is stubbed: the test is about the ranking, not Tesseract.
+    monkeypatch.setattr(hybrid, "printed_words", lambda image: target.extra["figure_text"])
+    searcher = Searcher(papers_lib)
+    hits = searcher.search_image(papers_lib.image_path(target), k=5)
+    assert hits[0].id == target.id
+    assert {"lexical", "lexical_qb", "cross_modal"} <= set(hits[0].details["channels"])
+    assert hits[0].score == pytest.approx(sum(c["contribution"] for c in hits[0].details["channels"].values()),
+                                          abs=1e-4)
+    # No readable words: the model alone ranks, and the query still gets a full page.
+    monkeypatch.setattr(hybrid, "printed_words", lambda image: "")
+    wordless = searcher.search_image(papers_lib.image_path(target), k=5)
+    assert len(wordless) == 5 and set(wordless[0].details["channels"]) == {"cross_modal"}
+    model = searcher.search_image(papers_lib.image_path(target), k=5, channels=["cross_modal"])
+    assert [h.id for h in wordless] == [h.id for h in model]

@@ -135,7 +135,10 @@ class TextEmbedder:
                 rows = self.encoder.encode(chosen, batch_size=32)
             out = np.zeros((len(texts), rows.shape[1]), dtype=np.float32)
             out[present] = unit_rows(rows)
-        return out if out is not None else np.zeros((len(texts), 1), dtype=np.float32)
+        if out is None:  # nothing to embed: zero rows of the encoder's width, so products still line up
+            width = int(self.encoder.encode(["x"], batch_size=1).shape[1])
+            out = np.zeros((len(texts), width), dtype=np.float32)
+        return out
 
 
 def lexical_scores(queries: Sequence[str], candidates: Sequence[str]) -> np.ndarray:
@@ -170,10 +173,22 @@ def bank_normalised(scores: np.ndarray, bank_scores: np.ndarray) -> np.ndarray:
     hub of the embedding space) is discounted, one that stands out only for its own query is
     kept: query-bank normalisation against hubness (Bogolin et al., CVPR 2022, in its simplest
     form: a z-score per candidate)."""
+    return normalised_by(scores, *bank_statistics(bank_scores))
+
+
+def bank_statistics(bank_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """(n,) mean and spread of each candidate's scores over a bank of queries ((b, n)); None,
+    None for a bank too small to tell."""
     bank_scores = np.asarray(bank_scores, dtype=np.float64)
     if len(bank_scores) < 2:
+        return None, None
+    return bank_scores.mean(axis=0), bank_scores.std(axis=0)
+
+
+def normalised_by(scores: np.ndarray, mean: np.ndarray | None, spread: np.ndarray | None) -> np.ndarray:
+    """(q, n) scores as z-scores per candidate under bank statistics (unchanged without them)."""
+    if mean is None:
         return np.asarray(scores, dtype=np.float32)
-    mean, spread = bank_scores.mean(axis=0), bank_scores.std(axis=0)
     return ((scores - mean) / np.maximum(spread, 1e-6)).astype(np.float32)
 
 

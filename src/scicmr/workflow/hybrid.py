@@ -27,8 +27,9 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.pdf.captions import cited_numbers, split_sentences
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError
-from scicmr.workflow.channels import (TextEmbedder, citing_sentences, cosine, dense_encoder_spec, document,
-                                      lexical_scores, pair_channels)
+from scicmr.workflow.channels import (TextEmbedder, bank_statistics, citing_sentences, cosine, dense_encoder_spec,
+                                      document, figure_side, lexical_scores, normalised_by, pair_channels, text_side,
+                                      words_only)
 from scicmr.workflow.library_data import paired_records
 
 HYBRID_FILE = "hybrid.json"
@@ -212,6 +213,52 @@ def _group_max(scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
     best = np.full((scores.shape[0], int(groups.max()) + 1 if groups.size else 0), -np.inf, dtype=np.float32)
     np.maximum.at(best.T, groups, scores.T)
     return best[:, groups]
+
+
+class CaptionChannels:
+    """The text channels of an image query against the records' captions (the ``i2t`` task):
+    the words printed in the query image (OCR) against each caption, BM25 and dense, each also
+    normalised against a bank of training figures' words, as the pair protocol fitted them."""
+
+    def __init__(self, records: Sequence[Record], embedder: TextEmbedder | None, bank: Sequence[Record]):
+        from scicmr.index.lexical import LexicalIndex
+
+        self.ids = tuple(r.id for r in records)
+        captions = [text_side(r) for r in records]
+        self.lexical = LexicalIndex().fit(captions)
+        bank_words = [figure_side(r) for r in bank]
+        self.lexical_bank = bank_statistics(self.lexical.scores(bank_words)) if bank else (None, None)
+        self.embedder, self.dense, self.dense_bank = embedder, None, (None, None)
+        if embedder is not None and captions:
+            self.dense = embedder.embed(captions, list(self.ids), "caption")
+            if bank:
+                rows = embedder.embed([words_only(t) for t in bank_words], [r.id for r in bank], "figure")
+                self.dense_bank = bank_statistics(rows @ self.dense.T)
+
+    def scores(self, words: Sequence[str]) -> dict[str, np.ndarray]:
+        """name → (q, n) scores of each query image's printed ``words`` ({} when none has any)."""
+        if not any(w.strip() for w in words):
+            return {}
+        lexical = self.lexical.scores(words)
+        out = {"lexical": lexical, "lexical_qb": normalised_by(lexical, *self.lexical_bank)}
+        if self.dense is not None:
+            dense = cosine(self.embedder.embed([words_only(w) for w in words]), self.dense)
+            out["dense"], out["dense_qb"] = dense, normalised_by(dense, *self.dense_bank)
+        return out
+
+
+def printed_words(image: Any) -> str:
+    """The words printed in a query image (Tesseract, English), "" when Tesseract is missing or
+    cannot read it: the query is then ranked on its other channels."""
+    from scicmr.corpus.ocr import OcrSettings, ocr_image, tesseract_path
+    from scicmr.errors import ScicmrError
+
+    if tesseract_path() is None:
+        return ""
+    try:
+        return ocr_image(image, OcrSettings(lang="eng"))
+    except (ScicmrError, RuntimeError, OSError):
+        return ""
 
 
 def explain(parts: dict[str, np.ndarray], channels: dict[str, np.ndarray], row: int, column: int) -> dict[str, Any]:

@@ -94,6 +94,7 @@ class Searcher:
         self._matchers: dict[str | None, Any] = {}  # image matchers by encoder spec
         self._code_searches: dict[tuple[str, int | None], Any] = {}
         self._documents = None  # hybrid text channels of the current snapshot
+        self._captions = None  # hybrid caption channels of image queries
         self._documents_lock = threading.Lock()
         if model is not None:
             resolve_model_name(self.lib, model)  # a wrong name is a clear error now, not at the first query
@@ -240,8 +241,12 @@ class Searcher:
         its score. ``channels`` keeps only some of them (``["cross_modal"]``: the model alone).
         """
         _check_target(modality, "query modality")
-        if modality == "text" and self.fusion is not None and list(channels or []) != ["cross_modal"]:
+        _check_target(target)
+        hybrid = self.fusion is not None and list(channels or []) != ["cross_modal"]
+        if hybrid and modality == "text":
             return self._hybrid_page(item, target, k, offset, filters or Filters(), channels)
+        if hybrid and target == "text":
+            return self._hybrid_image_page(item, k, offset, filters or Filters(), channels)
         return self.rank(self.embed(modality, [item]), target, k, offset, filters)
 
     @cached_property
@@ -266,19 +271,52 @@ class Searcher:
                 self._documents = cached
         return cached
 
+    def _caption_channels(self, snapshot: Snapshot):
+        """The caption channels of image queries over ``snapshot``'s rows, built once per snapshot."""
+        from scicmr.workflow.channels import TextEmbedder
+        from scicmr.workflow.hybrid import CaptionChannels, query_bank
+
+        with self._documents_lock:
+            cached = self._captions
+            if cached is None or cached.ids != snapshot.ids:
+                by_id = {r.id: r for r in self.lib.get_many(list(snapshot.ids), skip_missing=True)}
+                rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]
+                cached = CaptionChannels(rows, TextEmbedder(self.lib, self.fusion.get("dense_encoder")),
+                                         query_bank(self.lib))
+                self._captions = cached
+        return cached
+
+    def _hybrid_image_page(self, image: Any, k: int, offset: int, filters: Filters,
+                           channels: Sequence[str] | None) -> Page:
+        """An image → captions through the ``i2t`` fusion: the words printed in the image (OCR)
+        against each caption, and the cross-modal score."""
+        from scicmr.corpus.images import load_image
+        from scicmr.workflow.hybrid import printed_words
+
+        query = load_image(image)
+        vector = self.embed_image([query])
+        snapshot = self.snapshot
+        scores = self._caption_channels(snapshot).scores([printed_words(query)])
+        return self._fused_page(snapshot, scores, vector, "text", "i2t", k, offset, filters, channels)
+
     def _hybrid_page(self, query: str, target: str, k: int, offset: int, filters: Filters,
                      channels: Sequence[str] | None) -> Page:
-        from scicmr.workflow.hybrid import explain, fusion_for
-
-        _check_target(target)
-        k = _check_k(k)
-        if int(offset) < 0:
-            raise InputError(f"offset must be >= 0, got {offset}")
         vector = self.embed_text([query])
         snapshot = self.snapshot
         scores = self._document_channels(snapshot).scores([query])
+        return self._fused_page(snapshot, scores, vector, target, "search", k, offset, filters, channels)
+
+    def _fused_page(self, snapshot: Snapshot, scores: dict, vector: np.ndarray, target: str, task: str, k: int,
+                    offset: int, filters: Filters, channels: Sequence[str] | None) -> Page:
+        """Add the cross-modal channel to ``scores`` ((1, n) each), fuse them with ``task``'s
+        weights and page the ranking; each hit explains its score."""
+        from scicmr.workflow.hybrid import explain, fusion_for
+
+        k = _check_k(k)
+        if int(offset) < 0:
+            raise InputError(f"offset must be >= 0, got {offset}")
         scores["cross_modal"] = (snapshot.vectors[target] @ (vector / max(np.linalg.norm(vector), 1e-12)).T).T
-        fusion = fusion_for(self.fusion, "search", channels)
+        fusion = fusion_for(self.fusion, task, channels)  # weighted channels a query lacks are skipped
         parts = fusion.parts(scores)
         fused = fusion.combine(scores)[0]
         mask = snapshot.mask(filters)
@@ -295,10 +333,12 @@ class Searcher:
         """Text → figures (target "image") or → texts (target "text"): :meth:`search`'s first page."""
         return self.search("text", query, target, k, channels=channels).hits
 
-    def search_image(self, image: Any, k: int = 10, target: str = "text") -> list[Hit]:
-        """Image (path or PIL) → texts (target "text") or → similar images (target "image")
-        through the trained model."""
-        return self.lookup(self.embed_image([image]), target, k)[0]
+    def search_image(self, image: Any, k: int = 10, target: str = "text",
+                     channels: Sequence[str] | None = None) -> list[Hit]:
+        """Image (path or PIL) → captions (target "text": the hybrid ranker — the words printed
+        in the image against each caption, and the cross-modal score) or → similar images
+        (target "image", through the trained model): :meth:`search`'s first page."""
+        return self.search("image", image, target, k, channels=channels).hits
 
     def search_record(self, record_id: str, k: int = 10, query_modality: str = "image", target: str = "text"):
         """Use an existing record's image or text as the query (works on feature benchmarks)."""
