@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     p.add_argument("--explain", action="store_true",
                    help="show each hit's score by channel (lexical, context, dense, cross_modal) under the hybrid ranker")
     p.add_argument("--channels", metavar="NAMES",
-                   help="text queries: rank by these channels only, comma-separated (cross_modal: the model alone)")
+                   help="text and image queries: rank by these channels only, comma-separated (cross_modal: the model alone)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -37,13 +37,13 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise InputError("give exactly one query: TEXT, --image PATH or --query-id ID",
                          fix='e.g. scicmr search LIB "heat map of gene expression" -k 10')
     searcher = Searcher(args.library, args.model, rerank=args.rerank)
+    channels = [c.strip() for c in args.channels.split(",") if c.strip()] if args.channels else None
     if args.image:
-        hits = searcher.search_image(args.image, args.k, target=args.target or "text")
+        hits = searcher.search_image(args.image, args.k, target=args.target or "text", channels=channels)
     elif args.query_id:
         hits = searcher.search_record(args.query_id, args.k, query_modality=args.query_modality,
                                       target=args.target or ("text" if args.query_modality == "image" else "image"))
     else:
-        channels = [c.strip() for c in args.channels.split(",") if c.strip()] if args.channels else None
         hits = searcher.search_text(args.query, args.k, target=args.target or "image", channels=channels)
     if args.json:
         print_json([hit.to_dict(searcher.lib) for hit in hits])

@@ -96,6 +96,7 @@ class TextEmbedder:
         self.lib = lib
         self.spec = dict(spec or DENSE_ENCODER)
         self._encoder = None
+        self._width: int | None = None  # the encoder's output width, once known
 
     @property
     def encoder(self):
@@ -136,8 +137,11 @@ class TextEmbedder:
             out = np.zeros((len(texts), rows.shape[1]), dtype=np.float32)
             out[present] = unit_rows(rows)
         if out is None:  # nothing to embed: zero rows of the encoder's width, so products still line up
-            width = int(self.encoder.encode(["x"], batch_size=1).shape[1])
-            out = np.zeros((len(texts), width), dtype=np.float32)
+            if self._width is None:
+                self._width = int(self.encoder.encode(["x"], batch_size=1).shape[1])
+            out = np.zeros((len(texts), self._width), dtype=np.float32)
+        else:
+            self._width = out.shape[1]
         return out
 
 

@@ -93,9 +93,8 @@ class Searcher:
         self._snapshot: Snapshot | None = None
         self._matchers: dict[str | None, Any] = {}  # image matchers by encoder spec
         self._code_searches: dict[tuple[str, int | None], Any] = {}
-        self._documents = None  # hybrid text channels of the current snapshot
-        self._captions = None  # hybrid caption channels of image queries
-        self._documents_lock = threading.Lock()
+        self._channels: dict[str, Any] = {}  # hybrid text channels of the current snapshot, by kind
+        self._channels_lock = threading.Lock()
         if model is not None:
             resolve_model_name(self.lib, model)  # a wrong name is a clear error now, not at the first query
 
@@ -256,34 +255,22 @@ class Searcher:
 
         return hybrid_config(self.lib, self.model_name)
 
-    def _document_channels(self, snapshot: Snapshot):
-        """The text channels over ``snapshot``'s rows, built once per snapshot."""
+    def _text_channels(self, snapshot: Snapshot, kind: str):
+        """The hybrid text channels of ``kind`` over ``snapshot``'s rows, built once per snapshot
+        (``documents``: a text query against title, caption, printed words and citing
+        sentences; ``captions``: an image query's printed words against each caption)."""
         from scicmr.workflow.channels import TextEmbedder
-        from scicmr.workflow.hybrid import DocumentChannels
+        from scicmr.workflow.hybrid import CaptionChannels, DocumentChannels, query_bank
 
-        with self._documents_lock:  # concurrent queries of a new snapshot build it once
-            cached = self._documents
-            if cached is None or cached.ids != snapshot.ids:
-                records = self.lib.get_many(list(snapshot.ids), skip_missing=True)
-                by_id = {r.id: r for r in records}
-                rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
-                cached = DocumentChannels(rows, TextEmbedder(self.lib, self.fusion.get("dense_encoder")))
-                self._documents = cached
-        return cached
-
-    def _caption_channels(self, snapshot: Snapshot):
-        """The caption channels of image queries over ``snapshot``'s rows, built once per snapshot."""
-        from scicmr.workflow.channels import TextEmbedder
-        from scicmr.workflow.hybrid import CaptionChannels, query_bank
-
-        with self._documents_lock:
-            cached = self._captions
+        with self._channels_lock:  # concurrent queries of a new snapshot build it once
+            cached = self._channels.get(kind)
             if cached is None or cached.ids != snapshot.ids:
                 by_id = {r.id: r for r in self.lib.get_many(list(snapshot.ids), skip_missing=True)}
-                rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]
-                cached = CaptionChannels(rows, TextEmbedder(self.lib, self.fusion.get("dense_encoder")),
-                                         query_bank(self.lib))
-                self._captions = cached
+                rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
+                embedder = TextEmbedder(self.lib, self.fusion.get("dense_encoder"))
+                cached = (DocumentChannels(rows, embedder) if kind == "documents"
+                          else CaptionChannels(rows, embedder, query_bank(self.lib)))
+                self._channels[kind] = cached
         return cached
 
     def _hybrid_image_page(self, image: Any, k: int, offset: int, filters: Filters,
@@ -296,14 +283,14 @@ class Searcher:
         query = load_image(image)
         vector = self.embed_image([query])
         snapshot = self.snapshot
-        scores = self._caption_channels(snapshot).scores([printed_words(query)])
+        scores = self._text_channels(snapshot, "captions").scores([printed_words(query)])
         return self._fused_page(snapshot, scores, vector, "text", "i2t", k, offset, filters, channels)
 
     def _hybrid_page(self, query: str, target: str, k: int, offset: int, filters: Filters,
                      channels: Sequence[str] | None) -> Page:
         vector = self.embed_text([query])
         snapshot = self.snapshot
-        scores = self._document_channels(snapshot).scores([query])
+        scores = self._text_channels(snapshot, "documents").scores([query])
         return self._fused_page(snapshot, scores, vector, target, "search", k, offset, filters, channels)
 
     def _fused_page(self, snapshot: Snapshot, scores: dict, vector: np.ndarray, target: str, task: str, k: int,

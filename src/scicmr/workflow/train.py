@@ -112,11 +112,11 @@ def train_model(
     )
     _plot_history(model, directory / "loss.png", name)
     crash_point("train.training_json_written")
-    (directory / "hybrid.json").unlink(missing_ok=True)  # a fusion fitted for an earlier model is stale
+    from scicmr.workflow.hybrid import HYBRID_FILE, fit_hybrid
+
+    (directory / HYBRID_FILE).unlink(missing_ok=True)  # a fusion fitted for an earlier model is stale
     fused = None
     if fusion:
-        from scicmr.workflow.hybrid import fit_hybrid
-
         fused = fit_hybrid(lib, name, model, {"image": image_key, "text": text_key})
     lib.update_meta(default_model=name)
     return TrainReport(
