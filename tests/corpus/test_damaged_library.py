@@ -41,12 +41,20 @@ def test_a_damaged_feature_cache_is_absent_or_a_library_error(library):
     keys = encode_library(library, image="thumbnail", text="tfidf")
     lib = Library.open(library)
     folder = lib.features_dir(keys["image"])
-    (folder / "ids.json").write_text("{oops")
+    manifest = (folder / "table.json").read_text()
+    (folder / "table.json").write_text("{oops")
     assert not lib.has_features(keys["image"])  # so encode writes it again
     with pytest.raises(LibraryError, match="damaged"):
         lib.load_features(keys["image"])
-    (folder / "ids.json").write_text(json.dumps([r.id for r in lib.records()]))
-    (folder / "vectors.npy").write_bytes((folder / "vectors.npy").read_bytes()[:100])  # truncated
+    (folder / "table.json").write_text(manifest)
+    ids_file, vectors_file = next(folder.glob("c*.ids.json")), next(folder.glob("c*.vectors.npy"))
+    ids_file.write_text(json.dumps([r.id for r in lib.records()][:2]))  # fewer ids than rows
+    assert not lib.has_features(keys["image"])
+    with pytest.raises(LibraryError, match="damaged"):
+        lib.load_features(keys["image"])
+    ids_file.write_text(json.dumps([r.id for r in lib.records()]))
+    vectors_file.write_bytes(vectors_file.read_bytes()[:100])  # truncated
+    assert not lib.has_features(keys["image"])
     with pytest.raises(LibraryError, match="damaged"):
         lib.load_features(keys["image"])
     assert encode_library(library, image="thumbnail", text="tfidf", force=True) == keys

@@ -6,7 +6,8 @@ Layout::
       library.json            name, format version, default encoders, dataset notes
       records.sqlite          records (JSON per row), their order and split
       images/                 images copied into the library (paths in records are relative)
-      features/<key>/         cached vectors: vectors.npy (n, d) float32, ids.json, config.json
+      features/<key>/         cached vectors: an appendable table (corpus/table.py), column
+                              ``vectors`` (n, d) float32, the encoder config in its meta
       models/<name>/          trained methods and fitted encoders: config.json + weights
       indexes/<name>/         vector indexes
       reports/                ingest and evaluation reports
@@ -32,12 +33,13 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from scicmr._faults import crash_point
-from scicmr._io import atomic_save_npy, atomic_write_json, read_json
+from scicmr._io import atomic_directory, atomic_write_json, read_json
 from scicmr.corpus.record import Record
+from scicmr.corpus.table import ChunkedTable, is_table
 from scicmr.corpus.splits import SPLITS, carve_validation, group_split
 from scicmr.errors import InputError, LibraryError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: feature caches are chunked tables; 1 (scicmr 0.1): vectors.npy + ids.json
 _DERIVED_FOLDERS = ("features", "encoders", "models", "indexes", "reports")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -48,6 +50,10 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_position ON records(position);
 """
+# One row counting committed changes to the records, bumped inside each writing transaction:
+# derived data (a model's stored shared-space vectors) records the count it was made at, so
+# a reader knows it is current without reading a million records.
+_CHANGES = "CREATE TABLE IF NOT EXISTS changes (n INTEGER NOT NULL)"
 
 
 def config_key(prefix: str, config: dict[str, Any]) -> str:
@@ -143,6 +149,7 @@ class Library:
             conn.executescript(_SCHEMA)
             if overwrite:
                 conn.execute("DELETE FROM records")
+                lib._bump(conn)
         atomic_write_json(
             root / "library.json",
             {"format_version": FORMAT_VERSION, "name": name or root.name, "encoders": {}, "notes": {}},
@@ -173,7 +180,11 @@ class Library:
         lib._check_database()
         version = lib.meta.get("format_version")
         if version != FORMAT_VERSION:
-            raise LibraryError(f"{root} has library format {version}, this scicmr reads {FORMAT_VERSION}")
+            if isinstance(version, int) and version < FORMAT_VERSION:
+                raise LibraryError(f"{root} has library format {version}, older than this scicmr's {FORMAT_VERSION}",
+                                   fix=f"migrate it in place (crash-safe): `scicmr upgrade {root}`")
+            raise LibraryError(f"{root} has library format {version}, this scicmr reads {FORMAT_VERSION}",
+                               fix="open it with the scicmr release that wrote it, or upgrade scicmr")
         if lifecycle.hold_open(root):  # sole user of the library: nothing is being written
             try:
                 lifecycle.recover_target(root)
@@ -239,6 +250,7 @@ class Library:
                         for offset, r in enumerate(records)
                     ],
                 )
+                self._bump(conn)
             except sqlite3.IntegrityError as exc:
                 raise InputError(
                     f"duplicate record id while adding to {self.root}: {exc}",
@@ -263,16 +275,35 @@ class Library:
                 raise InputError(f"cannot update records missing from {self.root}: {missing[:3]}",
                                  fix="add them with add_records first")
             conn.executemany("UPDATE records SET body = ? WHERE id = ?", rows)
+            self._bump(conn)
         return len(rows)
 
     def delete_records(self, ids: Sequence[str]) -> int:
         with self._connect() as conn:
             cur = conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in ids])
+            self._bump(conn)
             return cur.rowcount
 
     def __len__(self) -> int:
         with self._connect() as conn:
             return conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection) -> None:
+        """Count one change to the records (inside the caller's transaction)."""
+        conn.execute(_CHANGES)
+        if conn.execute("UPDATE changes SET n = n + 1").rowcount == 0:
+            conn.execute("INSERT INTO changes(n) VALUES (1)")
+
+    def records_generation(self) -> int:
+        """How many committed writes changed the records (0 for a library never written since
+        the counter was introduced): equal numbers mean identical records."""
+        with contextlib.closing(self._connect()) as conn:
+            try:
+                row = conn.execute("SELECT n FROM changes").fetchone()
+            except sqlite3.OperationalError:  # no table yet
+                return 0
+        return int(row[0]) if row else 0
 
     def _rows(self, split: str | None, columns: str) -> list[tuple]:
         self._check_split(split)
@@ -358,6 +389,7 @@ class Library:
             self._check_split(split)
         with self._connect() as conn:
             conn.executemany("UPDATE records SET split = ? WHERE id = ?", [(s, i) for i, s in assignment.items()])
+            self._bump(conn)
 
     def assign_splits(
         self,
@@ -409,68 +441,69 @@ class Library:
     def features_dir(self, key: str) -> Path:
         return self.root / "features" / key
 
+    def feature_table(self, key: str) -> ChunkedTable:
+        """The table of cached vectors under ``key`` (column ``vectors``, (n, d) float32)."""
+        if not is_table(self.features_dir(key)):
+            raise LibraryError(f"no cached features {key!r} in {self.root}", fix=f"run `scicmr encode {self.root}`")
+        return ChunkedTable.open(self.features_dir(key))
+
     def has_features(self, key: str, ids: Sequence[str] | None = None) -> bool:
         """Whether features under ``key`` are cached (for every one of ``ids`` when given:
         records added or restored since the cache was written make it incomplete)."""
-        folder = self.features_dir(key)
-        if not (folder / "vectors.npy").exists():
-            return False
         try:
-            cached = self._feature_ids(key)
-            rows = np.load(folder / "vectors.npy", mmap_mode="r").shape[0]  # reads the header only
-        except (LibraryError, OSError, ValueError):
+            table = self.feature_table(key)
+            table.blocks("vectors")  # maps each chunk: a truncated file fails here
+            stored = table.positions()  # reads each chunk's ids: a torn list fails here
+            return ids is None or set(ids) <= stored.keys()
+        except LibraryError:
             return False  # a damaged cache is an absent one: encode writes it again
-        return ids is None or set(ids) <= set(cached[:rows])
 
     def save_features(self, key: str, ids: Sequence[str], vectors: np.ndarray, config: dict[str, Any]) -> Path:
-        """Cache ``vectors`` ((n, d) float32, row i for ``ids[i]``) under ``key``."""
+        """Cache ``vectors`` ((n, d) float32, row i for ``ids[i]``) under ``key``, replacing
+        what was there (the new manifest is the commit point: readers see old or new)."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(ids):
             raise ValueError(f"features must be (n, d) with n = len(ids); got {vectors.shape} for {len(ids)} ids")
         folder = self.features_dir(key)
-        # ids and config first, vectors last: vectors.npy is the marker of a complete entry.
-        atomic_write_json(folder / "ids.json", list(ids))
-        atomic_write_json(folder / "config.json", config)
+        staged = ChunkedTable.create(folder.with_name(f".{key}.new"), {"vectors": ("float32", vectors.shape[1:])},
+                                     meta={"config": config})
+        staged.append(list(ids), {"vectors": vectors})
         crash_point("features.ids_written")
-        atomic_save_npy(folder / "vectors.npy", vectors)
+        # The whole folder is swapped: a cache of another width replaces the old one cleanly.
+        with atomic_directory(folder) as tmp:
+            tmp.rmdir()
+            staged.folder.rename(tmp)
         return folder
 
-    def load_features(self, key: str, ids: Sequence[str] | None = None) -> np.ndarray:
-        """Cached vectors under ``key``, rows in the order of ``ids`` (all rows when None)."""
-        folder = self.features_dir(key)
-        if not (folder / "vectors.npy").exists():
-            raise LibraryError(f"no cached features {key!r} in {self.root}", fix=f"run `scicmr encode {self.root}`")
-        fix = f"re-encode: `scicmr encode {self.root} --force`"
-        try:
-            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise LibraryError(f"cached features {key!r} are damaged ({exc})", fix=fix) from None
-        stored = self._feature_ids(key)
-        if vectors.ndim != 2 or len(vectors) > len(stored):
-            raise LibraryError(f"cached features {key!r} are damaged: {vectors.shape} vectors for {len(stored)} ids", fix=fix)
-        # ids.json is written before vectors.npy: ids past the last row belong to an append that
-        # never finished, and have no vectors yet.
-        stored = stored[: len(vectors)]
-        if ids is None:
-            return vectors
-        position = {i: p for p, i in enumerate(stored)}
-        missing = [i for i in ids if i not in position]
-        if missing:
-            raise LibraryError(
-                f"cached features {key!r} lack {len(missing)} record(s), e.g. {missing[:3]}",
-                fix=f"re-encode: `scicmr encode {self.root} --force`",
-            )
-        return vectors[[position[i] for i in ids]]
+    def append_features(self, key: str, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Append (m, d) feature rows of new records ``ids`` to the cache ``key``: only the new
+        rows are written (one chunk), the old ones are untouched."""
+        self.feature_table(key).append(list(ids), {"vectors": np.asarray(vectors, dtype=np.float32)})
 
-    def _feature_ids(self, key: str) -> list[str]:
-        return _read_stored_json(self.features_dir(key) / "ids.json", list, f"`scicmr encode {self.root} --force`")
+    def load_features(self, key: str, ids: Sequence[str] | None = None) -> np.ndarray:
+        """Cached vectors under ``key``, rows in the order of ``ids`` (all live rows when None;
+        then a read-only memory map when the cache is one chunk)."""
+        table = self.feature_table(key)
+        if ids is None:
+            table.all_ids()  # a torn id list makes the rows meaningless: fail now, not later
+            return table.column("vectors")
+        try:
+            return table.take("vectors", ids)
+        except LibraryError as exc:
+            raise LibraryError(f"cached features {key!r} lack some records: {exc.problem}",
+                               fix=f"re-encode: `scicmr encode {self.root} --force`") from None
+
+    def delete_features(self, ids: Sequence[str]) -> None:
+        """Tombstone the rows of ``ids`` in every feature cache (dropped by :meth:`compact`)."""
+        for key in self.feature_keys():
+            self.feature_table(key).delete(ids)
 
     def feature_config(self, key: str) -> dict[str, Any]:
-        return read_json(self.features_dir(key) / "config.json")
+        return self.feature_table(key).meta.get("config", {})
 
     def feature_keys(self) -> list[str]:
         base = self.root / "features"
-        return sorted(p.name for p in base.iterdir() if (p / "vectors.npy").exists()) if base.exists() else []
+        return sorted(p.name for p in base.iterdir() if not p.name.startswith(".") and is_table(p)) if base.exists() else []
 
     # ------------------------------------------------------------------ models and indexes
     def model_dir(self, name: str) -> Path:

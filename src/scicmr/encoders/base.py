@@ -227,7 +227,7 @@ def encode_cached(
 
     Vectors already cached under ``key`` (default ``feature_key(encoder)``; another key keeps a
     second text of the same records, such as a figure's printed words, apart) are reused; only ids missing from the
-    cache are encoded, then the merged cache is written back (atomically, by the library).
+    cache are encoded, and only their rows are appended to the cache (one chunk).
     ``force=True`` re-encodes everything.
 
     Returns:
@@ -240,29 +240,24 @@ def encode_cached(
     if len(set(ids)) != len(ids):
         raise InputError("ids passed to encode_cached are not unique", fix="pass each record once")
     key = key or feature_key(encoder)
-    cached_ids, cached = _read_cache(library, key) if not force else ([], None)
-    known = {i: p for p, i in enumerate(cached_ids)}
-    missing = [p for p, i in enumerate(ids) if i not in known]
-    if not missing and cached is not None:
-        return cached[[known[i] for i in ids]]
+    known = _cached_positions(library, key) if not force else None
+    missing = [p for p, i in enumerate(ids) if known is None or i not in known]
+    if not missing:
+        return np.asarray(library.load_features(key, ids), dtype=np.float32)
     fresh = encoder.encode([items[p] for p in missing], batch_size=batch_size)
-    if cached is not None and len(cached) and cached.shape[1] != fresh.shape[1]:
-        cached_ids, cached = [], None  # stale entry of another shape: replace it
-    all_ids = cached_ids + [ids[p] for p in missing]
-    all_vectors = fresh if cached is None else np.concatenate([cached, fresh])
-    library.save_features(key, all_ids, all_vectors, encoder.config())
-    position = {i: p for p, i in enumerate(all_ids)}
-    return all_vectors[[position[i] for i in ids]]
+    new_ids = [ids[p] for p in missing]
+    if known is not None and library.load_features(key).shape[1:] == fresh.shape[1:]:
+        library.append_features(key, new_ids, fresh)  # only the new rows are written
+    else:  # nothing cached, forced, or a stale entry of another shape: replace it
+        library.save_features(key, new_ids, fresh, encoder.config())
+    return np.asarray(library.load_features(key, ids), dtype=np.float32)
 
 
-def _read_cache(library: Any, key: str) -> tuple[list[str], np.ndarray | None]:
+def _cached_positions(library: Any, key: str) -> dict[str, int] | None:
+    """id -> row of the cache ``key``, or None when nothing (readable) is cached."""
     if not library.has_features(key):
-        return [], None
-    cached_ids = [str(i) for i in read_json(library.features_dir(key) / "ids.json")]
-    vectors = np.asarray(library.load_features(key), dtype=np.float32)
-    if len(cached_ids) != len(vectors):
-        return [], None  # torn or foreign entry: rebuild it
-    return cached_ids, vectors
+        return None
+    return library.feature_table(key).positions()
 
 
 _PATH_FINGERPRINTS: dict[tuple, str] = {}

@@ -36,7 +36,7 @@ from scicmr.service.problems import ApiError
 from scicmr.service.uploads import check_stored_image
 from scicmr.service.views import fetch_records
 from scicmr.workflow.encode import record_text
-from scicmr.workflow.library_data import MODALITIES, append_features
+from scicmr.workflow.library_data import MODALITIES
 from scicmr.workflow.snapshot import Snapshot, extended, save_indexes, without
 
 log = logging.getLogger("scicmr.service")
@@ -133,7 +133,7 @@ def _project(engine: SearchEngine, staging: Path, records: list[Record]) -> tupl
 
 def _append_features(engine: SearchEngine, records: list[Record], raw: dict[str, np.ndarray]) -> None:
     for modality in MODALITIES:
-        append_features(engine.lib, engine.searcher.features[modality], [r.id for r in records], raw[modality])
+        engine.lib.append_features(engine.searcher.features[modality], [r.id for r in records], raw[modality])
 
 
 def _move_images(lib_root: Path, staging: Path, records: list[Record]) -> list[Path]:

@@ -97,9 +97,6 @@ def encode_modality(
         vectors = encoder.encode(items, batch_size=batch_size)
         encoder.save(encoder_dir(lib, key))
         crash_point("encode.encoder_saved")
-        # A cache rewritten for another id set must not pass for complete if this process dies
-        # between its ids.json and its vectors.npy (the marker): drop the marker first.
-        (lib.features_dir(key) / "vectors.npy").unlink(missing_ok=True)
         lib.save_features(key, [r.id for r in records], vectors, encoder.config())
     return key
 

@@ -33,19 +33,6 @@ def stored_feature_key(lib: Library, modality: str) -> str:
     return key
 
 
-def append_features(lib: Library, key: str, ids: list[str], rows: np.ndarray) -> None:
-    """Append (m, d) feature ``rows`` of new records ``ids`` to the feature cache ``key``.
-
-    The old rows are rewritten unchanged, so they stay readable whatever happens to the new
-    records later (a write that fails before its commit point leaves rows nobody reads).
-    """
-    old = lib.load_features(key)
-    # ids.json is written before vectors.npy: after a crash between the two it may list
-    # more ids than there are rows; the rows that exist are the valid prefix.
-    old_ids = read_json(lib.features_dir(key) / "ids.json")[: len(old)]
-    lib.save_features(key, old_ids + list(ids), np.concatenate([old, rows]), lib.feature_config(key))
-
-
 def resolve_model_name(lib: Library, model: str | None) -> str:
     """``model`` if given, else the library's default (last trained) model."""
     trained = lib.models()
