@@ -87,9 +87,9 @@ def test_export_jsonl(trained_library, tmp_path):
 
 def test_encode_is_cached(trained_library):
     lib = Library.open(trained_library)
-    before = {k: (lib.features_dir(k) / "vectors.npy").stat().st_mtime_ns for k in lib.feature_keys()}
+    before = {k: (lib.features_dir(k) / "table.json").stat().st_mtime_ns for k in lib.feature_keys()}
     encode_library(trained_library)
-    after = {k: (lib.features_dir(k) / "vectors.npy").stat().st_mtime_ns for k in lib.feature_keys()}
+    after = {k: (lib.features_dir(k) / "table.json").stat().st_mtime_ns for k in lib.feature_keys()}
     assert before == after
 
 
@@ -131,7 +131,7 @@ def test_encode_completes_a_cache_that_lacks_restored_records(tmp_path):
     first.extra["quarantine"] = {"reasons": ["test"]}
     lib.update_records([first])
     keys = encode_library(lib, image="thumbnail", text="tfidf")
-    assert first.id not in json.loads((lib.features_dir(keys["image"]) / "ids.json").read_text())
+    assert first.id not in lib.feature_table(keys["image"]).ids()
     del first.extra["quarantine"]  # restored by `scicmr clean --restore`
     lib.update_records([first])
     keys = encode_library(lib, image="thumbnail", text="tfidf")  # no --force needed
