@@ -13,6 +13,8 @@ pytest.importorskip("fastapi")
 
 from factories.service import API_KEY, build_library, client, copy_library, image_bytes  # noqa: E402
 from scicmr.corpus.library import Library  # noqa: E402
+from scicmr.corpus.table import ChunkedTable  # noqa: E402
+from scicmr.workflow.serving import serving_dir  # noqa: E402
 from scicmr.workflow import Searcher  # noqa: E402
 
 KEY = {"X-API-Key": API_KEY}
@@ -57,11 +59,14 @@ def test_added_record_is_searchable_at_once_and_after_a_restart(api, library):
     assert api.get(detail["image_url"]).status_code == 200
     filtered = _search_text(api, "quasar", author="newcomer", target="text")
     assert [h["id"] for h in filtered["hits"]] == ["new-galaxy-1"]
-    # Persisted: the library, its feature cache and its built index all know the record.
+    # Persisted: the library, its feature cache and the model's serving table know the record
+    # (appended as one chunk); the built index stays the base of the rows it covers.
     lib = Library.open(library)
     assert len(lib) == 37 and lib.get("new-galaxy-1").image.startswith("images/added/")
-    ids = json.loads((lib.index_dir("cca-text-flat") / "ids.json").read_text())
-    assert ids[-1] == "new-galaxy-1"
+    table = ChunkedTable.open(serving_dir(lib, "cca"))
+    assert table.all_ids()[-1] == "new-galaxy-1" and len(table.chunk_names()) == 2
+    assert table.meta["records_generation"] == lib.records_generation()
+    assert json.loads((lib.index_dir("cca-text-flat") / "ids.json").read_text()) == table.all_ids()[:-1]
     assert Searcher(library).search_text("quasar absorption lines nebula", k=1, target="text")[0].id == "new-galaxy-1"
     with client(library, api_key=API_KEY) as again:
         assert again.get("/health").json()["indexed"] == 37
@@ -138,7 +143,7 @@ def test_a_write_failing_at_the_commit_leaves_the_library_intact(api, library, m
 
 
 def test_a_write_failing_between_feature_files_leaves_the_library_intact(api, library, monkeypatch):
-    import scicmr.corpus.library as library_module
+    import scicmr.corpus.table as library_module  # where feature chunks are written
 
     real = library_module.atomic_save_npy
     calls = []

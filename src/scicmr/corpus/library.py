@@ -212,6 +212,19 @@ class Library:
         conn.execute("PRAGMA journal_mode=WAL")
         return conn
 
+    @contextlib.contextmanager
+    def writing(self):
+        """Hold the library's writer lock (``.write.lock``): one writing process at a time
+        across processes (several service workers may take writes)."""
+        import fcntl
+
+        with open(self.root / ".write.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield self
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     # ------------------------------------------------------------------ metadata
     @property
     def meta(self) -> dict[str, Any]:

@@ -215,35 +215,40 @@ class ChunkedTable:
         return self._cache["positions"]
 
     # ------------------------------------------------------------------ writing
-    def append(self, ids: Sequence[str], arrays: dict[str, np.ndarray], json_rows: Sequence[Any] | None = None) -> None:
-        """Append rows as one new chunk (the commit rule: module docstring); an empty append
-        does nothing."""
+    def append(self, ids: Sequence[str], arrays: dict[str, np.ndarray], json_rows: Sequence[Any] | None = None,
+               meta: dict[str, Any] | None = None) -> None:
+        """Append rows as one new chunk (the commit rule: module docstring); ``meta`` changes
+        commit with it. An empty append commits only ``meta``."""
         ids = [str(i) for i in ids]
         arrays = self._checked_arrays(len(ids), arrays)
         if self._manifest["json_rows"] != (json_rows is not None) or (json_rows is not None and len(json_rows) != len(ids)):
             raise InputError(f"{self.folder}: one JSON value per row is {'required' if self._manifest['json_rows'] else 'not stored'}",
                              fix="pass json_rows with one value per id" if self._manifest["json_rows"] else "drop json_rows")
-        if not ids:
+        if not ids and not meta:
             return
         with self._locked():
             manifest = _read_manifest(self.folder)
-            name = f"c{int(manifest['next_chunk']):06d}"
-            self._write_chunk(name, ids, arrays, json_rows)
-            crash_point("table.chunk_written")
-            manifest["chunks"].append({"name": name, "rows": len(ids)})
-            manifest["next_chunk"] = int(manifest["next_chunk"]) + 1
+            if ids:
+                name = f"c{int(manifest['next_chunk']):06d}"
+                self._write_chunk(name, ids, arrays, json_rows)
+                crash_point("table.chunk_written")
+                manifest["chunks"].append({"name": name, "rows": len(ids)})
+                manifest["next_chunk"] = int(manifest["next_chunk"]) + 1
+            manifest["meta"].update(meta or {})
             manifest["generation"] = int(manifest["generation"]) + 1
             self._commit(manifest)
 
-    def delete(self, ids: Sequence[str]) -> int:
-        """Tombstone the live rows of ``ids``; returns how many rows were deleted."""
+    def delete(self, ids: Sequence[str], meta: dict[str, Any] | None = None) -> int:
+        """Tombstone the live rows of ``ids`` (``meta`` changes commit with it); returns how
+        many rows were deleted."""
         with self._locked():
             current = ChunkedTable.open(self.folder)
             position = current.positions()
             rows = sorted({position[i] for i in ids if i in position})
-            if not rows:
+            if not rows and not meta:
                 return 0
             manifest = current._manifest
+            manifest["meta"].update(meta or {})
             manifest["deleted"] = sorted(set(manifest["deleted"]) | set(rows))
             manifest["generation"] = int(manifest["generation"]) + 1
             self._commit(manifest)

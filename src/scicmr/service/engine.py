@@ -29,6 +29,7 @@ class SearchEngine:
         self.rerank = rerank
         self.write_lock = threading.Lock()
         self.query_modalities: dict[str, str | None] = {}
+        self._table_stamp: tuple | None = None
         self.searcher.use(self.searcher.load_snapshot())
 
     def warm_up(self) -> None:
@@ -50,7 +51,38 @@ class SearchEngine:
             raise RuntimeError("swap() must be called while holding write_lock")
         self.searcher.use(snapshot)
 
+    def serving_table(self):
+        """The model's serving table (its rows on disk), which writers append to."""
+        from scicmr.corpus.table import ChunkedTable
+        from scicmr.workflow.serving import serving_dir
+
+        return ChunkedTable.open(serving_dir(self.lib, self.model_name))
+
+    def catch_up(self) -> bool:
+        """Take in rows other service processes wrote (cheap when nothing changed: one stat).
+        Callers that write hold :attr:`write_lock`; readers call :meth:`maybe_catch_up`."""
+        from scicmr.workflow.serving import serving_dir
+
+        try:
+            stamp = (serving_dir(self.lib, self.model_name) / "table.json").stat()
+        except OSError:
+            return False
+        key = (stamp.st_ino, stamp.st_mtime_ns, stamp.st_size)
+        if key == self._table_stamp:
+            return False
+        self._table_stamp = key
+        return self.searcher.catch_up()
+
+    def maybe_catch_up(self) -> None:
+        """Catch up unless a writer is busy (it catches up itself); never blocks a query."""
+        if self.write_lock.acquire(blocking=False):
+            try:
+                self.catch_up()
+            finally:
+                self.write_lock.release()
+
     def search(self, modality: str, item: Any, target: str, k: int, offset: int = 0,
                filters: Filters | None = None) -> Page:
         """Encode one query (text or PIL image) and rank ``target`` candidates: one page."""
+        self.maybe_catch_up()
         return self.searcher.search(modality, item, target, k, offset, filters)

@@ -37,6 +37,7 @@ from scicmr.service.uploads import check_stored_image
 from scicmr.service.views import fetch_records
 from scicmr.workflow.encode import record_text
 from scicmr.workflow.library_data import MODALITIES
+from scicmr.workflow.serving import append_rows, delete_rows
 from scicmr.workflow.snapshot import Snapshot, extended, save_indexes, without
 
 log = logging.getLogger("scicmr.service")
@@ -158,9 +159,24 @@ def _move_pdfs(lib_root: Path, staging: Path, pdfs: dict[str, bytes]) -> list[Pa
 
 
 def persist_index(engine: SearchEngine, snapshot: Snapshot) -> None:
-    """Save the snapshot's indexes where ``scicmr index`` keeps them (when the library has a
-    built index); each directory, ids.json included, is swapped in whole."""
+    """Save a code snapshot's indexes where ``scicmr index`` keeps them (float indexes need no
+    saving: the rows added since they were built are read from the serving table)."""
     save_indexes(engine.lib, engine.model_name, snapshot)
+
+
+def _publish(engine: SearchEngine, change) -> tuple[int, int] | None:
+    """Record a committed change in the model's serving table (``change(table, generation)``),
+    then swap in the snapshot that includes it; other service processes pick it up from the
+    table (:meth:`~scicmr.workflow.Searcher.catch_up`)."""
+    try:
+        table = engine.serving_table()
+        change(table, engine.lib.records_generation())
+        table = table.refresh()
+        source = (table.generation, table.compactions)
+    except Exception:  # noqa: BLE001 -- the records are committed; a stale table is rebuilt on load
+        log.exception("could not update the serving table; it will be rebuilt when the library is next opened")
+        source = None
+    return source
 
 
 def _swap_and_persist(engine: SearchEngine, snapshot: Snapshot) -> None:
@@ -176,7 +192,8 @@ def add_records(state: AppState, rows: list[dict], files: dict[str, bytes], max_
     """Add image–caption pairs described by ``rows`` and the captioned figures of ``pdfs``
     (name → bytes); returns the new ids. See the module docstring for the order."""
     engine, lib = state.engine, state.library
-    with engine.write_lock:
+    with engine.write_lock, lib.writing():
+        engine.catch_up()  # another worker's writes first: rows append in commit order
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=lib.root))
         moved: list[Path] = []
         try:
@@ -201,18 +218,22 @@ def add_records(state: AppState, rows: list[dict], files: dict[str, bytes], max_
                            fix="check the server log and the disk, then send the request again") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        _swap_and_persist(engine, extended(engine.snapshot, records, shared))
+        source = _publish(engine, lambda table, generation: append_rows(table, records, shared, generation))
+        _swap_and_persist(engine, extended(engine.snapshot, records, shared, source))
     return [r.id for r in records]
 
 
 def delete_record(state: AppState, record_id: str) -> None:
     """Remove one record from the library and the index (its image file is kept)."""
     engine, lib = state.engine, state.library
-    with engine.write_lock:
+    with engine.write_lock, lib.writing():
+        engine.catch_up()
         if not fetch_records(lib, [record_id]):
             raise ApiError(404, f"no record with id {record_id!r}")
-        lib.delete_records([record_id])
-        _swap_and_persist(engine, without(engine.snapshot, [record_id]))
+        lib.delete_records([record_id])  # the commit point
+        lib.delete_features([record_id])  # tombstones, dropped by `scicmr compact`
+        source = _publish(engine, lambda table, generation: delete_rows(table, [record_id], generation))
+        _swap_and_persist(engine, without(engine.snapshot, [record_id], source))
 
 
 def _remove(paths: list[Path]) -> None:

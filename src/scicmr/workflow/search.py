@@ -23,7 +23,7 @@ from scicmr.methods import load_method
 from scicmr.workflow.hits import Hit, Page, hits_from_ranking
 from scicmr.workflow.index import project, shared_vectors
 from scicmr.workflow.library_data import MODALITIES, as_library, paired_records, resolve_model_name, training_info
-from scicmr.workflow.snapshot import Filters, Snapshot, library_snapshot
+from scicmr.workflow.snapshot import Filters, Snapshot, caught_up, table_snapshot
 
 __all__ = ["MAX_K", "Hit", "Page", "Searcher", "model_query_encoder"]
 
@@ -181,14 +181,51 @@ class Searcher:
         self._snapshot = snapshot
 
     def load_snapshot(self) -> Snapshot:
-        """A fresh snapshot of the library's paired records under this model."""
+        """A fresh snapshot of the library's paired records under this model: the model's
+        serving table memory-mapped when it is current (:mod:`scicmr.workflow.serving`), else
+        projected from the stored features and stored for the next start."""
+        from scicmr.workflow import serving
+        from scicmr.workflow.index import model_version
+
+        version = model_version(self.lib, self.model_name)
+        table = serving.current_table(self.lib, self.model_name, version)
+        if table is None:
+            table = self._rebuild_table(version)
+        return table_snapshot(self.lib, self.model_name, table, self.rerank, version)
+
+    def _rebuild_table(self, version: str):
+        from scicmr.workflow import serving
+
+        generation = self.lib.records_generation()  # before reading: a write meanwhile leaves it stale, not wrong
         records = paired_records(self.lib, None)
         if records:
             vectors = shared_vectors(self.lib, self.model_name, [r.id for r in records], method=self.method,
                                      feature_keys=self.features)
         else:
             vectors = self._empty_vectors()
-        return library_snapshot(self.lib, self.model_name, records, vectors, self.rerank)
+        return serving.write_table(self.lib, self.model_name, version, records, vectors, generation)
+
+    def catch_up(self) -> bool:
+        """Take in what another process wrote to this model's serving table since the current
+        snapshot was read (service workers: one writes, every one reads): appended rows join as
+        an exact delta, deleted ones die; a compaction or retrain reloads the snapshot. Returns
+        whether the snapshot changed."""
+        from scicmr.corpus.table import ChunkedTable
+        from scicmr.workflow import serving
+
+        snapshot = self.snapshot
+        try:
+            table = ChunkedTable.open(serving.serving_dir(self.lib, self.model_name))
+        except LibraryError:
+            return False
+        if snapshot.source is None or (table.generation, table.compactions) == snapshot.source:
+            return False
+        if (table.compactions != snapshot.source[1] or snapshot.index_kind.startswith("hamming")
+                or table.meta.get("model_version") != snapshot.model_version):
+            self.use(self.load_snapshot())
+        else:
+            self.use(caught_up(snapshot, table))
+        return True
 
     def _empty_vectors(self) -> dict[str, np.ndarray]:
         try:  # the dimension of the shared space, for an empty library that grows later

@@ -10,13 +10,22 @@ Filtered queries (year range, label, author) are ranked exactly over the rows th
 filter (a masked matrix product), because an ANN index cannot restrict its candidates; the
 unfiltered ones go through the library's built index kind. Both rank by cosine similarity,
 ties by ascending row position, as :mod:`scicmr.index` does.
+
+**Growing.** A snapshot's rows are the rows of the model's serving table
+(:mod:`scicmr.workflow.serving`), deleted ones included: a delete marks its row *dead* (never
+ranked) and an add appends rows, whose vectors join the float index as an exact delta
+(:class:`~scicmr.index.layered.LayeredIndex`: the built index is shared, not rebuilt or copied),
+so one write costs the new rows, not the library. The vectors are
+:class:`~scicmr.index.layered.RowBlocks` over the table's memory-mapped chunks. Hashing
+models' code indexes are small and rebuilt whole.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -25,12 +34,16 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.index.base import normalise_rows
 from scicmr.index.exact import top_k_rows
+from scicmr.index.layered import LayeredIndex, RowBlocks
 from scicmr.workflow.library_data import MODALITIES
 
 # Index kinds a snapshot can rebuild in memory after a write; other float kinds fall back to
 # exact, other Hamming kinds (trained IVF lists, HNSW graphs) to exact Hamming search.
 _REBUILDABLE = ("exact", "flat", "hnsw")
 _REBUILDABLE_CODES = ("hamming-exact", "hamming-flat")
+# An exact delta this large (rows added since the base index was built) is folded into a new
+# base: queries stay fast, and one rebuild is paid per this many added rows.
+_MAX_DELTA = 20_000
 
 _log = logging.getLogger(__name__)
 
@@ -54,38 +67,59 @@ class Filters:
         return self.year_min is not None or self.year_max is not None or bool(self.labels) or bool(self.author)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Snapshot:
-    """One immutable view of the searchable records (rows = paired records in library order).
+    """One immutable view of the searchable records: every stored row (paired records in
+    library order, then rows added since), of which the ``dead`` ones are never ranked.
 
-    Label and author filters go through inverted maps (name → row positions) built once per
-    snapshot, so a filter costs one pass over the distinct names, not over the rows.
+    Positions, and label and author filters (inverted maps: name → row positions, one pass
+    over the distinct names per filter), are built on first use, so a snapshot of a million
+    rows opens without a pass over them.
     """
 
-    ids: tuple[str, ...]
-    vectors: dict[str, np.ndarray]  # modality -> (n, k) float32, unit rows
-    indexes: dict[str, Any]  # modality -> VectorIndex over row positions
+    ids: Sequence[str]  # record id per row
+    vectors: dict[str, Any]  # modality -> (n, k) float32 unit rows (ndarray or RowBlocks)
+    indexes: dict[str, Any]  # modality -> index over row positions
     years: np.ndarray  # (n,) int64, 0 = unknown
-    labels: tuple[frozenset, ...]  # lower-cased label names per row
-    authors: tuple[tuple[str, ...], ...]  # lower-cased author names per row
+    labels: Sequence[Sequence[str]]  # lower-cased label names per row
+    authors: Sequence[Sequence[str]]  # lower-cased author names per row
     index_kind: str
     version: int = 0
     rerank: int | None = None  # hashing models: re-rank a Hamming shortlist of this size by cosine
     model_version: str | None = None  # the model version the vectors came from (stamped on saved indexes)
-    position: dict[str, int] = field(default_factory=dict, compare=False)
-    label_rows: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
-    author_rows: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "position", {rid: p for p, rid in enumerate(self.ids)})
-        object.__setattr__(self, "label_rows", _inverted(self.labels))
-        object.__setattr__(self, "author_rows", _inverted(self.authors))
+    dead: np.ndarray | None = None  # (n,) bool: deleted rows; None = none
+    source: tuple[int, int] | None = None  # (generation, compactions) of the serving table read
 
     def __len__(self) -> int:
+        """Live rows (the ones that can be ranked)."""
+        return len(self.ids) - (int(self.dead.sum()) if self.dead is not None else 0)
+
+    @property
+    def n_rows(self) -> int:
+        """Every row, dead ones included (the range of row positions)."""
         return len(self.ids)
 
+    @cached_property
+    def live(self) -> np.ndarray:
+        """(n,) bool: True for rows that can be ranked."""
+        return np.ones(len(self.ids), dtype=bool) if self.dead is None else ~self.dead
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """id -> row of the live records."""
+        live = self.live
+        return {rid: p for p, rid in enumerate(self.ids) if live[p]}
+
+    @cached_property
+    def label_rows(self) -> dict[str, np.ndarray]:
+        return _inverted(self.labels)
+
+    @cached_property
+    def author_rows(self) -> dict[str, np.ndarray]:
+        return _inverted(self.authors)
+
     def _rows_mask(self, rows: list[np.ndarray]) -> np.ndarray:
-        keep = np.zeros(len(self), dtype=bool)
+        keep = np.zeros(self.n_rows, dtype=bool)
         for positions in rows:
             keep[positions] = True
         return keep
@@ -94,7 +128,7 @@ class Snapshot:
         """(n,) bool rows passing ``filters``, or None when nothing is filtered."""
         if not filters.active:
             return None
-        keep = np.ones(len(self), dtype=bool)
+        keep = self.live.copy()
         if filters.year_min is not None:
             keep &= self.years >= filters.year_min
         if filters.year_max is not None:
@@ -164,9 +198,15 @@ def _columns(records: Sequence[Record], vectors: dict[str, np.ndarray]) -> dict[
         "ids": tuple(r.id for r in records),
         "unit": {m: normalise_rows(np.ascontiguousarray(vectors[m], dtype=np.float32)) for m in MODALITIES},
         "years": np.array([r.year or 0 for r in records], dtype=np.int64),
-        "labels": tuple(frozenset(label.lower() for label in r.labels) for r in records),
-        "authors": tuple(tuple(a.lower() for a in r.authors) for r in records),
+        "labels": filter_columns(records)[0],
+        "authors": filter_columns(records)[1],
     }
+
+
+def filter_columns(records: Sequence[Record]) -> tuple[list[list[str]], list[list[str]]]:
+    """(labels, authors) per record, lower-cased: what the filters match."""
+    return ([sorted({label.lower() for label in r.labels}) for r in records],
+            [[a.lower() for a in r.authors] for r in records])
 
 
 def build_snapshot(records: Sequence[Record], vectors: dict[str, np.ndarray], index_kind: str,
@@ -181,28 +221,46 @@ def build_snapshot(records: Sequence[Record], vectors: dict[str, np.ndarray], in
                     rerank=rerank, model_version=model_version)
 
 
+def _memory_kind(index_kind: str) -> str:
+    """The kind a snapshot builds in memory for a library whose built kind is ``index_kind``."""
+    if index_kind.startswith("hamming"):
+        return index_kind if index_kind in _REBUILDABLE_CODES else "hamming-flat"
+    return index_kind if index_kind in _REBUILDABLE else "exact"
+
+
 def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
              prebuilt: dict[str, Any] | None = None, rerank: int | None = None,
-             model_version: str | None = None) -> Snapshot:
-    """A snapshot from its columns, building the indexes ``prebuilt`` does not provide."""
+             model_version: str | None = None, dead: np.ndarray | None = None,
+             source: tuple[int, int] | None = None) -> Snapshot:
+    """A snapshot from its columns, building the indexes ``prebuilt`` does not provide (a
+    prebuilt float index may cover a prefix of the rows: the rest become its exact delta)."""
+    indexes = {}
+    kind = _memory_kind(index_kind)
+    for modality in MODALITIES:
+        vectors = unit[modality]
+        base = (prebuilt or {}).get(modality)
+        if kind.startswith("hamming"):
+            indexes[modality] = base if base is not None else code_index(kind, np.asarray(vectors), rerank)
+            continue
+        if base is None:
+            base = _float_index(kind, vectors)
+        blocks = vectors if isinstance(vectors, RowBlocks) else RowBlocks([vectors])
+        indexes[modality] = LayeredIndex(base, blocks.tail(len(base)), dead)
+    if not kind.startswith("hamming"):
+        unit = {m: v if isinstance(v, RowBlocks) else RowBlocks([v]) for m, v in unit.items()}
+    return Snapshot(ids=ids, vectors=unit, indexes=indexes, years=years, labels=labels,
+                    authors=authors, index_kind=kind, version=version, rerank=rerank,
+                    model_version=model_version, dead=dead, source=source)
+
+
+def _float_index(kind: str, vectors: Any):
+    """An in-memory index of ``kind`` over (n, k) ``vectors`` (row positions as ids)."""
     from scicmr.index import create_index
 
-    indexes = dict(prebuilt or {})
-    if index_kind.startswith("hamming"):
-        kind = index_kind if index_kind in _REBUILDABLE_CODES else "hamming-flat"
-    else:
-        kind = index_kind if index_kind in _REBUILDABLE else "exact"
-    for modality in MODALITIES:
-        if modality not in indexes:
-            if kind.startswith("hamming"):
-                indexes[modality] = code_index(kind, unit[modality], rerank)
-                continue
-            index = create_index(kind, unit[modality].shape[1])
-            index.add(unit[modality], np.arange(len(ids), dtype=np.int64))
-            indexes[modality] = index
-    return Snapshot(ids=tuple(ids), vectors=unit, indexes=indexes, years=years, labels=tuple(labels),
-                    authors=tuple(authors), index_kind=kind, version=version, rerank=rerank,
-                    model_version=model_version)
+    index = create_index(kind, vectors.shape[1])
+    if len(vectors):
+        index.add(np.asarray(vectors), np.arange(len(vectors), dtype=np.int64))
+    return index
 
 
 def code_index(kind: str, relaxed_unit: np.ndarray, rerank: int | None = None):
@@ -219,65 +277,125 @@ def code_index(kind: str, relaxed_unit: np.ndarray, rerank: int | None = None):
     return CodeSearch(index, relaxed_unit, rerank)
 
 
-def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, np.ndarray]) -> Snapshot:
-    """A new snapshot: ``snapshot`` plus ``records`` (appended rows) and their vectors."""
-    more = _columns(records, vectors)
-    return assemble(
-        ids=snapshot.ids + more["ids"],
-        unit={m: np.concatenate([snapshot.vectors[m], more["unit"][m]]) for m in MODALITIES},
-        years=np.concatenate([snapshot.years, more["years"]]),
-        labels=snapshot.labels + more["labels"],
-        authors=snapshot.authors + more["authors"],
-        index_kind=snapshot.index_kind, version=snapshot.version + 1, rerank=snapshot.rerank,
-        model_version=snapshot.model_version,
-    )
+def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, np.ndarray],
+             source: tuple[int, int] | None = None) -> Snapshot:
+    """A new snapshot: ``snapshot`` plus ``records`` (appended rows) and their vectors. Float
+    indexes grow by their exact delta (folded into a rebuilt base past ``_MAX_DELTA`` rows);
+    a code index is rebuilt."""
+    return _grown(snapshot, _columns(records, vectors), source)
 
 
-def without(snapshot: Snapshot, record_ids: Sequence[str]) -> Snapshot:
-    """A new snapshot with the rows of ``record_ids`` removed (others keep their order)."""
-    drop = {snapshot.position[i] for i in record_ids if i in snapshot.position}
-    keep = np.array([p not in drop for p in range(len(snapshot))], dtype=bool)
-    return assemble(
-        ids=tuple(i for i, k in zip(snapshot.ids, keep) if k),
-        unit={m: snapshot.vectors[m][keep] for m in MODALITIES},
-        years=snapshot.years[keep],
-        labels=tuple(lab for lab, k in zip(snapshot.labels, keep) if k),
-        authors=tuple(a for a, k in zip(snapshot.authors, keep) if k),
-        index_kind=snapshot.index_kind, version=snapshot.version + 1, rerank=snapshot.rerank,
-        model_version=snapshot.model_version,
-    )
+def _grown(snapshot: Snapshot, more: dict[str, Any], source: tuple[int, int] | None) -> Snapshot:
+    """``snapshot`` plus the rows of ``more`` (the columns :func:`_columns` makes)."""
+    dead = None if snapshot.dead is None else np.concatenate([snapshot.dead, np.zeros(len(records), bool)])
+    common = dict(ids=tuple(snapshot.ids) + more["ids"], years=np.concatenate([snapshot.years, more["years"]]),
+                  labels=list(snapshot.labels) + more["labels"], authors=list(snapshot.authors) + more["authors"],
+                  version=snapshot.version + 1, rerank=snapshot.rerank, model_version=snapshot.model_version,
+                  dead=dead, source=source)
+    if snapshot.index_kind.startswith("hamming"):
+        unit = {m: np.concatenate([np.asarray(snapshot.vectors[m]), more["unit"][m]]) for m in MODALITIES}
+        return assemble(unit=unit, index_kind=snapshot.index_kind, **common)
+    unit = {m: snapshot.vectors[m].appended(more["unit"][m]) for m in MODALITIES}
+    indexes = {m: snapshot.indexes[m].extended(more["unit"][m]) for m in MODALITIES}
+    if any(len(ix.delta) > _MAX_DELTA for ix in indexes.values()):
+        return assemble(unit=unit, index_kind=snapshot.index_kind, **common)  # a fresh base over every row
+    return Snapshot(vectors=unit, indexes=indexes, index_kind=snapshot.index_kind, **common)
+
+
+def caught_up(snapshot: Snapshot, table: Any) -> Snapshot:
+    """``snapshot`` (read from ``table`` earlier) plus the rows appended to ``table`` since and
+    with the rows deleted since dead (the same compaction: positions agree)."""
+    source = (table.generation, table.compactions)
+    start = snapshot.n_rows
+    if table.n_rows > start:
+        rows = table.json_rows()[start:]
+        snapshot = _grown(snapshot, {
+            "ids": tuple(table.all_ids()[start:]),
+            "unit": {m: np.array(table.all_rows(m)[start:], dtype=np.float32) for m in MODALITIES},
+            "years": np.asarray(table.all_rows("year")[start:], dtype=np.int64),
+            "labels": [r[0] for r in rows], "authors": [r[1] for r in rows]}, source)
+    gone = [snapshot.ids[p] for p in table.deleted_rows if p < snapshot.n_rows and snapshot.live[p]]
+    snapshot = without(snapshot, gone, source) if gone else snapshot
+    return replace(snapshot, source=source)
+
+
+def without(snapshot: Snapshot, record_ids: Sequence[str], source: tuple[int, int] | None = None) -> Snapshot:
+    """A new snapshot with the rows of ``record_ids`` dead (never ranked; positions kept). A
+    code index is rebuilt over the remaining rows instead."""
+    rows = np.asarray(sorted({snapshot.position[i] for i in record_ids if i in snapshot.position}), dtype=np.int64)
+    if snapshot.index_kind.startswith("hamming"):
+        keep = np.ones(snapshot.n_rows, dtype=bool)
+        keep[rows] = False
+        return assemble(
+            ids=tuple(i for i, k in zip(snapshot.ids, keep) if k),
+            unit={m: np.asarray(snapshot.vectors[m])[keep] for m in MODALITIES},
+            years=snapshot.years[keep], labels=[v for v, k in zip(snapshot.labels, keep) if k],
+            authors=[v for v, k in zip(snapshot.authors, keep) if k], index_kind=snapshot.index_kind,
+            version=snapshot.version + 1, rerank=snapshot.rerank, model_version=snapshot.model_version,
+            source=source)
+    dead = ~snapshot.live
+    dead[rows] = True
+    return Snapshot(ids=snapshot.ids, vectors=snapshot.vectors,
+                    indexes={m: snapshot.indexes[m].without(rows) for m in MODALITIES},
+                    years=snapshot.years, labels=snapshot.labels, authors=snapshot.authors,
+                    index_kind=snapshot.index_kind, version=snapshot.version + 1, rerank=snapshot.rerank,
+                    model_version=snapshot.model_version, dead=dead, source=source)
 
 
 # ---------------------------------------------------------------------------- a library's snapshot
-def library_snapshot(lib: Library, model: str, records: Sequence[Record], vectors: dict[str, np.ndarray],
-                     rerank: int | None = None) -> Snapshot:
-    """The snapshot of ``lib``'s searchable ``records`` (its paired records, in library order)
-    and their (n, k) ``vectors`` under ``model``.
+def table_snapshot(lib: Library, model: str, table: Any, rerank: int | None = None,
+                   model_version: str | None = None) -> Snapshot:
+    """The snapshot of ``model``'s serving table (:mod:`scicmr.workflow.serving`): every row,
+    vectors memory-mapped, deleted rows dead.
 
-    The library's built index of ``model`` (``scicmr index``) is used when it covers exactly
-    these records and was built from the model as saved now (its recorded model version, see
-    :mod:`scicmr.workflow.index`; its dimension is checked too); otherwise one of the same kind
-    is built in memory (exact when the library has none), so an index left stale by a failed
-    write or a retrain is never served.
+    The library's built index of ``model`` (``scicmr index``) is used as the base when it was
+    built from the model as saved now (its recorded model version, see
+    :mod:`scicmr.workflow.index`; its dimension is checked too) and over a prefix of these
+    rows (rows appended since are its exact delta); otherwise one of the same kind is built in
+    memory (exact when the library has none), so an index left stale by a failed write or a
+    retrain is never served.
     """
-    from scicmr.workflow.index import StaleIndexError, load_built_index, model_version
-
-    ids = [r.id for r in records]
+    ids = table.all_ids()
+    rows = table.json_rows()
+    dead = ~table.live_mask() if len(table) != table.n_rows else None
+    unit = {m: RowBlocks(table.blocks(m), table.columns[m][1][0]) for m in MODALITIES}
     kind = lib.meta.get("indexes", {}).get(model) or "exact"
-    version = model_version(lib, model) if lib.model_dir(model).is_dir() else None
+    common = dict(ids=ids, years=np.asarray(table.all_rows("year")), labels=[r[0] for r in rows],
+                  authors=[r[1] for r in rows], index_kind=kind, version=0, rerank=rerank,
+                  model_version=model_version, source=(table.generation, table.compactions))
+    if kind.startswith("hamming"):  # code indexes hold live rows only: drop the dead ones
+        keep = np.ones(len(ids), bool) if dead is None else ~dead
+        common.update(ids=[i for i, k in zip(ids, keep) if k], years=common["years"][keep],
+                      labels=[v for v, k in zip(common["labels"], keep) if k],
+                      authors=[v for v, k in zip(common["authors"], keep) if k])
+        ids = common["ids"]
+        unit = {m: np.asarray(unit[m])[keep] for m in MODALITIES}
+    prebuilt = _built_bases(lib, model, kind, ids, unit, rerank, exact_rows=kind.startswith("hamming"))
+    return assemble(unit=unit, prebuilt=prebuilt, dead=dead, **common)
+
+
+def _built_bases(lib: Library, model: str, kind: str, ids: Sequence[str], unit: dict[str, Any],
+                 rerank: int | None, exact_rows: bool) -> dict[str, Any]:
+    """The built indexes of ``model`` usable as bases for rows ``ids`` (see :func:`table_snapshot`):
+    over exactly these rows when ``exact_rows``, else over a prefix of them."""
+    from scicmr.workflow.index import StaleIndexError, load_built_index
+
     prebuilt = {}
     for modality in MODALITIES:
         try:
-            built = load_built_index(lib, model, modality, kind, rerank) if ids else None
+            built = load_built_index(lib, model, modality, kind, rerank) if len(ids) else None
         except StaleIndexError as exc:
             # Searching stays correct (an in-memory index of the current vectors); say how to
             # make the saved one current again so the next load need not build it.
             _log.warning("%s; searching with an index built in memory. Fix: %s", exc.problem, exc.fix)
             built = None
-        if built is not None and list(built[1]) == ids and len(built[0]) == len(ids) \
-                and _index_dim(built[0]) == vectors[modality].shape[1]:
-            prebuilt[modality] = built[0]
-    return build_snapshot(records, vectors, kind, prebuilt=prebuilt, rerank=rerank, model_version=version)
+        if built is None:
+            continue
+        index, built_ids = built
+        covers = len(built_ids) == len(ids) if exact_rows else len(built_ids) <= len(ids)
+        if covers and list(built_ids) == list(ids[: len(built_ids)]) and _index_dim(index) == unit[modality].shape[1]:
+            prebuilt[modality] = index
+    return prebuilt
 
 
 def _index_dim(index: Any) -> int:
@@ -286,22 +404,22 @@ def _index_dim(index: Any) -> int:
 
 
 def save_indexes(lib: Library, model: str, snapshot: Snapshot) -> None:
-    """Save the snapshot's indexes where ``scicmr index`` keeps them, when the library has a
-    built index of ``model`` of the snapshot's kind; each directory, ids.json included, is
-    swapped in whole (a reader sees the old index or the new one)."""
+    """Save a code (Hamming) snapshot's indexes where ``scicmr index`` keeps them, when the
+    library has a built index of ``model`` of the snapshot's kind; each directory, ids.json
+    included, is swapped in whole (a reader sees the old index or the new one). Float indexes
+    need no saving after a write: the built one stays the base of the rows it covers, and the
+    rows added since are read from the serving table."""
     from scicmr._io import atomic_directory, atomic_save_npy, atomic_write_json
     from scicmr.workflow.index import RELAXED_NAME, VERSION_KEY, index_name
 
     kind = lib.meta.get("indexes", {}).get(model)
-    if kind != snapshot.index_kind:
+    if kind != snapshot.index_kind or not kind.startswith("hamming"):
         return
     # The model version the snapshot's vectors came from: the saved index stays current for it.
     extra = {"built_from": {"model": model, VERSION_KEY: snapshot.model_version}} if snapshot.model_version else None
     for modality in MODALITIES:
         index = snapshot.indexes[modality]
         with atomic_directory(lib.index_dir(index_name(model, modality, kind))) as tmp:
-            # A code index (CodeSearch) saves its Hamming index and the relaxed vectors beside it.
-            getattr(index, "index", index).save(tmp, extra=extra)
-            if getattr(index, "vectors", None) is not None and hasattr(index, "index"):
-                atomic_save_npy(tmp / RELAXED_NAME, index.vectors)
+            index.index.save(tmp, extra=extra)
+            atomic_save_npy(tmp / RELAXED_NAME, index.vectors)
             atomic_write_json(tmp / "ids.json", list(snapshot.ids))
