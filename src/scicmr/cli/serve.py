@@ -20,6 +20,10 @@ def register(subparsers) -> None:
     p.add_argument("--max-k", type=int, help="largest page size (default 100)")
     p.add_argument("--rerank", type=int, metavar="M",
                    help="hashing models: re-rank a Hamming shortlist of M by exact cosine")
+    p.add_argument("--backend", choices=["faiss", "milvus"],
+                   help="milvus: serve from the library's Milvus index (`scicmr index LIB --backend milvus`; embedded "
+                   "Milvus Lite unless built with --milvus-uri); writes are then refused (409). faiss: in-process "
+                   "indexes. Default: the library's built index. Hashing models stay on the FAISS backend")
     p.add_argument("--max-upload-mb", type=float, help="largest uploaded image in MiB (default 10)")
     p.add_argument("--allow-root", action="append", default=[], metavar="DIR",
                    help="extra folder source PDFs may be rendered from (repeatable)")
@@ -34,6 +38,7 @@ def settings_from_args(args: argparse.Namespace):
 
     return Settings.from_env(
         api_key_env=args.api_key_env, library=args.library, model=args.model, max_k=args.max_k, rerank=args.rerank,
+        backend=args.backend,
         max_upload_bytes=int(args.max_upload_mb * 2**20) if args.max_upload_mb else None,
         extra_file_roots=tuple(Path(p) for p in args.allow_root) or None,
     )

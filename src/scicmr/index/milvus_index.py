@@ -351,6 +351,7 @@ class MilvusIndex(VectorIndex):
             raise LibraryError(f"{directory}: Milvus collection {self.collection!r} is missing at {uri}",
                                fix="rebuild the index")
         self._exists = True
+        self.client.load_collection(self.collection)  # a restarted server (or Lite) starts it released
         found = self.count()
         if found != self._ids.size:
             raise LibraryError(f"{directory}: Milvus collection {self.collection!r} holds {found} items, the index "

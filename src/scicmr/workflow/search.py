@@ -83,11 +83,19 @@ class Searcher:
         model: the cross-modal model; None: the library's default. A named model that is not
             trained fails here, the default only at the first query that needs it.
         rerank: Hamming shortlist size for a hashing model's code index.
+        backend: ``"milvus"``: rank with the library's Milvus index of the model (it must be
+            built: ``scicmr index LIB --backend milvus``); ``"faiss"``: in-process indexes
+            only; None: the library's built index, whichever backend (see
+            :mod:`scicmr.workflow.backends`).
     """
 
-    def __init__(self, lib: Library | str | Path, model: str | None = None, rerank: int | None = None):
+    def __init__(self, lib: Library | str | Path, model: str | None = None, rerank: int | None = None,
+                 backend: str | None = None):
+        from scicmr.workflow.backends import check_backend
+
         self.lib = as_library(lib)
         self.rerank = rerank
+        self.backend = check_backend(backend)
         self._model = model
         self._encoders: dict[str, Any] = {}
         self._snapshot: Snapshot | None = None
@@ -188,6 +196,10 @@ class Searcher:
                                      feature_keys=self.features)
         else:
             vectors = self._empty_vectors()
+        if self.backend is not None:
+            from scicmr.workflow.backends import backend_snapshot
+
+            return backend_snapshot(self.lib, self.model_name, records, vectors, self.rerank, self.backend)
         return library_snapshot(self.lib, self.model_name, records, vectors, self.rerank)
 
     def _empty_vectors(self) -> dict[str, np.ndarray]:

@@ -121,6 +121,10 @@ class Snapshot:
             passed the filters.
         """
         queries = np.asarray(queries, dtype=np.float32)
+        index = self.indexes[target]
+        if hasattr(index, "search_filtered"):  # an engine that filters itself (Milvus): filters pushed down
+            return index.search_filtered(queries, n, year_min=filters.year_min, year_max=filters.year_max,
+                                         labels=filters.labels, author=filters.author)
         mask = self.mask(filters)
         candidates = None if mask is None else np.flatnonzero(mask).astype(np.int64)
         total = len(self) if candidates is None else int(candidates.size)
