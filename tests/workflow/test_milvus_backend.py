@@ -156,6 +156,8 @@ def test_service_serves_milvus_and_refuses_writes(built, tmp_path):
         params = {"q": "sequencing read coverage", "k": 5, "label": "genomics", "year_min": 2012}
         got, want = api.get("/api/search", params=params), default.get("/api/search", params=params)
         assert got.status_code == 200, got.text
+        health = api.get("/health").json()
+        assert health["index_kind"] == "milvus" and any("Milvus" in note for note in health["notes"])
         assert [h["id"] for h in got.json()["hits"]] == [h["id"] for h in want.json()["hits"]]
         response = api.delete("/api/records/genomics-0", headers={"X-API-Key": API_KEY})
         assert response.status_code == 409
