@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 pytest.importorskip("pymilvus")
@@ -14,6 +13,7 @@ pytest.importorskip("milvus_lite")
 
 from factories.retrieval import assert_same_ranking  # noqa: E402
 from factories.service import API_KEY, build_library, client  # noqa: E402
+
 from scicmr.cli import main  # noqa: E402
 from scicmr.corpus.library import Library  # noqa: E402
 from scicmr.errors import InputError, LibraryError  # noqa: E402
@@ -96,7 +96,7 @@ def test_cli_round_trip(built, capsys):
 def test_search_with_milvus_but_none_built_names_the_command(built, capsys):
     faiss_lib, _ = built
     with pytest.raises(LibraryError) as info:
-        Searcher(faiss_lib, backend="milvus").snapshot
+        _ = Searcher(faiss_lib, backend="milvus").snapshot
     assert "--backend milvus" in info.value.fix
     assert main(["search", str(faiss_lib), "galaxy", "--backend", "milvus"]) != 0
     assert f"scicmr index {faiss_lib}" in capsys.readouterr().err
@@ -122,7 +122,7 @@ def test_retrained_model_makes_the_milvus_index_stale(built, tmp_path):
     lib_root = shutil.copytree(built[1], tmp_path / "lib")
     train_model(lib_root, "cca", {"reg": 0.9})
     with pytest.raises(LibraryError) as info:
-        Searcher(lib_root, backend="milvus").snapshot
+        _ = Searcher(lib_root, backend="milvus").snapshot
     assert "--backend milvus" in info.value.fix
     # The library default falls back to an index built in memory, as for a stale FAISS index.
     searcher = Searcher(lib_root)

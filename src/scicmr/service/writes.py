@@ -39,8 +39,8 @@ from scicmr.service.engine import SearchEngine
 from scicmr.service.problems import ApiError
 from scicmr.service.uploads import check_stored_image
 from scicmr.service.views import fetch_records
-from scicmr.workflow.encode import record_text
 from scicmr.workflow.backends import served_by_external_index
+from scicmr.workflow.encode import record_text
 from scicmr.workflow.library_data import MODALITIES, append_features
 from scicmr.workflow.snapshot import Snapshot, extended, save_indexes, without
 

@@ -85,7 +85,8 @@ def build_milvus_index(lib: Library, model: str, kind: str = "flat", milvus_uri:
     method = load_method(lib.model_dir(model))
     refuse_hashing(lib, model, method, kind)
     if kind not in _MILVUS_TYPES:
-        raise InputError(f"the Milvus backend has no index kind {kind!r}", fix=f"use one of: {', '.join(_MILVUS_TYPES)}")
+        raise InputError(f"the Milvus backend has no index kind {kind!r}",
+                         fix=f"use one of: {', '.join(_MILVUS_TYPES)}")
     records = paired_records(lib, None)
     ids = [r.id for r in records]
     vectors = shared_vectors(lib, model, ids, method=method)
