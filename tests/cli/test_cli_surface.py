@@ -13,7 +13,7 @@ from scicmr.cli._output import parse_ks, parse_params
 from scicmr.errors import InputError
 
 VERBS = ["ingest", "encode", "train", "index", "search", "evaluate", "benchmark", "export", "info", "demo",
-         "clean", "match", "serve", "ocr", "hash-images", "hash-search"]
+         "clean", "match", "serve", "ocr", "hash-images", "hash-search", "compact", "upgrade"]
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -19,14 +19,14 @@ import warnings
 from typing import Sequence
 
 from scicmr import __version__
-from scicmr.cli import clean, contents, demo, evaluate, image_hashing, library, match, ocr, search, serve
+from scicmr.cli import clean, contents, demo, evaluate, image_hashing, library, maintenance, match, ocr, search, serve
 from scicmr.errors import ScicmrError
 
 __all__ = ["build_parser", "main"]
 
 # In the order `scicmr --help` lists their subcommands. The modules' imports stay light: heavy
 # libraries load inside the handlers, so `scicmr --help` and a mistyped flag answer at once.
-VERB_MODULES = (library, search, evaluate, contents, demo, clean, match, serve, ocr, image_hashing)
+VERB_MODULES = (library, search, evaluate, contents, demo, clean, match, serve, ocr, image_hashing, maintenance)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -53,6 +53,13 @@ def register(subparsers) -> None:
     p.add_argument("--model", help="model name (default: last trained)")
     p.add_argument("--kind", choices=INDEX_KINDS, help="default flat, or hamming-flat with --codes")
     p.add_argument("--codes", action="store_true", help="index a hashing model's binary codes (Hamming search)")
+    p.add_argument("--backend", choices=["faiss", "milvus"], default="faiss",
+                   help="faiss (default: in-process index files) or milvus: vectors and filter fields (year, labels, "
+                   "authors) in a Milvus collection, searched with filters pushed down (kinds flat/exact or hnsw). "
+                   "Hashing models (--codes) stay on the FAISS backend: Milvus Lite has no binary vectors")
+    p.add_argument("--milvus-uri", metavar="URI", help="with --backend milvus: a Milvus server, e.g. "
+                   "http://localhost:19530 (token from $SCICMR_MILVUS_TOKEN); none: embedded Milvus Lite, a file in "
+                   "the library's indexes/ folder")
     p.set_defaults(func=cmd_index)
 
 
@@ -113,7 +120,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     kind = args.kind or ("hamming-flat" if args.codes else "flat")
     if args.codes and not kind.startswith("hamming"):
         raise InputError(f"--codes builds a Hamming index, not {kind!r}", fix="use --kind hamming-flat, hamming-hnsw or hamming-ivf")
-    built = build_index(args.library, args.model, kind=kind)
+    if args.milvus_uri and args.backend != "milvus":
+        raise InputError("--milvus-uri needs --backend milvus", fix="add --backend milvus")
+    built = build_index(args.library, args.model, kind=kind, backend=args.backend, milvus_uri=args.milvus_uri)
+    where = f", milvus at {args.milvus_uri or 'Milvus Lite (embedded)'}" if args.backend == "milvus" else ""
     for modality, directory in built.items():
-        console().print(f"{modality} index ({kind}): {directory}")
+        console().print(f"{modality} index ({kind}{where}): {directory}")
     return 0

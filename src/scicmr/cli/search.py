@@ -25,6 +25,10 @@ def register(subparsers) -> None:
                    help="show each hit's score by channel (lexical, context, dense, cross_modal) under the hybrid ranker")
     p.add_argument("--channels", metavar="NAMES",
                    help="text and image queries: rank by these channels only, comma-separated (cross_modal: the model alone)")
+    p.add_argument("--backend", choices=["faiss", "milvus"],
+                   help="milvus: rank with the library's Milvus index (built by `scicmr index LIB --backend milvus`; "
+                   "embedded Milvus Lite unless built with --milvus-uri); faiss: in-process indexes; default: the "
+                   "library's built index. Hashing models stay on the FAISS backend")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -36,7 +40,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if len(given) != 1:
         raise InputError("give exactly one query: TEXT, --image PATH or --query-id ID",
                          fix='e.g. scicmr search LIB "heat map of gene expression" -k 10')
-    searcher = Searcher(args.library, args.model, rerank=args.rerank)
+    searcher = Searcher(args.library, args.model, rerank=args.rerank, backend=args.backend)
     channels = [c.strip() for c in args.channels.split(",") if c.strip()] if args.channels else None
     if args.image:
         hits = searcher.search_image(args.image, args.k, target=args.target or "text", channels=channels)

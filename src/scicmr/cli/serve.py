@@ -20,9 +20,17 @@ def register(subparsers) -> None:
     p.add_argument("--max-k", type=int, help="largest page size (default 100)")
     p.add_argument("--rerank", type=int, metavar="M",
                    help="hashing models: re-rank a Hamming shortlist of M by exact cosine")
+    p.add_argument("--backend", choices=["faiss", "milvus"],
+                   help="milvus: serve from the library's Milvus index (`scicmr index LIB --backend milvus`; embedded "
+                   "Milvus Lite unless built with --milvus-uri); writes are then refused (409). faiss: in-process "
+                   "indexes. Default: the library's built index. Hashing models stay on the FAISS backend")
     p.add_argument("--max-upload-mb", type=float, help="largest uploaded image in MiB (default 10)")
     p.add_argument("--allow-root", action="append", default=[], metavar="DIR",
                    help="extra folder source PDFs may be rendered from (repeatable)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve from N processes (default 1) sharing the library's memory-mapped vectors and index "
+                        "files; a write taken by any of them is published through the model's serving table and the "
+                        "others switch to it at their next query")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=cmd_serve)
 
@@ -34,6 +42,7 @@ def settings_from_args(args: argparse.Namespace):
 
     return Settings.from_env(
         api_key_env=args.api_key_env, library=args.library, model=args.model, max_k=args.max_k, rerank=args.rerank,
+        backend=args.backend,
         max_upload_bytes=int(args.max_upload_mb * 2**20) if args.max_upload_mb else None,
         extra_file_roots=tuple(Path(p) for p in args.allow_root) or None,
     )
@@ -51,12 +60,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise MissingDependencyError("uvicorn", "serve") from None
     if not 0 < args.port < 65536:
         raise InputError(f"--port must be 1..65535, got {args.port}")
+    if not 1 <= args.workers <= 64:
+        raise InputError(f"--workers must be 1..64, got {args.workers}")
     settings = settings_from_args(args)
     # Fail here with the CLI's clear message rather than inside the server's startup.
     resolve_model_name(as_library(settings.library), settings.model)
     from scicmr.service.app import create_app
 
     state = "on" if settings.writes_enabled else f"off (set ${args.api_key_env} to enable)"
-    print(f"serving {settings.library} at http://{args.host}:{args.port}/ — API docs at /docs, writes {state}")
+    workers = f", {args.workers} worker processes" if args.workers > 1 else ""
+    print(f"serving {settings.library} at http://{args.host}:{args.port}/{workers} — API docs at /docs, writes {state}")
+    if args.workers > 1:
+        import os
+
+        # Each worker process builds its app from these variables (uvicorn imports the factory).
+        os.environ.update(settings.to_environ())
+        uvicorn.run("scicmr.service.app:app_from_env", factory=True, workers=args.workers, host=args.host,
+                    port=args.port, log_level=args.log_level)
+        return 0
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
     return 0

@@ -31,6 +31,7 @@ INDEX_KINDS: dict[str, str] = {
     "hamming-flat": "scicmr.index.hamming:FaissHammingFlatIndex",
     "hamming-hnsw": "scicmr.index.hamming:FaissHammingHNSWIndex",
     "hamming-ivf": "scicmr.index.hamming:FaissHammingIVFIndex",
+    "milvus": "scicmr.index.milvus_index:MilvusIndex",  # optional extra: pip install scicmr[milvus]
 }
 
 __all__ = [

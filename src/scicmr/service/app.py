@@ -39,7 +39,7 @@ def load_state(settings: Settings, metrics=None):
     from scicmr.service.middleware import Metrics
 
     lib = Library.open(settings.library)
-    engine = SearchEngine(lib, settings.model, settings.rerank)
+    engine = SearchEngine(lib, settings.model, settings.rerank, settings.backend)
     engine.warm_up()
     return AppState(settings=settings, library=lib, engine=engine, metrics=metrics or Metrics(),
                     file_roots=file_roots(lib, settings))

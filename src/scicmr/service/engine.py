@@ -22,9 +22,10 @@ class SearchEngine:
     snapshot while holding :attr:`write_lock`.
     """
 
-    def __init__(self, lib: Library, model: str | None = None, rerank: int | None = None):
+    def __init__(self, lib: Library, model: str | None = None, rerank: int | None = None,
+                 backend: str | None = None):
         self.lib = lib
-        self.searcher = Searcher(lib, model, rerank)
+        self.searcher = Searcher(lib, model, rerank, backend)
         self.model_name = self.searcher.model_name
         self.rerank = rerank
         self.write_lock = threading.Lock()

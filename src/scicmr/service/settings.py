@@ -11,6 +11,7 @@ max_upload_bytes                 ``SCICMR_MAX_UPLOAD_BYTES``                 10 
 max_image_pixels                 ``SCICMR_MAX_IMAGE_PIXELS``                 40 megapixels
 max_k                            ``SCICMR_MAX_K``                            100
 rerank (hashing models)          ``SCICMR_RERANK``                           unset: Hamming only
+backend (faiss or milvus)        ``SCICMR_BACKEND``                          the built index
 max_offset                       ``SCICMR_MAX_OFFSET``                       1000
 max_records_per_request          ``SCICMR_MAX_RECORDS_PER_REQUEST``          100
 max_request_bytes (write bodies) ``SCICMR_MAX_REQUEST_BYTES``                64 MiB
@@ -49,6 +50,7 @@ class Settings:
     max_image_pixels: int = 40_000_000
     max_k: int = 100
     rerank: int | None = None
+    backend: str | None = None
     max_offset: int = 1000
     max_records_per_request: int = 100
     max_request_bytes: int = 64 * 2**20
@@ -64,6 +66,9 @@ class Settings:
         if self.rerank is not None and (isinstance(self.rerank, bool) or not isinstance(self.rerank, int) or self.rerank < 1):
             raise InputError(f"setting rerank must be a positive integer, got {self.rerank!r}",
                              fix="give the Hamming shortlist size, e.g. 100, or leave it unset")
+        if self.backend is not None and self.backend not in ("faiss", "milvus"):
+            raise InputError(f"setting backend must be faiss or milvus, got {self.backend!r}",
+                             fix="leave it unset to serve the library's built index")
         if self.api_key is not None and len(self.api_key) < 8:
             raise InputError("the API key is shorter than 8 characters",
                              fix="use a long random key, e.g. `python -c 'import secrets; print(secrets.token_urlsafe())'`")
@@ -71,6 +76,20 @@ class Settings:
     @property
     def writes_enabled(self) -> bool:
         return bool(self.api_key)
+
+    def to_environ(self) -> dict[str, str]:
+        """These settings as ``SCICMR_*`` variables that :meth:`from_env` reads back (how
+        ``scicmr serve --workers N`` hands them to its worker processes; the API key travels
+        in ``SCICMR_API_KEY``)."""
+        env = {_ENV_PREFIX + "LIBRARY": str(self.library)}
+        for name in ("model", "backend", "rerank", *_INT_SETTINGS):
+            if getattr(self, name) is not None:
+                env[_ENV_PREFIX + name.upper()] = str(getattr(self, name))
+        if self.api_key:
+            env[DEFAULT_API_KEY_ENV] = self.api_key
+        if self.extra_file_roots:
+            env[_ENV_PREFIX + "EXTRA_FILE_ROOTS"] = os.pathsep.join(str(p) for p in self.extra_file_roots)
+        return env
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, api_key_env: str = DEFAULT_API_KEY_ENV,
@@ -80,10 +99,13 @@ class Settings:
         values: dict[str, Any] = {}
         if environ.get(_ENV_PREFIX + "LIBRARY"):
             values["library"] = environ[_ENV_PREFIX + "LIBRARY"]
-        if environ.get(_ENV_PREFIX + "MODEL"):
-            values["model"] = environ[_ENV_PREFIX + "MODEL"]
+        for name in ("model", "backend"):
+            if environ.get(_ENV_PREFIX + name.upper()):
+                values[name] = environ[_ENV_PREFIX + name.upper()]
         if environ.get(api_key_env):
             values["api_key"] = environ[api_key_env]
+        if environ.get(_ENV_PREFIX + "EXTRA_FILE_ROOTS"):
+            values["extra_file_roots"] = tuple(Path(p) for p in environ[_ENV_PREFIX + "EXTRA_FILE_ROOTS"].split(os.pathsep))
         for name in (*_INT_SETTINGS, "rerank"):
             raw = environ.get(_ENV_PREFIX + name.upper())
             if raw:

@@ -13,6 +13,10 @@ A failure before the commit point leaves the library as it was (stray appended f
 are never read, moved images are removed); a failure while persisting the index is harmless
 too, because the engine rebuilds any index whose ids do not match the records when it loads.
 Writes are serialised by the lock; reads never wait for it.
+
+A library served from a Milvus index (``--backend milvus``) refuses writes with 409: the
+copy-on-write snapshots cannot keep a Milvus collection in step (its rows would be renumbered
+on every delete), so records are added offline and the index rebuilt.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from scicmr.service.engine import SearchEngine
 from scicmr.service.problems import ApiError
 from scicmr.service.uploads import check_stored_image
 from scicmr.service.views import fetch_records
+from scicmr.workflow.backends import served_by_external_index
 from scicmr.workflow.encode import record_text
 from scicmr.workflow.library_data import MODALITIES
 from scicmr.workflow.serving import append_rows, delete_rows
@@ -187,11 +192,23 @@ def _swap_and_persist(engine: SearchEngine, snapshot: Snapshot) -> None:
         log.exception("could not save the updated index; it will be rebuilt when the library is next opened")
 
 
+def refuse_external_index(engine: SearchEngine) -> None:
+    """409 when the engine ranks through Milvus (see the module docstring)."""
+    if served_by_external_index(engine.snapshot):
+        root = engine.lib.root
+        raise ApiError(409, "this library is served from a Milvus index, which the service does not update: "
+                       "records cannot be added or deleted here",
+                       fix=f"add records offline (`scicmr ingest`), then rebuild the index with `scicmr index {root} "
+                       "--backend milvus` and restart the service; or serve with the FAISS backend "
+                       f"(`scicmr index {root}` then `scicmr serve {root}`)")
+
+
 def add_records(state: AppState, rows: list[dict], files: dict[str, bytes], max_pixels: int,
                 pdfs: dict[str, bytes] | None = None) -> list[str]:
     """Add image–caption pairs described by ``rows`` and the captioned figures of ``pdfs``
     (name → bytes); returns the new ids. See the module docstring for the order."""
     engine, lib = state.engine, state.library
+    refuse_external_index(engine)
     with engine.write_lock, lib.writing():
         engine.catch_up()  # another worker's writes first: rows append in commit order
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=lib.root))
@@ -226,6 +243,7 @@ def add_records(state: AppState, rows: list[dict], files: dict[str, bytes], max_
 def delete_record(state: AppState, record_id: str) -> None:
     """Remove one record from the library and the index (its image file is kept)."""
     engine, lib = state.engine, state.library
+    refuse_external_index(engine)
     with engine.write_lock, lib.writing():
         engine.catch_up()
         if not fetch_records(lib, [record_id]):

@@ -29,7 +29,7 @@ from scicmr._faults import crash_point
 from scicmr._io import atomic_save_npy, atomic_write_json, read_json
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
-from scicmr.errors import LibraryError
+from scicmr.errors import InputError, LibraryError
 from scicmr.hashing.base import model_bits
 from scicmr.hashing.codes import pack_codes
 from scicmr.methods import load_method
@@ -68,12 +68,13 @@ def recorded_model_version(model_dir: Path, record: str = TRAINING_RECORD) -> st
 
 def content_version(model_dir: Path, record: str = TRAINING_RECORD) -> str:
     """``sha256:<hex>`` of a model's saved files (names and bytes, sorted by path), leaving out
-    the record file and plots: the version of a model that recorded none."""
+    the record file, plots and the serving table: the version of a model that recorded none."""
     model_dir = Path(model_dir)
     digest = hashlib.sha256()
     for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(model_dir).as_posix()
-        if relative == record or path.suffix == ".png" or path.name.startswith("."):
+        # The serving table is derived from the model (workflow/serving.py), not part of it.
+        if relative == record or path.suffix == ".png" or path.name.startswith(".") or relative.startswith("serving/"):
             continue
         digest.update(relative.encode("utf-8") + b"\0")
         with open(path, "rb") as handle:
@@ -142,26 +143,47 @@ def shared_vectors(lib: Library, model_name: str, ids: list[str], *, method=None
     return project(method, {m: lib.load_features(feature_keys[m], ids) for m in modalities}, records)
 
 
-def build_index(lib: Library | str | Path, model: str | None = None, kind: str = "flat", **params) -> dict[str, Path]:
+def record_index(lib: Library, model: str, kind: str) -> None:
+    """Record in library.json's ``indexes`` that ``model``'s built index is of ``kind`` (``milvus``:
+    the Milvus backend); searches use it by default. The one place this is written."""
+    lib.update_meta(indexes={model: kind})
+
+
+def build_index(lib: Library | str | Path, model: str | None = None, kind: str = "flat", *,
+                backend: str = "faiss", milvus_uri: str | None = None, **params) -> dict[str, Path]:
     """Index every pair's image and text vectors under ``indexes/<model>-<modality>-<kind>``.
 
     Index ids are row positions into ``ids.json`` saved beside each index. A ``hamming-*``
     kind needs a hashing model (:mod:`scicmr.hashing.base`): it indexes the packed codes and
     stores the relaxed vectors beside them (``relaxed.npy``) for shortlist re-ranking.
+    ``backend="milvus"`` puts the vectors and filter fields in a Milvus collection instead
+    (``milvus_uri``, or embedded Milvus Lite when None; not for hashing models): see
+    :mod:`scicmr.workflow.backends`.
     """
     from scicmr.index import create_index
+    from scicmr.workflow.backends import build_milvus_index, check_backend
 
     lib = as_library(lib)
     model = resolve_model_name(lib, model)
+    if check_backend(backend) == "milvus":
+        return build_milvus_index(lib, model, kind, milvus_uri, **params)
+    if milvus_uri is not None:
+        raise InputError("a Milvus URI was given for the FAISS backend", fix="add --backend milvus, or drop --milvus-uri")
     source = built_from(lib, model)  # read before the model loads: a retrain meanwhile is caught below
     method = load_method(lib.model_dir(model))
     codes = kind.startswith("hamming")
     bits = model_bits(method) if codes else None
-    ids = [r.id for r in paired_records(lib, None)]
+    generation = lib.records_generation()  # before reading: a write meanwhile leaves the table stale, not wrong
+    records = paired_records(lib, None)
+    ids = [r.id for r in records]
     vectors = shared_vectors(lib, model, ids, method=method)
     if built_from(lib, model) != source:
         raise LibraryError(f"{lib.root}: model {model!r} was retrained while its index was being built",
                            fix=f"run `scicmr index {lib.root} --model {model}` again")
+    from scicmr.workflow.serving import write_table
+
+    # The rows the index covers, stored: the service starts by mapping them (and appends to them).
+    write_table(lib, model, source[VERSION_KEY], records, vectors, generation)
     built = {}
     for modality in MODALITIES:
         index = create_index(kind, bits or vectors[modality].shape[1], **params)
@@ -173,7 +195,7 @@ def build_index(lib: Library | str | Path, model: str | None = None, kind: str =
             atomic_save_npy(directory / RELAXED_NAME, vectors[modality])
         built[modality] = directory
         crash_point("index.modality_written")
-    lib.update_meta(indexes={model: kind})
+    record_index(lib, model, kind)
     return built
 
 
@@ -196,7 +218,8 @@ def load_built_index(lib: Library, model: str, modality: str, kind: str, rerank:
     directory = lib.index_dir(index_name(model, modality, kind))
     if not (directory / "ids.json").exists():
         return None
-    fix = f"rebuild it: `scicmr index {lib.root} --model {model} --kind {kind}`"
+    option = "--backend milvus" if kind == "milvus" else f"--kind {kind}"
+    fix = f"rebuild it: `scicmr index {lib.root} --model {model} {option}`"
     try:
         config = read_index_config(directory)
         reason = index_staleness(lib, model, config, record)

@@ -83,11 +83,19 @@ class Searcher:
         model: the cross-modal model; None: the library's default. A named model that is not
             trained fails here, the default only at the first query that needs it.
         rerank: Hamming shortlist size for a hashing model's code index.
+        backend: ``"milvus"``: rank with the library's Milvus index of the model (it must be
+            built: ``scicmr index LIB --backend milvus``); ``"faiss"``: in-process indexes
+            only; None: the library's built index, whichever backend (see
+            :mod:`scicmr.workflow.backends`).
     """
 
-    def __init__(self, lib: Library | str | Path, model: str | None = None, rerank: int | None = None):
+    def __init__(self, lib: Library | str | Path, model: str | None = None, rerank: int | None = None,
+                 backend: str | None = None):
+        from scicmr.workflow.backends import check_backend
+
         self.lib = as_library(lib)
         self.rerank = rerank
+        self.backend = check_backend(backend)
         self._model = model
         self._encoders: dict[str, Any] = {}
         self._snapshot: Snapshot | None = None
@@ -191,6 +199,10 @@ class Searcher:
         table = serving.current_table(self.lib, self.model_name, version)
         if table is None:
             table = self._rebuild_table(version)
+        if self.backend is not None:
+            from scicmr.workflow.backends import backend_snapshot
+
+            return backend_snapshot(self.lib, self.model_name, table, self.rerank, self.backend, version)
         return table_snapshot(self.lib, self.model_name, table, self.rerank, version)
 
     def _rebuild_table(self, version: str):

@@ -155,6 +155,10 @@ class Snapshot:
             passed the filters.
         """
         queries = np.asarray(queries, dtype=np.float32)
+        index = self.indexes[target]
+        if hasattr(index, "search_filtered"):  # an engine that filters itself (Milvus): filters pushed down
+            return index.search_filtered(queries, n, year_min=filters.year_min, year_max=filters.year_max,
+                                         labels=filters.labels, author=filters.author)
         mask = self.mask(filters)
         candidates = None if mask is None else np.flatnonzero(mask).astype(np.int64)
         total = len(self) if candidates is None else int(candidates.size)
@@ -239,6 +243,9 @@ def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
     for modality in MODALITIES:
         vectors = unit[modality]
         base = (prebuilt or {}).get(modality)
+        if hasattr(base, "search_filtered"):  # an engine outside the process (Milvus) ranks every row itself
+            indexes[modality] = base
+            continue
         if kind.startswith("hamming"):
             indexes[modality] = base if base is not None else code_index(kind, np.asarray(vectors), rerank)
             continue
@@ -248,6 +255,8 @@ def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
         indexes[modality] = LayeredIndex(base, blocks.tail(len(base)), dead)
     if not kind.startswith("hamming"):
         unit = {m: v if isinstance(v, RowBlocks) else RowBlocks([v]) for m, v in unit.items()}
+    if all(hasattr(ix, "search_filtered") for ix in indexes.values()):
+        kind = index_kind
     return Snapshot(ids=ids, vectors=unit, indexes=indexes, years=years, labels=labels,
                     authors=authors, index_kind=kind, version=version, rerank=rerank,
                     model_version=model_version, dead=dead, source=source)
@@ -344,7 +353,7 @@ def without(snapshot: Snapshot, record_ids: Sequence[str], source: tuple[int, in
 
 # ---------------------------------------------------------------------------- a library's snapshot
 def table_snapshot(lib: Library, model: str, table: Any, rerank: int | None = None,
-                   model_version: str | None = None) -> Snapshot:
+                   model_version: str | None = None, kind: str | None = None) -> Snapshot:
     """The snapshot of ``model``'s serving table (:mod:`scicmr.workflow.serving`): every row,
     vectors memory-mapped, deleted rows dead.
 
@@ -359,7 +368,7 @@ def table_snapshot(lib: Library, model: str, table: Any, rerank: int | None = No
     rows = table.json_rows()
     dead = ~table.live_mask() if len(table) != table.n_rows else None
     unit = {m: RowBlocks(table.blocks(m), table.columns[m][1][0]) for m in MODALITIES}
-    kind = lib.meta.get("indexes", {}).get(model) or "exact"
+    kind = kind or lib.meta.get("indexes", {}).get(model) or "exact"
     common = dict(ids=ids, years=np.asarray(table.all_rows("year")), labels=[r[0] for r in rows],
                   authors=[r[1] for r in rows], index_kind=kind, version=0, rerank=rerank,
                   model_version=model_version, source=(table.generation, table.compactions))
@@ -370,7 +379,7 @@ def table_snapshot(lib: Library, model: str, table: Any, rerank: int | None = No
                       authors=[v for v, k in zip(common["authors"], keep) if k])
         ids = common["ids"]
         unit = {m: np.asarray(unit[m])[keep] for m in MODALITIES}
-    prebuilt = _built_bases(lib, model, kind, ids, unit, rerank, exact_rows=kind.startswith("hamming"))
+    prebuilt = _built_bases(lib, model, kind, ids, unit, rerank, exact_rows=kind.startswith("hamming") or kind == "milvus")
     return assemble(unit=unit, prebuilt=prebuilt, dead=dead, **common)
 
 

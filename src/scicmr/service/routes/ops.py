@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from scicmr.service.deps import AppState, get_state
 from scicmr.service.schemas import Health
+from scicmr.workflow.backends import served_by_external_index
 
 router = APIRouter(tags=["operations"])
 
@@ -18,9 +19,11 @@ def health(state: AppState = Depends(get_state)) -> Health:
     """Liveness and what is being served."""
     engine, snapshot = state.engine, state.engine.snapshot
     notes = [f"{m} queries are off: {why}" for m, why in engine.query_modalities.items() if why]
+    if served_by_external_index(snapshot):
+        notes.append("ranked by Milvus: writes are refused (rebuild with `scicmr index LIB --backend milvus`)")
     return Health(
         status="ok", library=str(state.library.root), model=engine.model_name, records=len(state.library),
-        indexed=len(snapshot), index_kind=snapshot.index_kind, snapshot=snapshot.version,
+        indexed=len(snapshot), index_kind="milvus" if served_by_external_index(snapshot) else snapshot.index_kind, snapshot=snapshot.version,
         writes_enabled=state.settings.writes_enabled, text_queries=engine.can_query("text"),
         image_queries=engine.can_query("image"), notes=notes,
     )
