@@ -27,6 +27,8 @@ INDEX_KINDS: dict[str, str] = {
     "exact": "scicmr.index.exact:ExactIndex",
     "flat": "scicmr.index.faiss_index:FaissFlatIndex",
     "hnsw": "scicmr.index.faiss_index:FaissHNSWIndex",
+    "ivfpq": "scicmr.index.ivfpq:FaissIVFPQIndex",
+    "opq-ivfpq": "scicmr.index.ivfpq:FaissOPQIVFPQIndex",
     "hamming-exact": "scicmr.index.hamming:ExactHammingIndex",
     "hamming-flat": "scicmr.index.hamming:FaissHammingFlatIndex",
     "hamming-hnsw": "scicmr.index.hamming:FaissHammingHNSWIndex",
