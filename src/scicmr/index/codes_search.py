@@ -22,7 +22,9 @@ import numpy as np
 from scicmr.errors import InputError
 from scicmr.hashing.codes import pack_codes
 from scicmr.index.base import check_k
-from scicmr.index.rerank import rerank_shortlist  # shared with ShortlistRerank; re-exported here
+from scicmr.index.rerank import (
+    rerank_shortlist,  # shared with ShortlistRerank; re-exported here
+)
 
 
 class CodeSearch:
