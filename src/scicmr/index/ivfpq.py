@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from scicmr.errors import InputError, LibraryError
-from scicmr.index.base import VectorIndex, pad_results, top_k_settling_ties
+from scicmr.index.base import VectorIndex
 from scicmr.index.exact import ExactIndex
-from scicmr.index.faiss_index import import_faiss
+from scicmr.index.faiss_index import faiss_top_k, import_faiss
 
 #: Fewer rows than this are held flat and searched exactly; the first add reaching it trains.
 MIN_TRAIN_ROWS = 1000
@@ -228,13 +228,7 @@ class FaissIVFPQIndex(VectorIndex):
         if not self.trained:
             return self._pending.search(queries, k)
         self._configure()
-        keys, ids = top_k_settling_ties(self._fetch_negated, queries, k, len(self), np.inf)
-        scores = (-keys).astype(np.float32)
-        return pad_results(scores, ids, k) if scores.shape[1] < k else (scores, ids)
-
-    def _fetch_negated(self, queries: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, ids = self._index.search(queries, m)
-        return -scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
+        return faiss_top_k(self._index, queries, k, len(self))
 
     # -- persistence
     def _save_data(self, directory: Path) -> list[str]:
