@@ -41,8 +41,8 @@ import numpy as np
 
 KINDS = ("flat", "hnsw", "ivfpq", "opq-ivfpq")
 CHUNK = 200_000  # rows per generated / added chunk: bounds the memory of every step
-NPROBES = (8, 16, 32, 64, 128)
-SHORTLISTS = (0, 50, 100, 200, 400)  # 0 = the index's own (approximate) ranking
+NPROBES = (16, 32, 64, 128, 256, 512)
+SHORTLISTS = (0, 50, 100, 200)  # 0 = the index's own (approximate) ranking
 EF_SEARCHES = (32, 64, 128, 256, 512)
 COLUMNS = [
     ("n", "{:>9,}"), ("dim", "{:>4}"), ("kind", "{:<9}"), ("setting", "{:<22}"), ("build s", "{:>8.1f}"),
