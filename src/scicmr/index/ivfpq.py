@@ -66,9 +66,10 @@ def choose_ivfpq_params(n: int, dim: int, bytes_per_item: int | None = None) -> 
       bytes at 512-d (32x compression), 32 bytes at 64-d (the low-dimensional models need
       relatively more bytes: each of their dimensions carries more signal); with a
       ``bytes_per_item`` budget, also at most ``bytes_per_item - 8`` (the 8-byte id).
-    - ``nprobe``: ``nlist / 16`` cells, at least 1 and at most 64 — with a re-ranked shortlist
-      this reaches recall@10 >= 0.95 on the clustered benchmark data; tune it on your own
-      queries (``index.nprobe = ...``).
+    - ``nprobe``: ``nlist / 16`` cells, at least 1 and at most 64 — a starting point only:
+      recall is bounded by the cells visited (on the 100k benchmark mixture, 64 of 1,024 cells
+      gave recall@10 0.80 and 128 gave 0.87 even with a re-ranked shortlist); tune it on
+      validation queries (``index.nprobe = ...``, as ``bench/bench_scale.py`` does).
 
     Args:
         n: rows the index is trained from (the first add's size), >= 1.
