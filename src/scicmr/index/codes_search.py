@@ -21,35 +21,10 @@ import numpy as np
 
 from scicmr.errors import InputError
 from scicmr.hashing.codes import pack_codes
-from scicmr.index.base import PAD_ID, check_k, normalise_rows, order_by_score_then_id
-
-
-def rerank_shortlist(queries: np.ndarray, shortlist: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact cosine re-ranking of shortlisted candidates.
-
-    Args:
-        queries: (q, d) float32 relaxed query vectors.
-        shortlist: (q, m) int64 candidate rows into ``vectors`` (-1 = padding, ignored).
-        vectors: (n, d) float32 relaxed item vectors.
-        k: results per query.
-
-    Returns:
-        scores (q, k) float32 cosine, descending, ties by ascending id; ids (q, k) int64, padded
-        with -inf / -1 when a shortlist holds fewer than k items.
-    """
-    unit_q = normalise_rows(np.ascontiguousarray(queries, dtype=np.float32))
-    safe = np.where(shortlist < 0, 0, shortlist)
-    # Gather first, then normalise only the q*m shortlisted rows (not all n items per call).
-    picked = np.asarray(vectors, dtype=np.float32)[safe]  # (q, m, d)
-    unit_items = normalise_rows(picked.reshape(-1, picked.shape[-1])).reshape(picked.shape)
-    scores = np.einsum("qd,qmd->qm", unit_q, unit_items).astype(np.float32)
-    scores = np.where(shortlist < 0, -np.inf, scores).astype(np.float32)
-    scores, ids = order_by_score_then_id(scores, shortlist.astype(np.int64))
-    if ids.shape[1] >= k:
-        return scores[:, :k], ids[:, :k]
-    pad = k - ids.shape[1]
-    return (np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf),
-            np.pad(ids, ((0, 0), (0, pad)), constant_values=PAD_ID))
+from scicmr.index.base import check_k
+from scicmr.index.rerank import (
+    rerank_shortlist,  # shared with ShortlistRerank; re-exported here
+)
 
 
 class CodeSearch:

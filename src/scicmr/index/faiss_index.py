@@ -41,6 +41,22 @@ def _check_positive_int(name: str, value: Any, minimum: int = 1) -> None:
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}", fix=f"e.g. {name}=32")
 
 
+def faiss_top_k(index, queries: np.ndarray, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` of a FAISS inner-product ``index`` holding ``n`` >= 1 items, with the tie rule.
+
+    Returns scores (q, k) float32 descending and ids (q, k) int64, ties by ascending id among
+    what FAISS found, padded with -inf / -1 (module docstring).
+    """
+    def fetch_negated(rows: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+        # FAISS's top m as (negated scores, ids): keys ascending, for the tie helper.
+        scores, ids = index.search(rows, m)
+        return -scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
+
+    keys, ids = top_k_settling_ties(fetch_negated, queries, k, n, np.inf)
+    scores = (-keys).astype(np.float32)
+    return pad_results(scores, ids, k) if scores.shape[1] < k else (scores, ids)
+
+
 class _FaissIndex(VectorIndex):
     """Shared plumbing: the ``IndexIDMap2`` wrapper, search post-processing, save/load.
 
@@ -88,14 +104,7 @@ class _FaissIndex(VectorIndex):
 
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self._configure_inner()
-        keys, ids = top_k_settling_ties(self._fetch_negated, queries, k, len(self), np.inf)
-        scores = (-keys).astype(np.float32)
-        return pad_results(scores, ids, k) if scores.shape[1] < k else (scores, ids)
-
-    def _fetch_negated(self, queries: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """FAISS's top ``m`` as (negated scores, ids): keys ascending, for the tie helper."""
-        scores, ids = self._index.search(queries, m)
-        return -scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
+        return faiss_top_k(self._index, queries, k, len(self))
 
     def _remove(self, ids: np.ndarray) -> None:
         self._index.remove_ids(ids)
