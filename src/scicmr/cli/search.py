@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     p.add_argument("--target", choices=["image", "text"], help="candidates (default: the other modality)")
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--model")
-    p.add_argument("--rerank", type=int, metavar="M", help="Hamming index: re-rank a shortlist of M by exact cosine")
+    p.add_argument("--rerank", type=int, metavar="M", help="Hamming or IVF-PQ index: re-rank a shortlist of M by exact cosine (IVF-PQ default 100)")
     p.add_argument("--explain", action="store_true",
                    help="show each hit's score by channel (lexical, context, dense, cross_modal) under the hybrid ranker")
     p.add_argument("--channels", metavar="NAMES",

@@ -19,7 +19,7 @@ def register(subparsers) -> None:
                         "unset: writes are disabled")
     p.add_argument("--max-k", type=int, help="largest page size (default 100)")
     p.add_argument("--rerank", type=int, metavar="M",
-                   help="hashing models: re-rank a Hamming shortlist of M by exact cosine")
+                   help="hashing models and IVF-PQ indexes: re-rank a shortlist of M by exact cosine (IVF-PQ default 100)")
     p.add_argument("--backend", choices=["faiss", "milvus"],
                    help="milvus: serve from the library's Milvus index (`scicmr index LIB --backend milvus`; embedded "
                    "Milvus Lite unless built with --milvus-uri); writes are then refused (409). faiss: in-process "

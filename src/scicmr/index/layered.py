@@ -87,7 +87,8 @@ class LayeredIndex:
     Args:
         base: an index over rows ``0 .. n_base`` (``search(queries, k) -> (scores, rows)``;
             ``len(base)`` = n_base), or None for none.
-        delta: (m, d) vectors of rows ``n_base .. n_base + m`` (unit rows for cosine).
+        delta: (m, d) vectors of rows ``n_base .. n_base + m``; for cosine they must be unit rows
+            (snapshots store them so: normalising a memory-mapped delta per query would cost a pass).
         dead: (n,) bool, True for deleted rows (None: none).
     """
 

@@ -41,6 +41,10 @@ from scicmr.workflow.library_data import MODALITIES
 # exact, other Hamming kinds (trained IVF lists, HNSW graphs) to exact Hamming search.
 _REBUILDABLE = ("exact", "flat", "hnsw")
 _REBUILDABLE_CODES = ("hamming-exact", "hamming-flat")
+# Compressed float kinds: their shortlist (``rerank``, else this many) is re-scored exactly
+# against the memory-mapped unit vectors.
+_COMPRESSED = ("ivfpq", "opq-ivfpq")
+_SHORTLIST = 100
 # An exact delta this large (rows added since the base index was built) is folded into a new
 # base: queries stay fast, and one rebuild is paid per this many added rows.
 _MAX_DELTA = 20_000
@@ -403,6 +407,10 @@ def _built_bases(lib: Library, model: str, kind: str, ids: Sequence[str], unit: 
         index, built_ids = built
         covers = len(built_ids) == len(ids) if exact_rows else len(built_ids) <= len(ids)
         if covers and list(built_ids) == list(ids[: len(built_ids)]) and _index_dim(index) == unit[modality].shape[1]:
+            if kind in _COMPRESSED:  # scores of compressed codes are rough: re-score a shortlist exactly
+                from scicmr.index.rerank import ShortlistRerank
+
+                index = ShortlistRerank(index, unit[modality], rerank or _SHORTLIST)
             prebuilt[modality] = index
     return prebuilt
 
