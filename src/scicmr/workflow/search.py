@@ -313,7 +313,7 @@ class Searcher:
 
         with self._channels_lock:  # concurrent queries of a new snapshot build it once
             cached = self._channels.get(kind)
-            if cached is None or cached.ids != snapshot.ids:
+            if cached is None or tuple(cached.ids) != tuple(snapshot.ids):
                 by_id = {r.id: r for r in self.lib.get_many(list(snapshot.ids), skip_missing=True)}
                 rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
                 embedder = TextEmbedder(self.lib, self.fusion.get("dense_encoder"))
@@ -356,7 +356,7 @@ class Searcher:
         parts = fusion.parts(scores)
         fused = fusion.combine(scores)[0]
         mask = snapshot.mask(filters)
-        rows = np.arange(len(snapshot)) if mask is None else np.flatnonzero(mask)
+        rows = np.flatnonzero(snapshot.live if mask is None else mask)  # dead (deleted) rows never rank
         order = rows[np.argsort(-fused[rows], kind="stable")][offset:offset + int(k)]
         hits = hits_from_ranking(self.lib, snapshot.ids, fused[order][None, :], order[None, :], target, offset)[0]
         for hit, position in zip(hits, order[[h.rank - offset - 1 for h in hits]]):

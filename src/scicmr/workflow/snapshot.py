@@ -368,7 +368,7 @@ def table_snapshot(lib: Library, model: str, table: Any, rerank: int | None = No
     memory (exact when the library has none), so an index left stale by a failed write or a
     retrain is never served.
     """
-    ids = table.all_ids()
+    ids = tuple(table.all_ids())
     rows = table.json_rows()
     dead = ~table.live_mask() if len(table) != table.n_rows else None
     unit = {m: RowBlocks(table.blocks(m), table.columns[m][1][0]) for m in MODALITIES}
@@ -378,7 +378,7 @@ def table_snapshot(lib: Library, model: str, table: Any, rerank: int | None = No
                   model_version=model_version, source=(table.generation, table.compactions))
     if kind.startswith("hamming"):  # code indexes hold live rows only: drop the dead ones
         keep = np.ones(len(ids), bool) if dead is None else ~dead
-        common.update(ids=[i for i, k in zip(ids, keep) if k], years=common["years"][keep],
+        common.update(ids=tuple(i for i, k in zip(ids, keep) if k), years=common["years"][keep],
                       labels=[v for v, k in zip(common["labels"], keep) if k],
                       authors=[v for v, k in zip(common["authors"], keep) if k])
         ids = common["ids"]
