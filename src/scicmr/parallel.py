@@ -122,15 +122,22 @@ class _Holder:
         return self.fn(self.context, item)
 
 
+#: Settings of this process that Ray workers get too (caches, offline model loading).
+_FORWARDED = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM")
+
+
 def worker_env() -> dict[str, Any]:
-    """The Ray ``runtime_env`` for scicmr's workers: from a source checkout (scicmr not in a
-    site-packages folder) its ``src`` folder on ``PYTHONPATH``, so workers import this scicmr;
-    an installed scicmr needs nothing (the cluster's nodes install it like any dependency)."""
+    """The Ray ``runtime_env`` for scicmr's workers: this process's ``SCICMR_*`` settings (the
+    figure-OCR cache folder, quiet progress) and offline flags; from a source checkout (scicmr
+    not in a site-packages folder) also its ``src`` folder on ``PYTHONPATH``, so workers import
+    this scicmr. An installed scicmr needs nothing more (cluster nodes install it like any
+    dependency)."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("SCICMR_") or k in _FORWARDED}
     src = str(Path(__file__).resolve().parents[1])  # the folder that holds the scicmr package
-    if "site-packages" in src or "dist-packages" in src:
-        return {}
-    paths = [src] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
-    return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
+    if "site-packages" not in src and "dist-packages" not in src:
+        paths = [src] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    return {"env_vars": env} if env else {}
 
 
 class RayExecutor:
