@@ -162,7 +162,8 @@ class RayExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _ray(self):
+    def connect(self):
+        """Connect (start a local Ray) now rather than at the first map; returns the ray module."""
         import ray
 
         if not ray.is_initialized():
@@ -191,7 +192,7 @@ class RayExecutor:
         items = list(items)
         if not items:
             return
-        ray = self._ray()
+        ray = self.connect()
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         actors: list[Any] = []
         if context is None:
@@ -235,7 +236,10 @@ def _completions(ray: Any, submit: Callable[[Any, Any], Any], slots: list[Any],
                 yield index, _get(ray, ref)
     finally:
         for ref in pending:  # stopped early (an error, the caller gave up): drop the rest
-            ray.cancel(ref)
+            try:
+                ray.cancel(ref)
+            except Exception:  # noqa: BLE001 -- already finished or gone: nothing to drop
+                pass
 
 
 def _get(ray: Any, ref: Any) -> Any:
