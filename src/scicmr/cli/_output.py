@@ -1,10 +1,11 @@
-"""What the verb modules share: the console, JSON output, tables, and reading ``--param`` and
-``--ks`` values. rich loads only when something is printed."""
+"""What the verb modules share: the console, JSON output, tables, reading ``--param`` and
+``--ks`` values, and the ``--ray`` option. rich loads only when something is printed."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Sequence
 
 from scicmr.errors import InputError
 
@@ -64,3 +65,34 @@ def parse_ks(text: str) -> tuple[int, ...]:
     if not ks or min(ks) < 1:
         raise InputError(f"--ks cut-offs must be positive, got {text!r}")
     return ks
+
+
+def add_ray_option(parser, what: str, how: str) -> None:
+    """``--ray [ADDRESS]`` on a verb whose heavy work (``what``, run as ``how``) can run on Ray."""
+    parser.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS",
+        help=f"run {what} on Ray ({how}; needs the ray extra: pip install 'scicmr[ray]'). Without ADDRESS: a local "
+             "Ray using this machine's cores; with ADDRESS: join that cluster, e.g. host:6379, ray://host:10001 or "
+             "auto (the one started on this machine). On a cluster of several machines the source and the library "
+             "must be on storage every node mounts at the same path. Put --ray after the positional arguments "
+             "(or write --ray=ADDRESS)")
+
+
+@contextmanager
+def ray_executor(args) -> Iterator[Any]:
+    """The Ray executor ``--ray`` asks for (None without the flag), closed when the verb ends;
+    InputError when ``--workers`` (local processes) is given too."""
+    address = getattr(args, "ray", None)
+    if not address:
+        yield None
+        return
+    if getattr(args, "workers", None) is not None:
+        raise InputError("--workers sets local processes and --ray runs on Ray's workers; give one of them",
+                         fix="drop --workers (Ray uses every core of the machine or cluster)")
+    from scicmr.workflow import RayExecutor
+
+    executor = RayExecutor(address)
+    try:
+        yield executor
+    finally:
+        executor.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import console, parse_params, print_json, print_skipped
+from scicmr.cli._output import add_ray_option, console, parse_params, print_json, print_skipped, ray_executor
 from scicmr.errors import InputError
 
 INDEX_KINDS = ["exact", "flat", "hnsw", "hamming-exact", "hamming-flat", "hamming-hnsw", "hamming-ivf"]
@@ -26,6 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--figure-ocr", choices=["auto", "missing", "off"], help="PDF sources: read the words printed in figures "
                    "with Tesseract too: every figure (auto, the default; cached), only those without text-layer words "
                    "(missing: faster), or none (off)")
+    add_ray_option(p, "PDF parsing and figure OCR", "one Ray task per PDF file; other sources are read here")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
@@ -37,6 +38,7 @@ def register(subparsers) -> None:
                    "or a JSON spec like '{\"name\": \"lda\", \"n_topics\": 20}'")
     p.add_argument("--force", action="store_true", help="recompute even when cached")
     p.add_argument("--batch-size", type=int, default=32)
+    add_ray_option(p, "the encoding", "a Ray worker per core loads the fitted encoder once and encodes batches")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_encode)
 
@@ -67,8 +69,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from scicmr.workflow import ingest
 
     options = {k: getattr(args, k) for k in ("workers", "dpi", "max_pages", "max_mb", "figure_ocr") if getattr(args, k) is not None}
-    report = ingest(args.source, args.out, overwrite=args.overwrite, split=args.split,
-                    validation_fraction=args.validation, seed=args.seed, reader_options=options)
+    with ray_executor(args) as executor:
+        report = ingest(args.source, args.out, overwrite=args.overwrite, split=args.split,
+                        validation_fraction=args.validation, seed=args.seed, reader_options=options,
+                        executor=executor)
     if args.json:
         print_json(report.to_dict())
         return 0
@@ -90,8 +94,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     from scicmr.workflow import encode_library
 
-    keys = encode_library(args.library, image=args.image_encoder, text=args.text_encoder,
-                          force=args.force, batch_size=args.batch_size)
+    with ray_executor(args) as executor:
+        keys = encode_library(args.library, image=args.image_encoder, text=args.text_encoder,
+                              force=args.force, batch_size=args.batch_size, executor=executor)
     if args.json:
         print_json(keys)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import console, print_json, print_skipped
+from scicmr.cli._output import add_ray_option, console, print_json, print_skipped, ray_executor
 
 
 def register(subparsers) -> None:
@@ -16,6 +16,7 @@ def register(subparsers) -> None:
     p.add_argument("--psm", type=int, default=3, help="Tesseract page segmentation mode (3: automatic [default], 11: sparse text)")
     p.add_argument("--binarize", default="none", choices=["none", "otsu"])
     p.add_argument("--force", action="store_true", help="re-read figures that already have OCR text")
+    add_ray_option(p, "the OCR", "one Ray task per figure")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ocr)
 
@@ -23,8 +24,9 @@ def register(subparsers) -> None:
 def cmd_ocr(args: argparse.Namespace) -> int:
     from scicmr.workflow.ocr import ocr_figures
 
-    report = ocr_figures(args.library, lang=args.lang, workers=args.workers, force=args.force,
-                         psm=args.psm, binarize=args.binarize)
+    with ray_executor(args) as executor:
+        report = ocr_figures(args.library, lang=args.lang, workers=args.workers, force=args.force,
+                             psm=args.psm, binarize=args.binarize, executor=executor)
     if args.json:
         print_json(report.to_dict())
         return 0

@@ -9,19 +9,18 @@ transaction, so an interrupted run keeps what it finished and a rerun resumes.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from scicmr._faults import crash_point
 from scicmr._io import atomic_write_json
-from scicmr._progress import progress
 from scicmr.corpus.figure_text import OCR_TEXT
 from scicmr.corpus.library import Library
 from scicmr.corpus.ocr import OcrSettings, ocr_image, require_tesseract, tesseract_version
 from scicmr.corpus.record import Record, mostly_chinese
 from scicmr.errors import InputError
+from scicmr.parallel import Executor, LocalExecutor
 
 OCR_META = "ocr"
 _CHUNK = 32  # records per write: small enough to lose little on a crash, large enough to be cheap
@@ -68,15 +67,6 @@ def _ocr_job(job: tuple[str, str, OcrSettings]) -> tuple[str, str | None, str | 
         return record_id, None, exc.problem
 
 
-def _run_jobs(jobs: list[tuple[str, str, OcrSettings]], workers: int) -> Iterator[tuple[str, str | None, str | None]]:
-    if workers <= 1 or len(jobs) <= 1:
-        yield from map(_ocr_job, jobs)
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        # Results come back in job order; chunks amortise the inter-process overhead.
-        yield from pool.map(_ocr_job, jobs, chunksize=max(1, min(8, len(jobs) // (4 * workers))))
-
-
 def ocr_library(
     lib: Library | str | Path,
     *,
@@ -84,6 +74,7 @@ def ocr_library(
     workers: int | None = None,
     force: bool = False,
     settings: OcrSettings | None = None,
+    executor: Executor | None = None,
 ) -> OcrReport:
     """OCR the first image of every record (skipping those already done unless ``force``).
 
@@ -91,6 +82,8 @@ def ocr_library(
         lang: Tesseract languages (``eng``, ``chi_sim``, ``eng+chi_sim``) or ``auto``.
         workers: processes (default ``min(2, cpu count)``).
         settings: full :class:`OcrSettings` (its ``lang`` is replaced by ``lang`` unless auto).
+        executor: where figures are read (:mod:`scicmr.parallel`; a ``RayExecutor``: one Ray
+            task per figure, same texts); None: ``workers`` local processes.
 
     Raises:
         MissingTesseractError: Tesseract or a requested language pack is not installed.
@@ -119,7 +112,8 @@ def ocr_library(
     by_id = {r.id: r for r in todo}
     jobs = [(r.id, str(lib.image_path(r)), settings) for r in todo]
     pending: list[Record] = []
-    for record_id, text, reason in progress(_run_jobs(jobs, workers), total=len(jobs), desc="ocr", unit="fig"):
+    runner = executor or LocalExecutor(workers)
+    for record_id, text, reason in runner.map(_ocr_job, jobs, desc="ocr", unit="fig"):
         if reason is not None:
             report.skipped.append({"item": record_id, "reason": reason})
             continue

@@ -6,7 +6,8 @@ An encoder turns items of one modality into an (n, dim) float32 array:
 - ``fit(items)`` returns self; it is a no-op for pretrained encoders, while TF-IDF / BoW / LDA
   learn a vocabulary (callers fit on the train split only). ``encode`` before ``fit`` on a
   fittable encoder raises :class:`~scicmr.errors.NotFittedError`.
-- ``encode(items, batch_size=32)`` -> (n, dim) float32, with a progress bar over batches.
+- ``encode(items, batch_size=32, executor=None)`` -> (n, dim) float32, with a progress bar
+  over batches (an executor of :mod:`scicmr.parallel` runs the batches on Ray workers).
 - ``config()`` -> JSON-able dict that fully identifies the encoder (class, params, weights and,
   once fitted, a fingerprint of the fitted state); it keys the library's feature cache.
 - ``save(dir)`` writes ``config.json`` + state atomically; ``scicmr.encoders.load_encoder(dir)``
@@ -20,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import math
 import os
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
@@ -28,8 +28,8 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from scicmr._io import atomic_directory, atomic_write_json, read_json
-from scicmr._progress import progress
 from scicmr.errors import InputError, LibraryError, NotFittedError
+from scicmr.parallel import Executor, LocalExecutor
 
 MODALITIES = ("text", "image")
 
@@ -84,8 +84,12 @@ class Encoder:
         self._check_fitted()
         return int(self._dim())
 
-    def encode(self, items: Sequence[Any], batch_size: int = 32) -> np.ndarray:
+    def encode(self, items: Sequence[Any], batch_size: int = 32, executor: Executor | None = None) -> np.ndarray:
         """Encode ``items`` (strings for text, paths / PIL images for images).
+
+        ``executor`` runs the batches (:mod:`scicmr.parallel`): None encodes them here, one after
+        the other; a :class:`~scicmr.parallel.RayExecutor` sends this fitted encoder once to each
+        Ray worker, which loads its model once and encodes the batches sent to it.
 
         Returns:
             (n, dim) float32 array, row i for ``items[i]``.
@@ -97,10 +101,10 @@ class Encoder:
         dim = self.dim
         out = np.empty((len(items), dim), dtype=np.float32)
         starts = range(0, len(items), batch_size)
-        total = math.ceil(len(items) / batch_size)
-        for start in progress(starts, total=total, desc=f"encode {self.name}", unit="batch"):
-            batch = items[start : start + batch_size]
-            vectors = np.asarray(self._encode_batch(batch), dtype=np.float32)
+        batches = [items[start : start + batch_size] for start in starts]
+        runner = executor or LocalExecutor()
+        results = runner.map(encode_batch, batches, context=self, desc=f"encode {self.name}", unit="batch")
+        for start, batch, vectors in zip(starts, batches, results):
             if vectors.shape != (len(batch), dim):
                 raise RuntimeError(f"{type(self).__name__} returned {vectors.shape} for {len(batch)} items of dim {dim}")
             out[start : start + len(batch)] = vectors
@@ -186,6 +190,11 @@ class Encoder:
 
     def _state_fingerprint(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def encode_batch(encoder: Encoder, batch: list[Any]) -> np.ndarray:
+    """One batch through ``encoder`` as (len(batch), dim) float32: what an executor's worker runs."""
+    return np.asarray(encoder._encode_batch(batch), dtype=np.float32)
 
 
 def fingerprint(*parts: Any) -> str:

@@ -9,6 +9,7 @@ from scicmr._faults import crash_point
 from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record, mostly_chinese
 from scicmr.errors import LibraryError
+from scicmr.parallel import Executor
 from scicmr.workflow.library_data import as_library, paired_records
 
 
@@ -61,9 +62,11 @@ def _normalise_spec(spec: str | dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def encode_modality(
-    lib: Library, modality: str, spec: dict[str, Any], *, force: bool = False, batch_size: int = 32
+    lib: Library, modality: str, spec: dict[str, Any], *, force: bool = False, batch_size: int = 32,
+    executor: Executor | None = None,
 ) -> str:
-    """Encode every pair's ``modality`` with ``spec``; returns the feature key (cached)."""
+    """Encode every pair's ``modality`` with ``spec``; returns the feature key (cached).
+    The encoder is fitted here; ``executor`` runs the batches (None: here)."""
     from scicmr.encoders import create_encoder, feature_key
 
     if spec.get("name") == "precomputed":
@@ -94,7 +97,7 @@ def encode_modality(
         items = [lib.image_path(r) for r in records]
     key = feature_key(encoder)
     if force or not lib.has_features(key, [r.id for r in records]):
-        vectors = encoder.encode(items, batch_size=batch_size)
+        vectors = encoder.encode(items, batch_size=batch_size, executor=executor)
         encoder.save(encoder_dir(lib, key))
         crash_point("encode.encoder_saved")
         lib.save_features(key, [r.id for r in records], vectors, encoder.config())
@@ -108,12 +111,15 @@ def encode_library(
     text: str | dict[str, Any] | None = None,
     force: bool = False,
     batch_size: int = 32,
+    executor: Executor | None = None,
 ) -> dict[str, str]:
     """Encode both modalities and record the chosen encoders in library.json.
 
     ``image`` / ``text`` name an encoder (``"efficientnet-lite0"``, ``"minilm"``, ``"tfidf"``,
     ``"lda"``, a spec dict...); None keeps the library's current choice or the default.
-    Returns ``{"image": feature key, "text": feature key}``.
+    ``executor`` encodes the batches elsewhere (:class:`scicmr.parallel.RayExecutor`: a Ray
+    worker per core, each loading the fitted encoder once; vectors equal up to float rounding);
+    None encodes in this process. Returns ``{"image": feature key, "text": feature key}``.
     """
     lib = as_library(lib)
     current = lib.meta.get("encoders", {})
@@ -123,7 +129,7 @@ def encode_library(
         if spec is None:
             entry = current.get(modality)
             spec = (entry.get("spec") or entry) if entry else default_encoder_spec(lib, modality)
-        key = encode_modality(lib, modality, spec, force=force, batch_size=batch_size)
+        key = encode_modality(lib, modality, spec, force=force, batch_size=batch_size, executor=executor)
         keys[modality] = key
         crash_point("encode.features_saved")
         lib.update_meta(encoders={modality: {"name": spec["name"], "spec": spec, "key": key}})

@@ -22,6 +22,7 @@ from scicmr.corpus.splits import (
     repair_given_splits,
 )
 from scicmr.errors import InputError, LibraryError
+from scicmr.parallel import Executor
 
 
 @dataclass
@@ -79,6 +80,7 @@ def ingest(
     seed: int = 0,
     name: str | None = None,
     reader_options: dict[str, Any] | None = None,
+    executor: Executor | None = None,
 ) -> IngestReport:
     """Read ``source`` and build a library at ``out``, all or nothing.
 
@@ -89,7 +91,9 @@ def ingest(
     normalised text) count as one group when ingest makes the split and are reported when the
     split is given. Unusable items are skipped and listed in the report (``reports/ingest.json``),
     never fatal. ``reader_options`` go to the reader (PDF sources: ``workers``, ``dpi``,
-    ``max_pages``, ``max_mb``, ``figure_ocr`` "auto"/"off").
+    ``max_pages``, ``max_mb``, ``figure_ocr`` "auto"/"off"). ``executor`` runs a PDF source's
+    per-file parsing elsewhere (:class:`scicmr.parallel.RayExecutor`: Ray tasks, same records);
+    None reads with ``workers`` local processes.
 
     Atomic: the library is built in a staging folder beside ``out`` and renamed into place only
     when complete (:mod:`scicmr.corpus.lifecycle`). On any failure — an error, an exception,
@@ -111,7 +115,8 @@ def ingest(
     staging, lock = lifecycle.new_staging(root)
     try:
         report = _build(staging, root, scan, name=name or root.name, split=split,
-                        validation_fraction=validation_fraction, seed=seed, reader_options=reader_options)
+                        validation_fraction=validation_fraction, seed=seed, reader_options=reader_options,
+                        executor=executor)
         lifecycle.install(staging, root, lock)
     except BaseException:
         lifecycle.discard_staging(staging, lock)
@@ -139,12 +144,13 @@ def _check_target(root: Path, overwrite: bool) -> None:
 
 
 def _build(staging: Path, root: Path, scan: Any, *, name: str, split: tuple[float, float, float] | str,
-           validation_fraction: float, seed: int, reader_options: dict[str, Any] | None) -> IngestReport:
+           validation_fraction: float, seed: int, reader_options: dict[str, Any] | None,
+           executor: Executor | None = None) -> IngestReport:
     """Read the source into a complete library in ``staging``; the report names ``root``."""
     from scicmr.corpus.readers import read_source
 
     lib = Library.create(staging, name=name)
-    result = read_source(scan, staging, **(reader_options or {}))
+    result = read_source(scan, staging, executor=executor, **(reader_options or {}))
     if not result.records:
         listed = "".join(f"\n  - {s.item}: {s.reason}" for s in result.skipped[:10])
         raise InputError(

@@ -1,18 +1,18 @@
-"""Read a folder of PDFs in parallel (one process per file, a progress bar over files)."""
+"""Read a folder of PDFs in parallel (one job per file on an executor: local processes or Ray;
+a progress bar over files)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 
-from scicmr._progress import progress
 from scicmr.corpus.figure_text import FIGURE_TEXT
 from scicmr.corpus.pdf.figure_ocr import unavailable_reason
 from scicmr.corpus.pdf.reader import PdfResult, PdfSettings, read_pdf
 from scicmr.corpus.readers.base import ReadResult, safe_name
+from scicmr.parallel import Executor, LocalExecutor
 
 
 def find_pdfs(path: str | Path) -> list[Path]:
@@ -52,32 +52,18 @@ def _read_one(args: tuple) -> PdfResult:
         return result
 
 
-def _run(jobs: list[tuple], workers: int, show_progress: bool) -> list[PdfResult]:
-    """:func:`_read_one` of every job, in job order whatever order the workers finish in."""
-    results: dict[int, PdfResult] = {}
-    bar = progress(range(len(jobs)), total=len(jobs), desc="PDFs", unit="file") if show_progress else iter(range(len(jobs)))
-    if workers == 1 or len(jobs) <= 1:
-        for i, job in enumerate(jobs):
-            results[i] = _read_one(job)
-            next(bar, None)
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            futures = {pool.submit(_read_one, job): i for i, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                next(bar, None)
-    return [results[i] for i in range(len(jobs))]
-
-
 def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: str | Path | None = None,
                     workers: int | None = None, settings: PdfSettings | None = None,
-                    show_progress: bool = True, files: Sequence[Path] | None = None) -> ReadResult:
+                    show_progress: bool = True, files: Sequence[Path] | None = None,
+                    executor: Executor | None = None) -> ReadResult:
     """Read every PDF under ``path`` (or the one file ``path``) into one reader result.
 
     Figures of paper ``p`` go to ``image_root/p/``. ``workers`` processes (default min(4, CPUs));
-    1 reads in this process. ``files``: the PDFs to read when the caller has listed them already
-    (:func:`scicmr.corpus.readers.scan_source`), so the tree is walked once; None lists them with
-    :func:`find_pdfs`.
+    1 reads in this process. ``executor``: a :mod:`scicmr.parallel` executor that runs the
+    per-file jobs instead (a :class:`~scicmr.parallel.RayExecutor`: each file one Ray task;
+    ``workers`` is then unused); the result is the same. ``files``: the PDFs to read when the
+    caller has listed them already (:func:`scicmr.corpus.readers.scan_source`), so the tree is
+    walked once; None lists them with :func:`find_pdfs`.
 
     Returns:
         a :class:`~scicmr.corpus.readers.base.ReadResult`: records in file order, one
@@ -98,7 +84,9 @@ def read_pdf_folder(path: str | Path, image_root: str | Path, *, relative_to: st
         settings = replace(settings, ocr="off")
     jobs = [(f, str(image_root), pid, relative_to, name, settings) for f, pid, name in zip(files, ids, names)]
     out, stats = ReadResult(), {}
-    for name, res in zip(names, _run(jobs, workers, show_progress)):
+    runner = executor or LocalExecutor(workers)
+    results = runner.map(_read_one, jobs, desc="PDFs" if show_progress else None, unit="file")
+    for name, res in zip(names, results):
         out.records.extend(res.records)
         out.skipped.extend(res.skipped)
         if res.quirks:

@@ -22,6 +22,7 @@ from typing import NoReturn
 
 from scicmr.corpus.readers.base import FeatureBlock, ReaderSkip, ReadResult, Skipped, copy_image
 from scicmr.errors import InputError
+from scicmr.parallel import Executor
 
 __all__ = [
     "FeatureBlock", "ReadResult", "ReaderSkip", "Skipped", "SOURCE_KINDS", "SourceScan", "copy_image",
@@ -93,17 +94,19 @@ def _unsupported(path: Path, what: str) -> NoReturn:
 
 
 def read_source(source: str | Path | SourceScan, library_root: str | Path, *, progress: bool = True,
-                **options) -> ReadResult:
+                executor: Executor | None = None, **options) -> ReadResult:
     """Read any supported source: a path, or what :func:`scan_source` found (not scanned again).
     Images are validated and copied into ``library_root/images``; records and features are
     returned, not stored. ``options`` go to the PDF reader (``workers``, ``dpi``, ``max_pages``,
-    ``max_mb``, ``figure_ocr``); other kinds take none."""
+    ``max_mb``, ``figure_ocr``); other kinds take none. ``executor`` runs a PDF source's
+    per-file parsing (:mod:`scicmr.parallel`: Ray, local processes); the other kinds do little
+    work per item and are read in this process whatever it is."""
     scan = source if isinstance(source, SourceScan) else scan_source(source)
     path, kind = scan.path, scan.kind
     if kind == "pdf":
         from scicmr.corpus.readers.pdf import read_pdfs
 
-        return read_pdfs(path, library_root, progress=progress, files=scan.pdfs, **options)
+        return read_pdfs(path, library_root, progress=progress, files=scan.pdfs, executor=executor, **options)
     if options:
         raise InputError(f"options {sorted(options)} apply to PDF sources only, not to {kind}",
                          fix="leave them out for this source")
