@@ -78,8 +78,8 @@ def build_milvus_index(lib: Library, model: str, kind: str = "flat", milvus_uri:
     """
     from scicmr.index import create_index, load_index
     from scicmr.methods import load_method
-    from scicmr.workflow.index import built_from, index_name, record_index, shared_vectors
-    from scicmr.workflow.library_data import MODALITIES, paired_records
+    from scicmr.workflow.index import built_from, index_name, indexed_rows, record_index
+    from scicmr.workflow.library_data import MODALITIES
 
     source = built_from(lib, model)  # read before the model loads: a retrain meanwhile is caught below
     method = load_method(lib.model_dir(model))
@@ -87,12 +87,9 @@ def build_milvus_index(lib: Library, model: str, kind: str = "flat", milvus_uri:
     if kind not in _MILVUS_TYPES:
         raise InputError(f"the Milvus backend has no index kind {kind!r}",
                          fix=f"use one of: {', '.join(_MILVUS_TYPES)}")
-    records = paired_records(lib, None)
+    records, vectors = indexed_rows(lib, model, method, source,
+                                    f"scicmr index {lib.root} --model {model} --backend milvus")
     ids = [r.id for r in records]
-    vectors = shared_vectors(lib, model, ids, method=method)
-    if built_from(lib, model) != source:
-        raise LibraryError(f"{lib.root}: model {model!r} was retrained while its index was being built",
-                           fix=f"run `scicmr index {lib.root} --model {model} --backend milvus` again")
     uri = milvus_uri or str(lib.root / "indexes" / LITE_FILE)
     fields = filter_fields(records)
     tag = hashlib.sha1(str(lib.root.resolve()).encode()).hexdigest()[:8]  # libraries sharing a server

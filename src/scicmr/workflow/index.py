@@ -173,17 +173,8 @@ def build_index(lib: Library | str | Path, model: str | None = None, kind: str =
     method = load_method(lib.model_dir(model))
     codes = kind.startswith("hamming")
     bits = model_bits(method) if codes else None
-    generation = lib.records_generation()  # before reading: a write meanwhile leaves the table stale, not wrong
-    records = paired_records(lib, None)
+    records, vectors = indexed_rows(lib, model, method, source, f"scicmr index {lib.root} --model {model}")
     ids = [r.id for r in records]
-    vectors = shared_vectors(lib, model, ids, method=method)
-    if built_from(lib, model) != source:
-        raise LibraryError(f"{lib.root}: model {model!r} was retrained while its index was being built",
-                           fix=f"run `scicmr index {lib.root} --model {model}` again")
-    from scicmr.workflow.serving import write_table
-
-    # The rows the index covers, stored: the service starts by mapping them (and appends to them).
-    write_table(lib, model, source[VERSION_KEY], records, vectors, generation)
     built = {}
     for modality in MODALITIES:
         index = create_index(kind, bits or vectors[modality].shape[1], **params)
@@ -197,6 +188,23 @@ def build_index(lib: Library | str | Path, model: str | None = None, kind: str =
         crash_point("index.modality_written")
     record_index(lib, model, kind)
     return built
+
+
+def indexed_rows(lib: Library, model: str, method, source: dict[str, str], command: str):
+    """(paired records, their shared-space vectors {modality: (n, k)}) for an index build of
+    ``model`` whose ``built_from`` was ``source``; the rows are also stored as the model's
+    serving table (the service starts by mapping them, and appends to them). LibraryError
+    naming ``command`` when the model was retrained meanwhile."""
+    from scicmr.workflow.serving import write_table
+
+    generation = lib.records_generation()  # before reading: a write meanwhile leaves the table stale, not wrong
+    records = paired_records(lib, None)
+    vectors = shared_vectors(lib, model, [r.id for r in records], method=method)
+    if built_from(lib, model) != source:
+        raise LibraryError(f"{lib.root}: model {model!r} was retrained while its index was being built",
+                           fix=f"run `{command}` again")
+    write_table(lib, model, source[VERSION_KEY], records, vectors, generation)
+    return records, vectors
 
 
 class StaleIndexError(LibraryError):
