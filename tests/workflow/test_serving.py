@@ -87,3 +87,22 @@ def test_compact_drops_tombstones_and_keeps_results(library, capsys):
     assert after[1] == before[1]
     assert main(["compact", str(library)]) == 0
     assert "nothing to compact" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_library_that_cannot_be_written_still_searches(library, monkeypatch):
+    import shutil
+
+    import scicmr.workflow.serving as serving
+
+    expected = _ranking(library)
+    shutil.rmtree(serving_dir(Library.open(library), "cca"))
+    real = serving.write_table
+
+    def refuse_the_library(*args, folder=None, **kwargs):
+        if folder is None:
+            raise PermissionError(13, "Permission denied")
+        return real(*args, folder=folder, **kwargs)
+
+    monkeypatch.setattr(serving, "write_table", refuse_the_library)
+    assert _ranking(library) == expected
+    assert not serving_dir(Library.open(library), "cca").exists()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from functools import cached_property
@@ -28,6 +29,7 @@ from scicmr.workflow.snapshot import Filters, Snapshot, caught_up, table_snapsho
 __all__ = ["MAX_K", "Hit", "Page", "Searcher", "model_query_encoder"]
 
 MAX_K = 1000
+_log = logging.getLogger(__name__)
 _BATCH = {"text": 32, "image": 16}  # query encoding batch sizes
 
 
@@ -215,7 +217,14 @@ class Searcher:
                                      feature_keys=self.features)
         else:
             vectors = self._empty_vectors()
-        return serving.write_table(self.lib, self.model_name, version, records, vectors, generation)
+        try:
+            return serving.write_table(self.lib, self.model_name, version, records, vectors, generation)
+        except OSError as exc:  # a read-only library still searches: keep the table in a temporary folder
+            import tempfile
+
+            _log.warning("cannot store the serving table in %s (%s); using a temporary copy", self.lib.root, exc)
+            folder = Path(tempfile.mkdtemp(prefix="scicmr-serving-"))
+            return serving.write_table(self.lib, self.model_name, version, records, vectors, generation, folder=folder)
 
     def catch_up(self) -> bool:
         """Take in what another process wrote to this model's serving table since the current

@@ -56,11 +56,12 @@ def current_table(lib: Library, model: str, model_version: str) -> ChunkedTable 
 
 
 def write_table(lib: Library, model: str, model_version: str, records: Sequence[Record],
-                vectors: dict[str, np.ndarray], generation: int) -> ChunkedTable:
+                vectors: dict[str, np.ndarray], generation: int, folder: Path | None = None) -> ChunkedTable:
     """(Re)write the serving table of ``model`` for ``records`` and their (n, k) shared-space
-    ``vectors`` (normalised here), made at records ``generation``."""
+    ``vectors`` (normalised here), made at records ``generation``; in ``folder`` instead of the
+    model's when given (a library this process may not write)."""
     dim = {m: int(vectors[m].shape[1]) for m in MODALITIES}
-    staged = ChunkedTable.create(serving_dir(lib, model), {
+    staged = ChunkedTable.create(folder or serving_dir(lib, model), {
         **{m: ("float32", (dim[m],)) for m in MODALITIES}, "year": ("int64", ())},
         json_rows=True, meta={"model_version": model_version, "records_generation": -1})
     append_rows(staged, records, vectors, generation)
