@@ -58,3 +58,16 @@ def test_row_blocks_read_like_one_matrix():
     np.testing.assert_array_equal(blocks[whole[:, 0] > 0], whole[whole[:, 0] > 0])
     np.testing.assert_array_equal(np.asarray(blocks.tail(3)), whole[3:])
     np.testing.assert_array_equal(np.asarray(blocks), whole)
+
+
+def test_chained_rows_read_like_one_tuple():
+    from scicmr.index.layered import ChainedRows
+
+    rows = ChainedRows([("a", "b"), ()]).appended(["c", "a"]).appended(("d",))
+    assert len(rows) == 5 and list(rows) == ["a", "b", "c", "a", "d"] and rows == ("a", "b", "c", "a", "d")
+    assert rows[3] == "a" and rows[-1] == "d" and rows[np.int64(2)] == "c" and rows[1:3] == ("b", "c")
+    assert rows.index("a") == 0 and rows.index("a", 1) == 3 and rows.index("d", 4) == 4
+    with pytest.raises(ValueError):
+        rows.index("a", 4)
+    with pytest.raises(IndexError):
+        rows[5]

@@ -54,6 +54,9 @@ CREATE INDEX IF NOT EXISTS records_position ON records(position);
 # derived data (a model's stored shared-space vectors) records the count it was made at, so
 # a reader knows it is current without reading a million records.
 _CHANGES = "CREATE TABLE IF NOT EXISTS changes (n INTEGER NOT NULL)"
+# Ids deleted since the last `scicmr compact`: their feature rows are dropped then (a delete
+# itself then costs its own rows, not a pass over every feature cache).
+_DELETED = "CREATE TABLE IF NOT EXISTS deleted (id TEXT PRIMARY KEY)"
 
 
 def config_key(prefix: str, config: dict[str, Any]) -> str:
@@ -263,6 +266,8 @@ class Library:
                         for offset, r in enumerate(records)
                     ],
                 )
+                conn.execute(_DELETED)
+                conn.executemany("DELETE FROM deleted WHERE id = ?", [(r.id,) for r in records])
                 self._bump(conn)
             except sqlite3.IntegrityError as exc:
                 raise InputError(
@@ -294,8 +299,24 @@ class Library:
     def delete_records(self, ids: Sequence[str]) -> int:
         with self._connect() as conn:
             cur = conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in ids])
+            conn.execute(_DELETED)
+            conn.executemany("INSERT OR IGNORE INTO deleted(id) VALUES (?)", [(i,) for i in ids])
             self._bump(conn)
             return cur.rowcount
+
+    def deleted_since_compaction(self) -> list[str]:
+        """Ids deleted since :meth:`forget_deleted` last ran (their feature rows still stored)."""
+        with contextlib.closing(self._connect()) as conn:
+            try:
+                return [row[0] for row in conn.execute("SELECT id FROM deleted ORDER BY id")]
+            except sqlite3.OperationalError:  # no table: nothing deleted since it was introduced
+                return []
+
+    def forget_deleted(self, ids: Sequence[str]) -> None:
+        """Clear ``ids`` from the deleted list (their feature rows were dropped)."""
+        with self._connect() as conn:
+            conn.execute(_DELETED)
+            conn.executemany("DELETE FROM deleted WHERE id = ?", [(i,) for i in ids])
 
     def __len__(self) -> int:
         with self._connect() as conn:

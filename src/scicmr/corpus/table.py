@@ -254,6 +254,27 @@ class ChunkedTable:
             self._commit(manifest)
             return len(rows)
 
+    def delete_positions(self, rows: Sequence[int], meta: dict[str, Any] | None = None) -> int:
+        """Tombstone rows by position (what a reader of this table holds: no id lookup, so a
+        delete costs its rows, not the table); ``meta`` changes commit with it. Returns how
+        many rows were newly deleted."""
+        with self._locked():
+            manifest = _read_manifest(self.folder)
+            n_rows = sum(int(c["rows"]) for c in manifest["chunks"])
+            bad = [r for r in rows if not 0 <= int(r) < n_rows]
+            if bad:
+                raise InputError(f"{self.folder}: row positions {bad[:3]} are outside 0..{n_rows - 1}",
+                                 fix="take positions from this table (they change at compact)")
+            dead = set(manifest["deleted"])
+            fresh = {int(r) for r in rows} - dead
+            if not fresh and not meta:
+                return 0
+            manifest["meta"].update(meta or {})
+            manifest["deleted"] = sorted(dead | fresh)
+            manifest["generation"] = int(manifest["generation"]) + 1
+            self._commit(manifest)
+            return len(fresh)
+
     def update_meta(self, **changes: Any) -> None:
         with self._locked():
             manifest = _read_manifest(self.folder)

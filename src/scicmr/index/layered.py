@@ -81,6 +81,55 @@ class RowBlocks:
         return RowBlocks(kept, self.shape[1])
 
 
+class ChainedRows(Sequence):
+    """Per-row values (record ids, label lists, ...) kept in consecutive tuples, so appending a
+    few rows to a million shares the existing parts instead of copying them."""
+
+    def __init__(self, parts: Sequence[Sequence[Any]]):
+        self.parts = tuple(tuple(p) if not isinstance(p, tuple) else p for p in parts if len(p))
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        part = int(np.searchsorted(self.offsets, i, side="right")) - 1
+        return self.parts[part][i - int(self.offsets[part])]
+
+    def __iter__(self):
+        for part in self.parts:
+            yield from part
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        """The first position >= ``start`` holding ``value`` (ValueError when none), a scan in C per part."""
+        for part, begin in zip(self.parts, self.offsets[:-1]):
+            end = int(begin) + len(part)
+            if end <= start:
+                continue
+            try:
+                return int(begin) + part.index(value, max(0, start - int(begin)))
+            except ValueError:
+                continue
+        raise ValueError(f"{value!r} is not in the rows")
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Sequence) and len(other) == len(self) and all(a == b for a, b in zip(self, other))
+
+    def __hash__(self) -> int:  # pragma: no cover - mutable-looking sequences are not hashed
+        raise TypeError("ChainedRows is not hashable")
+
+    def appended(self, more: Sequence[Any]) -> "ChainedRows":
+        """These rows then ``more``; the existing parts are shared."""
+        return ChainedRows([*self.parts, tuple(more)])
+
+
 class LayeredIndex:
     """Base index + exact delta + dead rows, answering like one index over the live rows.
 

@@ -248,9 +248,11 @@ def delete_record(state: AppState, record_id: str) -> None:
         engine.catch_up()
         if not fetch_records(lib, [record_id]):
             raise ApiError(404, f"no record with id {record_id!r}")
-        lib.delete_records([record_id])  # the commit point
-        lib.delete_features([record_id])  # tombstones, dropped by `scicmr compact`
-        source = _publish(engine, lambda table, generation: delete_rows(table, [record_id], generation))
+        lib.delete_records([record_id])  # the commit point; its feature rows go at `scicmr compact`
+        snapshot = engine.snapshot  # caught up above: its row positions are the table's
+        row = snapshot.row_of(record_id)
+        rows = None if snapshot.index_kind.startswith("hamming") else [] if row is None else [row]
+        source = _publish(engine, lambda table, generation: delete_rows(table, [record_id], generation, rows))
         _swap_and_persist(engine, without(engine.snapshot, [record_id], source))
 
 

@@ -2,7 +2,8 @@
 
 Adds append chunks and deletes leave tombstones (:mod:`scicmr.corpus.table`), so a library
 that takes many writes accumulates small chunks and dead rows. :func:`compact_library` rewrites
-every feature cache and serving table as one chunk of live rows (each table's manifest swap is
+every feature cache (dropping the rows of records deleted since) and serving table as one
+chunk of live rows (each table's manifest swap is
 its commit point: a crash leaves it old or new) and rebuilds the built indexes whose row
 positions changed. :func:`upgrade_library` (re-exported from :mod:`scicmr.corpus.upgrade`)
 migrates an older on-disk format in place.
@@ -35,6 +36,10 @@ def compact_library(lib: Library | str | Path) -> dict[str, Any]:
     lib = as_library(lib)
     report: dict[str, Any] = {"tables": {}, "reindexed": []}
     with lib.writing():
+        # Feature rows of deleted records are tombstoned here, not at each delete (a delete
+        # then costs its own rows, not a pass over every cache).
+        deleted = lib.deleted_since_compaction()
+        lib.delete_features(deleted)
         folders = {f"features/{key}": lib.features_dir(key) for key in lib.feature_keys()}
         folders |= {f"models/{m}/serving": serving_dir(lib, m) for m in lib.models() if is_table(serving_dir(lib, m))}
         for name, folder in folders.items():
@@ -47,4 +52,5 @@ def compact_library(lib: Library | str | Path) -> dict[str, Any]:
                 if kind and kind != "milvus":  # positions were renumbered: the index must follow
                     build_index(lib, model, kind)
                     report["reindexed"].append(model)
+        lib.forget_deleted(deleted)  # last: a crash before it only means tombstoning them again
     return report

@@ -321,14 +321,14 @@ class Searcher:
         from scicmr.workflow.hybrid import CaptionChannels, DocumentChannels, query_bank
 
         with self._channels_lock:  # concurrent queries of a new snapshot build it once
-            cached = self._channels.get(kind)
-            if cached is None or tuple(cached.ids) != tuple(snapshot.ids):
+            built_for, cached = self._channels.get(kind, (None, None))
+            if built_for is not snapshot and (cached is None or tuple(cached.ids) != tuple(snapshot.ids)):
                 by_id = {r.id: r for r in self.lib.get_many(list(snapshot.ids), skip_missing=True)}
                 rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
                 embedder = TextEmbedder(self.lib, self.fusion.get("dense_encoder"))
                 cached = (DocumentChannels(rows, embedder) if kind == "documents"
                           else CaptionChannels(rows, embedder, query_bank(self.lib)))
-                self._channels[kind] = cached
+            self._channels[kind] = (snapshot, cached)  # the ids are compared once per snapshot
         return cached
 
     def _hybrid_image_page(self, image: Any, k: int, offset: int, filters: Filters,

@@ -81,6 +81,9 @@ def append_rows(table: ChunkedTable, records: Sequence[Record], vectors: dict[st
                  meta={"records_generation": generation})
 
 
-def delete_rows(table: ChunkedTable, ids: Sequence[str], generation: int) -> int:
-    """Tombstone the rows of ``ids``; the table then describes records ``generation``."""
-    return table.delete(ids, meta={"records_generation": generation})
+def delete_rows(table: ChunkedTable, ids: Sequence[str], generation: int,
+                positions: Sequence[int] | None = None) -> int:
+    """Tombstone the rows of ``ids`` (at ``positions`` when the caller knows them: no pass over
+    the table's ids); the table then describes records ``generation``."""
+    meta = {"records_generation": generation}
+    return table.delete(ids, meta=meta) if positions is None else table.delete_positions(positions, meta=meta)

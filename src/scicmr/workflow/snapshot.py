@@ -34,7 +34,7 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.index.base import normalise_rows
 from scicmr.index.exact import top_k_rows
-from scicmr.index.layered import LayeredIndex, RowBlocks
+from scicmr.index.layered import ChainedRows, LayeredIndex, RowBlocks
 from scicmr.workflow.library_data import MODALITIES
 
 # Index kinds a snapshot can rebuild in memory after a write; other float kinds fall back to
@@ -113,6 +113,23 @@ class Snapshot:
         """id -> row of the live records."""
         live = self.live
         return {rid: p for p, rid in enumerate(self.ids) if live[p]}
+
+    def row_of(self, record_id: str) -> int | None:
+        """The live row of ``record_id``, or None. Uses :attr:`position` when it was built;
+        otherwise one scan of the ids in C (a write's lookup must not build a million-entry map
+        for every new snapshot)."""
+        if "position" in self.__dict__:
+            return self.position.get(record_id)
+        ids, start, live = self.ids, 0, self.live
+        found = None
+        while True:
+            try:
+                start = ids.index(record_id, start)
+            except ValueError:
+                return found
+            if live[start]:
+                found = start  # the last live occurrence, as :attr:`position` keeps
+            start += 1
 
     @cached_property
     def label_rows(self) -> dict[str, np.ndarray]:
@@ -261,6 +278,7 @@ def assemble(ids, unit, years, labels, authors, index_kind: str, version: int,
         unit = {m: v if isinstance(v, RowBlocks) else RowBlocks([v]) for m, v in unit.items()}
     if all(hasattr(ix, "search_filtered") for ix in indexes.values()):
         kind = index_kind
+    ids, labels, authors = (tuple(v) if isinstance(v, ChainedRows) else v for v in (ids, labels, authors))
     return Snapshot(ids=ids, vectors=unit, indexes=indexes, years=years, labels=labels,
                     authors=authors, index_kind=kind, version=version, rerank=rerank,
                     model_version=model_version, dead=dead, source=source)
@@ -301,8 +319,10 @@ def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, n
 def _grown(snapshot: Snapshot, more: dict[str, Any], source: tuple[int, int] | None) -> Snapshot:
     """``snapshot`` plus the rows of ``more`` (the columns :func:`_columns` makes)."""
     dead = None if snapshot.dead is None else np.concatenate([snapshot.dead, np.zeros(len(more["ids"]), bool)])
-    common = dict(ids=tuple(snapshot.ids) + more["ids"], years=np.concatenate([snapshot.years, more["years"]]),
-                  labels=list(snapshot.labels) + more["labels"], authors=list(snapshot.authors) + more["authors"],
+    common = dict(ids=_chained(snapshot.ids).appended(more["ids"]),
+                  years=np.concatenate([snapshot.years, more["years"]]),
+                  labels=_chained(snapshot.labels).appended(more["labels"]),
+                  authors=_chained(snapshot.authors).appended(more["authors"]),
                   version=snapshot.version + 1, rerank=snapshot.rerank, model_version=snapshot.model_version,
                   dead=dead, source=source)
     if snapshot.index_kind.startswith("hamming"):
@@ -313,6 +333,10 @@ def _grown(snapshot: Snapshot, more: dict[str, Any], source: tuple[int, int] | N
     if any(len(ix.delta) > _MAX_DELTA for ix in indexes.values()):
         return assemble(unit=unit, index_kind=snapshot.index_kind, **common)  # a fresh base over every row
     return Snapshot(vectors=unit, indexes=indexes, index_kind=snapshot.index_kind, **common)
+
+
+def _chained(rows: Sequence[Any]) -> ChainedRows:
+    return rows if isinstance(rows, ChainedRows) else ChainedRows([rows])
 
 
 def caught_up(snapshot: Snapshot, table: Any) -> Snapshot:
@@ -335,7 +359,8 @@ def caught_up(snapshot: Snapshot, table: Any) -> Snapshot:
 def without(snapshot: Snapshot, record_ids: Sequence[str], source: tuple[int, int] | None = None) -> Snapshot:
     """A new snapshot with the rows of ``record_ids`` dead (never ranked; positions kept). A
     code index is rebuilt over the remaining rows instead."""
-    rows = np.asarray(sorted({snapshot.position[i] for i in record_ids if i in snapshot.position}), dtype=np.int64)
+    found = (snapshot.row_of(i) for i in record_ids)
+    rows = np.asarray(sorted({row for row in found if row is not None}), dtype=np.int64)
     if snapshot.index_kind.startswith("hamming"):
         keep = np.ones(snapshot.n_rows, dtype=bool)
         keep[rows] = False
