@@ -72,6 +72,19 @@ def test_copy_on_write_updates_equal_a_rebuild_and_leave_the_old_snapshot_alone(
     assert [shrunk.ids[p] for p, _ in got] == [reference.ids[p] for p, _ in want]
 
 
+def test_an_add_after_a_delete_keeps_the_dead_rows_dead():
+    records, vectors = _records(60)
+    shrunk = without(build_snapshot(records[:50], {m: v[:50] for m, v in vectors.items()}, "flat"), ["r3"])
+    grown = extended(shrunk, records[50:], {m: v[50:] for m, v in vectors.items()})
+    assert len(grown) == 59 and grown.n_rows == 60 and "r3" not in grown.position
+    keep = [i for i, r in enumerate(records) if r.id != "r3"]
+    reference = build_snapshot([records[i] for i in keep], {m: v[keep] for m, v in vectors.items()}, "exact")
+    query = vectors["text"][3:4]
+    got, total = grown.rank(query, "image", 20, 0, Filters())
+    want, _ = reference.rank(query, "image", 20, 0, Filters())
+    assert total == 59 and [grown.ids[p] for p, _ in got] == [reference.ids[p] for p, _ in want]
+
+
 def test_empty_snapshot_ranks_nothing():
     snapshot = build_snapshot([], {"image": np.zeros((0, 4), np.float32), "text": np.zeros((0, 4), np.float32)}, "exact")
     assert snapshot.rank(np.ones((1, 4), np.float32), "text", 5, 0, Filters()) == ([], 0)

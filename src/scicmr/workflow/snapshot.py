@@ -300,7 +300,7 @@ def extended(snapshot: Snapshot, records: Sequence[Record], vectors: dict[str, n
 
 def _grown(snapshot: Snapshot, more: dict[str, Any], source: tuple[int, int] | None) -> Snapshot:
     """``snapshot`` plus the rows of ``more`` (the columns :func:`_columns` makes)."""
-    dead = None if snapshot.dead is None else np.concatenate([snapshot.dead, np.zeros(len(records), bool)])
+    dead = None if snapshot.dead is None else np.concatenate([snapshot.dead, np.zeros(len(more["ids"]), bool)])
     common = dict(ids=tuple(snapshot.ids) + more["ids"], years=np.concatenate([snapshot.years, more["years"]]),
                   labels=list(snapshot.labels) + more["labels"], authors=list(snapshot.authors) + more["authors"],
                   version=snapshot.version + 1, rerank=snapshot.rerank, model_version=snapshot.model_version,
