@@ -46,7 +46,7 @@ STORAGE_COLUMNS = [
     ("n", "{:>9,}"), ("records s", "{:>9.1f}"), ("features s", "{:>10.1f}"), ("train s", "{:>7.1f}"),
     ("index s", "{:>7.1f}"), ("sqlite B/it", "{:>11.0f}"), ("feat B/it", "{:>9.0f}"), ("serve B/it", "{:>10.0f}"),
     ("index B/it", "{:>10.0f}"), ("add p50 ms", "{:>10.1f}"), ("add p90 ms", "{:>10.1f}"),
-    ("del p50 ms", "{:>10.1f}"), ("del p90 ms", "{:>10.1f}"), ("compact s", "{:>9.1f}"), ("old np.save s", "{:>13.2f}"),
+    ("del p50 ms", "{:>10.1f}"), ("del p90 ms", "{:>10.1f}"), ("compact s", "{:>9.1f}"), ("old np.save s", "{:>13.3f}"),
 ]
 STEP_COLUMNS = [("n", "{:>9,}"), ("write", "{:<6}"), ("step", "{:<10}"), ("p50 ms", "{:>8.2f}"), ("p90 ms", "{:>8.2f}"),
                 ("max ms", "{:>8.2f}")]
@@ -281,7 +281,10 @@ def storage_section(args: argparse.Namespace, out: Path) -> list[dict]:
         row["compact s"] = time.perf_counter() - started
         vectors = np.array(lib.load_features(FEATURE_KEYS["image"]))  # in memory: time the write only
         started = time.perf_counter()
-        np.save(out / "work" / "old-design.npy", vectors)
+        with open(out / "work" / "old-design.npy", "wb") as handle:  # durable, like the old atomic save
+            np.save(handle, vectors)
+            handle.flush()
+            os.fsync(handle.fileno())
         row["old np.save s"] = time.perf_counter() - started
         (out / "work" / "old-design.npy").unlink()
         rows.append(row)
