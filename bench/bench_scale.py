@@ -3,8 +3,10 @@
     PYTHONPATH=src .venv/bin/python bench/bench_scale.py --sections index --n 100000 --dims 512 64
     PYTHONPATH=src .venv/bin/python bench/bench_scale.py --sections index --n 1000000 --dims 512 64 \\
         --kinds flat ivfpq --hnsw-max-build 50000
+    PYTHONPATH=src .venv/bin/python bench/bench_scale.py --sections storage service --n 100000 1000000
 
-Sections (``--sections``; each is one function in ``SECTIONS`` returning table rows):
+Sections (``--sections``; each is one function in ``SECTIONS`` returning table rows; ``storage``
+and ``service``, on a synthetic library, are in bench/scale_library.py: see its docstring):
 
 - ``index``: flat, HNSW, IVF-PQ (+ exact re-ranking of a shortlist from the memory-mapped
   vectors) and OPQ+IVF-PQ on n unit vectors of each dim, drawn from a Gaussian mixture
@@ -261,7 +263,10 @@ def index_section(args: argparse.Namespace, out: Path) -> list[dict]:
     return rows
 
 
-SECTIONS = {"index": index_section}  # name -> fn(args, out) -> rows; later: storage, service, ingest
+import scale_library  # noqa: E402 -- the storage and service sections (bench/scale_library.py)
+
+# name -> fn(args, out) -> rows; later: ingest
+SECTIONS = {"index": index_section, "storage": scale_library.storage_section, "service": scale_library.service_section}
 
 
 # ---------------------------------------------------------------------------- output
@@ -300,6 +305,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ef-construction", type=int, default=200)
     parser.add_argument("--hnsw-max-build", type=int, default=1_000_000,
                         help="HNSW beyond this many rows: build only the prefix and report its rate")
+    scale_library.add_arguments(parser)
     # Internal: one build or measurement in a child process.
     parser.add_argument("--child", choices=["build", "measure"], help=argparse.SUPPRESS)
     for name in ("kind", "base", "index-dir", "val", "test", "truth"):
@@ -315,10 +321,11 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(result))
         return
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"clusters={args.clusters} noise={args.noise} k={args.k} target={args.target} seed={args.seed} "
-          f"val/test queries={args.val_queries}/{args.test_queries}; {os.cpu_count()} cpus; latency on 1 thread.\n"
-          "disk B/it: saved index / n; vec B/it: memory-mapped re-rank vectors on disk; anon/file B/it: "
-          "RssAnon/RssFile growth per item in a fresh process (load + queries).\n")
+    if "index" in args.sections:
+        print(f"clusters={args.clusters} noise={args.noise} k={args.k} target={args.target} seed={args.seed} "
+              f"val/test queries={args.val_queries}/{args.test_queries}; {os.cpu_count()} cpus; latency on 1 thread.\n"
+              "disk B/it: saved index / n; vec B/it: memory-mapped re-rank vectors on disk; anon/file B/it: "
+              "RssAnon/RssFile growth per item in a fresh process (load + queries).\n")
     for section in args.sections:
         rows = SECTIONS[section](args, args.out)
         settings = {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()}
