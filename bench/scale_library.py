@@ -205,10 +205,10 @@ def delete_one(lib, searcher, record_id: str) -> dict:
 
     steps: dict = {}
     with lib.writing():
-        _timed(steps, "records", lib.delete_records, [record_id])
-        _timed(steps, "features", lib.delete_features, [record_id])
+        _timed(steps, "records", lib.delete_records, [record_id])  # feature rows go at compact
+        row = _timed(steps, "snapshot", searcher.snapshot.row_of, record_id)
         table = _timed(steps, "serving", lambda: searcher_table(searcher))
-        _timed(steps, "serving", delete_rows, table, [record_id], lib.records_generation())
+        _timed(steps, "serving", delete_rows, table, [record_id], lib.records_generation(), [row])
         table = _timed(steps, "serving", table.refresh)
         snapshot = _timed(steps, "snapshot", without, searcher.snapshot, [record_id],
                           (table.generation, table.compactions))
