@@ -180,48 +180,30 @@ def _timed(steps: dict, name: str, fn, *a, **kw):
 
 def add_one(lib, searcher, record, raw: dict, shared: dict) -> dict:
     """The service's add path after encoding (scicmr.service.writes.add_records); step times in ms."""
-    from scicmr.workflow.serving import append_rows
-    from scicmr.workflow.snapshot import extended
+    from scicmr.workflow.serving import publish_added
 
     steps: dict = {}
     with lib.writing():
         for modality, key in FEATURE_KEYS.items():
             _timed(steps, "features", lib.append_features, key, [record.id], raw[modality])
         _timed(steps, "records", lib.add_records, [record])
-        table = _timed(steps, "serving", lambda: searcher_table(searcher))
-        _timed(steps, "serving", append_rows, table, [record], shared, lib.records_generation())
-        table = _timed(steps, "serving", table.refresh)
-        snapshot = _timed(steps, "snapshot", extended, searcher.snapshot, [record], shared,
-                          (table.generation, table.compactions))
-        searcher.use(snapshot)
+        searcher.use(_timed(steps, "publish", publish_added, lib, searcher.model_name, searcher.snapshot,
+                            [record], shared))
     steps["total"] = sum(steps.values())
     return steps
 
 
 def delete_one(lib, searcher, record_id: str) -> dict:
     """The service's delete path (scicmr.service.writes.delete_record); step times in ms."""
-    from scicmr.workflow.serving import delete_rows
-    from scicmr.workflow.snapshot import without
+    from scicmr.workflow.serving import publish_deleted
 
     steps: dict = {}
     with lib.writing():
         _timed(steps, "records", lib.delete_records, [record_id])  # feature rows go at compact
-        row = _timed(steps, "snapshot", searcher.snapshot.row_of, record_id)
-        table = _timed(steps, "serving", lambda: searcher_table(searcher))
-        _timed(steps, "serving", delete_rows, table, [record_id], lib.records_generation(), [row])
-        table = _timed(steps, "serving", table.refresh)
-        snapshot = _timed(steps, "snapshot", without, searcher.snapshot, [record_id],
-                          (table.generation, table.compactions))
-        searcher.use(snapshot)
+        searcher.use(_timed(steps, "publish", publish_deleted, lib, searcher.model_name, searcher.snapshot,
+                            [record_id]))
     steps["total"] = sum(steps.values())
     return steps
-
-
-def searcher_table(searcher):
-    from scicmr.corpus.table import ChunkedTable
-    from scicmr.workflow.serving import serving_dir
-
-    return ChunkedTable.open(serving_dir(searcher.lib, searcher.model_name))
 
 
 def write_latencies(args: argparse.Namespace, lib, n: int) -> tuple[dict, list[dict]]:

@@ -52,13 +52,6 @@ class SearchEngine:
             raise RuntimeError("swap() must be called while holding write_lock")
         self.searcher.use(snapshot)
 
-    def serving_table(self):
-        """The model's serving table (its rows on disk), which writers append to."""
-        from scicmr.corpus.table import ChunkedTable
-        from scicmr.workflow.serving import serving_dir
-
-        return ChunkedTable.open(serving_dir(self.lib, self.model_name))
-
     def catch_up(self) -> bool:
         """Take in rows other service processes wrote (cheap when nothing changed: one stat).
         Callers that write hold :attr:`write_lock`; readers call :meth:`maybe_catch_up`."""

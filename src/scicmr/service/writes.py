@@ -5,14 +5,18 @@ one record per captioned figure) are validated in a staging folder inside the li
 (nothing else touched), encoded with the library's fitted encoders and projected by the
 trained model; then, in this order, the feature caches are extended (new rows appended: the
 old rows stay readable whatever happens next), the images are moved into ``images/added/`` (PDFs
-into ``pdfs/``, where the detail view renders their pages) and the records are inserted in one SQLite transaction — the commit point. Only then is a new
-index snapshot built off to the side and swapped in under the engine's write lock, so queries
-in flight finish on the old snapshot; finally the built index is persisted atomically.
+into ``pdfs/``, where the detail view renders their pages) and the records are inserted in one
+SQLite transaction — the commit point. Only then are the new rows appended to the model's
+serving table (:func:`scicmr.workflow.serving.publish_added`: what other service processes and
+the next start read) and a new snapshot, the old one plus an exact delta, swapped in under the
+engine's write lock, so queries in flight finish on the old snapshot. A delete commits, then
+tombstones its serving row (its feature rows go at ``scicmr compact``).
 
 A failure before the commit point leaves the library as it was (stray appended feature rows
-are never read, moved images are removed); a failure while persisting the index is harmless
-too, because the engine rebuilds any index whose ids do not match the records when it loads.
-Writes are serialised by the lock; reads never wait for it.
+are never read, moved images are removed); a failure while updating the serving table is
+harmless too: the table is then stale by the records' change counter and rebuilt from the
+stored features at the next start. Writes are serialised by the engine's lock and, across
+processes (``serve --workers N``), by the library's writer lock; reads never wait for either.
 
 A library served from a Milvus index (``--backend milvus``) refuses writes with 409: the
 copy-on-write snapshots cannot keep a Milvus collection in step (its rows would be renumbered
@@ -42,8 +46,8 @@ from scicmr.service.views import fetch_records
 from scicmr.workflow.backends import served_by_external_index
 from scicmr.workflow.encode import record_text
 from scicmr.workflow.library_data import MODALITIES
-from scicmr.workflow.serving import append_rows, delete_rows
-from scicmr.workflow.snapshot import Snapshot, extended, save_indexes, without
+from scicmr.workflow.serving import publish_added, publish_deleted
+from scicmr.workflow.snapshot import Snapshot, save_indexes
 
 log = logging.getLogger("scicmr.service")
 # Row fields that could make the reader open files on the server are refused.
@@ -169,21 +173,6 @@ def persist_index(engine: SearchEngine, snapshot: Snapshot) -> None:
     save_indexes(engine.lib, engine.model_name, snapshot)
 
 
-def _publish(engine: SearchEngine, change) -> tuple[int, int] | None:
-    """Record a committed change in the model's serving table (``change(table, generation)``),
-    then swap in the snapshot that includes it; other service processes pick it up from the
-    table (:meth:`~scicmr.workflow.Searcher.catch_up`)."""
-    try:
-        table = engine.serving_table()
-        change(table, engine.lib.records_generation())
-        table = table.refresh()
-        source = (table.generation, table.compactions)
-    except Exception:  # noqa: BLE001 -- the records are committed; a stale table is rebuilt on load
-        log.exception("could not update the serving table; it will be rebuilt when the library is next opened")
-        source = None
-    return source
-
-
 def _swap_and_persist(engine: SearchEngine, snapshot: Snapshot) -> None:
     engine.swap(snapshot)
     try:
@@ -235,8 +224,7 @@ def add_records(state: AppState, rows: list[dict], files: dict[str, bytes], max_
                            fix="check the server log and the disk, then send the request again") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        source = _publish(engine, lambda table, generation: append_rows(table, records, shared, generation))
-        _swap_and_persist(engine, extended(engine.snapshot, records, shared, source))
+        _swap_and_persist(engine, publish_added(lib, engine.model_name, engine.snapshot, records, shared))
     return [r.id for r in records]
 
 
@@ -249,11 +237,8 @@ def delete_record(state: AppState, record_id: str) -> None:
         if not fetch_records(lib, [record_id]):
             raise ApiError(404, f"no record with id {record_id!r}")
         lib.delete_records([record_id])  # the commit point; its feature rows go at `scicmr compact`
-        snapshot = engine.snapshot  # caught up above: its row positions are the table's
-        row = snapshot.row_of(record_id)
-        rows = None if snapshot.index_kind.startswith("hamming") else [] if row is None else [row]
-        source = _publish(engine, lambda table, generation: delete_rows(table, [record_id], generation, rows))
-        _swap_and_persist(engine, without(engine.snapshot, [record_id], source))
+        # Caught up above: the snapshot's row positions are the serving table's.
+        _swap_and_persist(engine, publish_deleted(lib, engine.model_name, engine.snapshot, [record_id]))
 
 
 def _remove(paths: list[Path]) -> None:

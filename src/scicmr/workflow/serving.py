@@ -87,3 +87,42 @@ def delete_rows(table: ChunkedTable, ids: Sequence[str], generation: int,
     the table's ids); the table then describes records ``generation``."""
     meta = {"records_generation": generation}
     return table.delete(ids, meta=meta) if positions is None else table.delete_positions(positions, meta=meta)
+
+
+def publish_added(lib: Library, model: str, snapshot, records: Sequence[Record],
+                  vectors: dict[str, np.ndarray]):
+    """After ``records`` were committed with their (m, k) shared-space ``vectors``: their rows
+    appended to ``model``'s serving table (other processes pick them up from it) and the
+    snapshot grown by them (an exact delta). Returns the new snapshot. Callers hold the
+    library's writer lock."""
+    from scicmr.workflow.snapshot import extended
+
+    source = _record_change(lib, model, lambda table, generation: append_rows(table, records, vectors, generation))
+    return extended(snapshot, records, vectors, source)
+
+
+def publish_deleted(lib: Library, model: str, snapshot, record_ids: Sequence[str]):
+    """After ``record_ids`` were deleted: their serving rows tombstoned (by the snapshot's row
+    positions, which are the table's for float indexes) and the snapshot's rows dead. Returns
+    the new snapshot. Callers hold the library's writer lock."""
+    from scicmr.workflow.snapshot import without
+
+    rows = None
+    if not snapshot.index_kind.startswith("hamming"):  # code snapshots hold live rows only
+        rows = [row for row in map(snapshot.row_of, record_ids) if row is not None]
+    source = _record_change(lib, model, lambda table, generation: delete_rows(table, record_ids, generation, rows))
+    return without(snapshot, record_ids, source)
+
+
+def _record_change(lib: Library, model: str, change) -> tuple[int, int] | None:
+    """Apply ``change(table, records generation)`` to the serving table; the table's (generation,
+    compactions) after it, or None when it could not be written (it is then stale, and rebuilt
+    from the stored features at the next start: the records are already committed)."""
+    try:
+        table = ChunkedTable.open(serving_dir(lib, model))
+        change(table, lib.records_generation())
+        table = table.refresh()
+        return table.generation, table.compactions
+    except (OSError, LibraryError) as exc:
+        _log.warning("could not update the serving table of %s (%s); it is rebuilt at the next start", model, exc)
+        return None
