@@ -109,3 +109,11 @@ def test_a_library_that_cannot_be_written_still_searches(library, monkeypatch):
     monkeypatch.setattr(serving, "write_table", refuse_the_library)
     assert _ranking(library) == expected
     assert not serving_dir(Library.open(library), "cca").exists()
+
+
+def test_an_ivfpq_index_serves_the_same_ranking_through_exact_reranking(library):
+    expected = _ranking(library)
+    assert main(["index", str(library), "--kind", "ivfpq", "--param", "nprobe=4", "--param", "nlist=8"]) == 0
+    snapshot = Searcher(library).snapshot
+    assert type(snapshot.indexes["image"].base).__name__ == "ShortlistRerank"
+    assert _ranking(library) == expected  # a shortlist of 100 covers this small library: exact

@@ -7,7 +7,7 @@ import argparse
 from scicmr.cli._output import add_ray_option, console, parse_params, print_json, print_skipped, ray_executor
 from scicmr.errors import InputError
 
-INDEX_KINDS = ["exact", "flat", "hnsw", "hamming-exact", "hamming-flat", "hamming-hnsw", "hamming-ivf"]
+INDEX_KINDS = ["exact", "flat", "hnsw", "ivfpq", "opq-ivfpq", "hamming-exact", "hamming-flat", "hamming-hnsw", "hamming-ivf"]
 
 
 def register(subparsers) -> None:
@@ -53,7 +53,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("index", help="index a trained model's vectors for fast search")
     p.add_argument("library")
     p.add_argument("--model", help="model name (default: last trained)")
-    p.add_argument("--kind", choices=INDEX_KINDS, help="default flat, or hamming-flat with --codes")
+    p.add_argument("--kind", choices=INDEX_KINDS, help="default flat, or hamming-flat with --codes; ivfpq / opq-ivfpq: "
+                   "compressed codes whose shortlist is re-ranked exactly (search --rerank M, default 100)")
     p.add_argument("--codes", action="store_true", help="index a hashing model's binary codes (Hamming search)")
     p.add_argument("--backend", choices=["faiss", "milvus"], default="faiss",
                    help="faiss (default: in-process index files) or milvus: vectors and filter fields (year, labels, "
@@ -62,6 +63,8 @@ def register(subparsers) -> None:
     p.add_argument("--milvus-uri", metavar="URI", help="with --backend milvus: a Milvus server, e.g. "
                    "http://localhost:19530 (token from $SCICMR_MILVUS_TOKEN); none: embedded Milvus Lite, a file in "
                    "the library's indexes/ folder")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="index parameter (repeatable), e.g. ivfpq: nprobe=256, nlist=4096, m=64; hnsw: M=32")
     p.set_defaults(func=cmd_index)
 
 
@@ -127,7 +130,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise InputError(f"--codes builds a Hamming index, not {kind!r}", fix="use --kind hamming-flat, hamming-hnsw or hamming-ivf")
     if args.milvus_uri and args.backend != "milvus":
         raise InputError("--milvus-uri needs --backend milvus", fix="add --backend milvus")
-    built = build_index(args.library, args.model, kind=kind, backend=args.backend, milvus_uri=args.milvus_uri)
+    built = build_index(args.library, args.model, kind=kind, backend=args.backend, milvus_uri=args.milvus_uri,
+                        **parse_params(args.param))
     where = f", milvus at {args.milvus_uri or 'Milvus Lite (embedded)'}" if args.backend == "milvus" else ""
     for modality, directory in built.items():
         console().print(f"{modality} index ({kind}{where}): {directory}")
