@@ -117,3 +117,13 @@ def test_an_ivfpq_index_serves_the_same_ranking_through_exact_reranking(library)
     snapshot = Searcher(library).snapshot
     assert type(snapshot.indexes["image"].base).__name__ == "ShortlistRerank"
     assert _ranking(library) == expected  # a shortlist of 100 covers this small library: exact
+
+
+@pytest.mark.parametrize("damage", ["chunk", "manifest"])
+def test_a_damaged_serving_table_is_rebuilt_not_fatal(library, damage):
+    expected = _ranking(library)
+    folder = serving_dir(Library.open(library), "cca")
+    target = next(folder.glob("c*.image.npy")) if damage == "chunk" else folder / "table.json"
+    target.write_bytes(target.read_bytes()[: 40])
+    assert _ranking(library) == expected
+    assert ChunkedTable.open(folder).ids() == [r.id for r in Library.open(library).records() if r.kind == "pair"]

@@ -88,11 +88,14 @@ class ChunkedTable:
         }
         table = cls(folder, manifest)
         with table._locked():
-            if is_table(folder):
-                old = _read_manifest(folder)
-                manifest["next_chunk"] = int(old.get("next_chunk", 1))
-                manifest["generation"] = int(old.get("generation", 0)) + 1
-                manifest["compactions"] = int(old.get("compactions", 0)) + 1
+            try:
+                old = _read_manifest(folder) if is_table(folder) else {}
+            except LibraryError:
+                old = {}  # a damaged table is being replaced: its chunks are swept below
+            # Counters go on from the old table's, so a reader's (generation, compactions) never repeats.
+            manifest["next_chunk"] = int(old.get("next_chunk", 1))
+            manifest["generation"] = int(old.get("generation", 0)) + 1
+            manifest["compactions"] = int(old.get("compactions", 0)) + 1
             table._commit(manifest)
             table._remove_unreferenced()
         return table

@@ -199,8 +199,16 @@ class Searcher:
 
         version = model_version(self.lib, self.model_name)
         table = serving.current_table(self.lib, self.model_name, version)
-        if table is None:
-            table = self._rebuild_table(version)
+        try:
+            return self._table_snapshot(table or self._rebuild_table(version), version)
+        except LibraryError as exc:
+            if table is None or not exc.problem.startswith("the table"):
+                raise
+            # A damaged chunk must not stop a start: the table is derived data, rebuild it.
+            _log.warning("%s; rebuilding the serving table from the stored features", exc.problem)
+            return self._table_snapshot(self._rebuild_table(version), version)
+
+    def _table_snapshot(self, table, version: str) -> Snapshot:
         if self.backend is not None:
             from scicmr.workflow.backends import backend_snapshot
 
