@@ -100,3 +100,25 @@ def test_serve_with_two_worker_processes(library):
         if server.poll() is None:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
+
+
+def test_a_large_library_rebuilds_its_text_channels_in_the_background(library, monkeypatch):
+    import scicmr.workflow.search as search_module
+
+    monkeypatch.setattr(search_module, "_SYNC_CHANNEL_ROWS", 1)  # this small library counts as large
+    with client(library, api_key=API_KEY) as api:
+        api.get("/api/search", params=QUERY)  # channels built for the library as it is
+        assert api.post("/api/records", headers=KEY, data={"records": json.dumps([NEW])},
+                        files=_files()).status_code == 201
+        at_once = api.get("/api/search", params={**QUERY, "k": 40}).json()
+        new = next(h for h in at_once["hits"] if h["id"] == "new-galaxy-1")  # ranked, on the cross-modal score
+        assert new["details"]["channels"]["lexical"]["score"] is None
+        searcher = api.app.state.scicmr.engine.searcher
+        for thread in list(searcher._channel_builds):
+            thread.join(timeout=60)
+        rebuilt = api.get("/api/search", params=QUERY).json()
+        assert rebuilt["hits"][0]["id"] == "new-galaxy-1"
+        assert rebuilt["hits"][0]["details"]["channels"]["lexical"]["score"] is not None
+    with client(library) as fresh:
+        assert [h["id"] for h in fresh.get("/api/search", params=QUERY).json()["hits"]] == \
+               [h["id"] for h in rebuilt["hits"]]

@@ -30,6 +30,26 @@ __all__ = ["MAX_K", "Hit", "Page", "Searcher", "model_query_encoder"]
 
 MAX_K = 1000
 _log = logging.getLogger(__name__)
+# Libraries with at least this many rows rebuild their hybrid text channels after an add in the
+# background (a rebuild reads every record); smaller ones rebuild at once.
+_SYNC_CHANNEL_ROWS = 50_000
+
+
+class PaddedChannels:
+    """Text channels built for the first rows of a snapshot, answering for all ``n`` of its
+    rows: the rows added since get NaN (unknown) in every text channel."""
+
+    def __init__(self, base: Any, n: int):
+        self.base, self.n = base, n
+        self.ids = base.ids
+
+    def scores(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
+        out = {}
+        for name, scores in self.base.scores(*args, **kwargs).items():
+            padded = np.full((scores.shape[0], self.n), np.nan, dtype=np.float32)
+            padded[:, : scores.shape[1]] = scores
+            out[name] = padded
+        return out
 _BATCH = {"text": 32, "image": 16}  # query encoding batch sizes
 
 
@@ -105,6 +125,8 @@ class Searcher:
         self._code_searches: dict[tuple[str, int | None], Any] = {}
         self._channels: dict[str, Any] = {}  # hybrid text channels of the current snapshot, by kind
         self._channels_lock = threading.Lock()
+        self._rebuilding: set[str] = set()  # kinds whose channels are being rebuilt in the background
+        self._channel_builds: list[threading.Thread] = []
         if model is not None:
             resolve_model_name(self.lib, model)  # a wrong name is a clear error now, not at the first query
 
@@ -324,20 +346,61 @@ class Searcher:
     def _text_channels(self, snapshot: Snapshot, kind: str):
         """The hybrid text channels of ``kind`` over ``snapshot``'s rows, built once per snapshot
         (``documents``: a text query against title, caption, printed words and citing
-        sentences; ``captions``: an image query's printed words against each caption)."""
+        sentences; ``captions``: an image query's printed words against each caption).
+
+        Deleted rows keep their positions, so a delete reuses the channels. Rows added since the
+        channels were built are scored on the cross-modal channel alone (their text channels
+        are unknown: NaN, which the fusion renormalises) while new channels are built in the
+        background — in a large library (``_SYNC_CHANNEL_ROWS``), where a rebuild takes long;
+        a small one rebuilds at once."""
+        with self._channels_lock:  # concurrent queries of a new snapshot build it once
+            built_for, cached = self._channels.get(kind, (None, None))
+            if built_for is snapshot:
+                return cached
+            base = getattr(cached, "base", cached)
+            ids = tuple(snapshot.ids)
+            if base is not None and tuple(base.ids) == ids:
+                cached = base
+            elif base is not None and len(ids) >= _SYNC_CHANNEL_ROWS and ids[: len(base.ids)] == tuple(base.ids):
+                cached = PaddedChannels(base, len(ids))
+                self._rebuild_channels_later(snapshot, kind)
+            else:
+                cached = self._build_channels(snapshot, kind)
+            self._channels[kind] = (snapshot, cached)
+        return cached
+
+    def _build_channels(self, snapshot: Snapshot, kind: str):
         from scicmr.workflow.channels import TextEmbedder
         from scicmr.workflow.hybrid import CaptionChannels, DocumentChannels, query_bank
 
-        with self._channels_lock:  # concurrent queries of a new snapshot build it once
-            built_for, cached = self._channels.get(kind, (None, None))
-            if built_for is not snapshot and (cached is None or tuple(cached.ids) != tuple(snapshot.ids)):
-                by_id = {r.id: r for r in self.lib.get_many(list(snapshot.ids), skip_missing=True)}
-                rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
-                embedder = TextEmbedder(self.lib, self.fusion.get("dense_encoder"))
-                cached = (DocumentChannels(rows, embedder) if kind == "documents"
-                          else CaptionChannels(rows, embedder, query_bank(self.lib)))
-            self._channels[kind] = (snapshot, cached)  # the ids are compared once per snapshot
-        return cached
+        by_id = {r.id: r for r in self.lib.get_many(list(snapshot.ids), skip_missing=True)}
+        rows = [by_id.get(i) or Record(id=i) for i in snapshot.ids]  # a row deleted meanwhile matches nothing
+        embedder = TextEmbedder(self.lib, self.fusion.get("dense_encoder"))
+        return (DocumentChannels(rows, embedder) if kind == "documents"
+                else CaptionChannels(rows, embedder, query_bank(self.lib)))
+
+    def _rebuild_channels_later(self, snapshot: Snapshot, kind: str) -> None:
+        """Build ``kind`` channels for ``snapshot`` in a thread; they replace the padded ones
+        unless a newer build got there first. One build per kind at a time."""
+        if kind in self._rebuilding:
+            return
+        self._rebuilding.add(kind)
+
+        def build() -> None:
+            try:
+                built = self._build_channels(snapshot, kind)
+                with self._channels_lock:
+                    current = getattr(self._channels.get(kind, (None, None))[1], "base", None)
+                    if current is None or len(current.ids) < len(built.ids):
+                        self._channels[kind] = (snapshot, built)
+            except Exception:  # noqa: BLE001 -- queries go on with the padded channels; the next write retries
+                _log.exception("rebuilding the %s text channels failed", kind)
+            finally:
+                self._rebuilding.discard(kind)
+
+        thread = threading.Thread(target=build, name=f"scicmr-{kind}-channels", daemon=True)
+        self._channel_builds.append(thread)
+        thread.start()
 
     def _hybrid_image_page(self, image: Any, k: int, offset: int, filters: Filters,
                            channels: Sequence[str] | None) -> Page:
