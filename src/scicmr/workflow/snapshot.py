@@ -219,12 +219,13 @@ def _inverted(columns: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
 
 def _columns(records: Sequence[Record], vectors: dict[str, np.ndarray]) -> dict[str, Any]:
     """The per-row columns of a snapshot of ``records`` and their (n, k) vectors."""
+    labels, authors = filter_columns(records)
     return {
         "ids": tuple(r.id for r in records),
         "unit": {m: normalise_rows(np.ascontiguousarray(vectors[m], dtype=np.float32)) for m in MODALITIES},
         "years": np.array([r.year or 0 for r in records], dtype=np.int64),
-        "labels": filter_columns(records)[0],
-        "authors": filter_columns(records)[1],
+        "labels": labels,
+        "authors": authors,
     }
 
 
