@@ -141,7 +141,7 @@ def test_every_bad_row_is_reported_and_the_rest_ingested(tmp_path):
     assert reasons["nothing"] == "row has neither an image nor text"
     assert reasons["ok"].startswith("duplicate id 'ok'")
     assert reasons["line 10"] == "not a JSON object: got list"
-    assert "remote image" in reasons["remote"]
+    assert "remote image" in reasons["remote"] and "img2dataset --url_list" in reasons["remote"]
     # Skipped rows copy nothing, and the duplicate did not overwrite the first row's image.
     assert sorted(p.name for p in (lib / "images").iterdir()) == ["ok.png", "ok2.png"]
     assert (lib / "images" / "ok.png").read_bytes() == good_bytes

@@ -140,6 +140,23 @@ class Record:
         return self.images[0] if self.images else None
 
     @property
+    def doi(self) -> str | None:
+        """The paper's DOI (``"10.1234/abc"``), kept in ``extra["doi"]`` by the readers."""
+        value = self.extra.get("doi")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def url(self) -> str | None:
+        """A web page of the item (http or https), kept in ``extra["url"]`` by the readers."""
+        value = self.extra.get("url")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def link(self) -> str | None:
+        """Where a reader of the results can open the paper: ``url``, else the DOI resolver."""
+        return self.url or (f"https://doi.org/{self.doi}" if self.doi else None)
+
+    @property
     def group_key(self) -> str:
         return self.group or self.id
 
@@ -254,6 +271,52 @@ def check_record_id(value: Any) -> str:
     if value != value.strip() or len(value) > MAX_ID_LENGTH:
         raise InputError(f"record id {_shown(value)} is not allowed; {rule}", fix="rename the record")
     return value
+
+
+_DOI = re.compile(r"10\.[0-9]+(?:\.[0-9]+)*/\S+")
+_DOI_PREFIXES = ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/", "doi:")
+
+
+def parse_doi(value: Any) -> str | None:
+    """A DOI as ``"10.NNNN/suffix"`` (resolver URLs and ``doi:`` prefixes removed), or None
+    when empty; InputError when it is not a DOI."""
+    if value is None:
+        return None
+    text = check_text(value, "doi").strip() if isinstance(value, str) else None
+    if text is None:
+        raise InputError(f"doi must be text such as '10.1000/xyz123', got {type(value).__name__} {_shown(value)}",
+                         fix="give the DOI as text")
+    for prefix in _DOI_PREFIXES:
+        if text.lower().startswith(prefix):
+            text = text[len(prefix):].strip()
+            break
+    if not text:
+        return None
+    if not _DOI.fullmatch(text):
+        raise InputError(f"doi {_shown(value)} is not a DOI", fix="give it as 10.NNNN/suffix or https://doi.org/10.NNNN/suffix")
+    return text
+
+
+def parse_url(value: Any) -> str | None:
+    """An http(s) URL with a host, stripped, or None when empty; InputError otherwise (a
+    ``javascript:`` or relative link must never reach the web page as a link)."""
+    from urllib.parse import urlsplit
+
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"url must be text, got {type(value).__name__} {_shown(value)}", fix="give the URL as text")
+    text = check_text(value, "url").strip()
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        raise InputError(f"url {_shown(value)} is not an http(s) address",
+                         fix="give a full address such as https://example.org/paper, or leave it out")
+    return text
 
 
 def parse_date(value: Any) -> str | None:

@@ -61,6 +61,9 @@ class RecordDetail(BaseModel):
     split: Optional[str]
     group: Optional[str]
     context: str
+    doi: Optional[str] = Field(default=None, description="the paper's DOI, e.g. 10.1000/xyz123")
+    url: Optional[str] = Field(default=None, description="the item's web page (http or https)")
+    link: Optional[str] = Field(default=None, description="where to open the paper: url, else https://doi.org/DOI")
     source: SourceOut
     indexed: bool = Field(description="whether the record is in the search index (image–text pairs are)")
     image_url: Optional[str]

@@ -54,6 +54,7 @@ def to_detail(record: Record, indexed: bool, lib_root: Path, roots: Sequence[Pat
         id=record.id, kind=record.kind, title=record.title, text=record.text, keywords=record.keywords,
         authors=record.authors, date=record.date, year=record.year, labels=record.labels,
         split=record.extra.get("split"), group=record.group, context=record.context,
+        doi=record.doi, url=record.url, link=record.link,
         source=SourceOut(file=source.file, page=source.page, bbox=list(source.bbox) if source.bbox else None),
         indexed=indexed, **links(record, lib_root, roots),
     )

@@ -13,7 +13,7 @@ from scicmr.workflow.outputs import check_output_file, write_output_text
 
 def export_jsonl(lib: Library | str | Path, out: str | Path) -> int:
     """Write one JSON object per record (id, kind, split, title, text, labels, authors, date,
-    source file/page/bbox, image path, the figure's printed words and where they came from:
+    doi, url, source file/page/bbox, image path, the figure's printed words and where they came from:
     ``figure_text``, ``figure_text_source`` = text-layer, ocr or null) to ``out`` atomically (``-``: standard output; a
     symlink is written through); returns the record count. ``out`` is checked before the
     library is read (:mod:`scicmr.workflow.outputs`)."""
@@ -34,6 +34,8 @@ def export_jsonl(lib: Library | str | Path, out: str | Path) -> int:
                     "labels": record.labels,
                     "authors": record.authors,
                     "date": record.date,
+                    "doi": record.doi,
+                    "url": record.url,
                     "group": record.group_key,
                     "source_file": record.source.file,
                     "page": record.source.page,

@@ -236,6 +236,18 @@ def copy_image(src: Path, library_root: Path, relative_dest: str) -> str:
     return "images/" + dest.as_posix()
 
 
+def store_image_bytes(data: bytes, library_root: Path, stem: str, name: str = "image") -> str:
+    """Validate image ``data`` (an image column's bytes, a tar member) and write it atomically
+    to ``library_root/images/<stem><ext>``, ``ext`` from the decoded format (``.png``, ``.jpg``).
+    Returns ``"images/<stem><ext>"``; ReaderSkip when too large or not fully decodable."""
+    if len(data) > images.MAX_IMAGE_BYTES:
+        raise ReaderSkip(f"image {name} is {len(data):,} bytes, over the MAX_IMAGE_BYTES limit of "
+                         f"{images.MAX_IMAGE_BYTES:,} bytes (scicmr.corpus.images); shrink or convert it")
+    dest = stem + _FORMAT_EXTENSIONS.get(decode_image_bytes(data, name), ".img")
+    atomic_write_bytes(Path(library_root) / "images" / dest, data)
+    return "images/" + dest
+
+
 def split_list(value: Any) -> list[str]:
     """A list of clean strings from a list, a ``;``-separated string, a scalar or None."""
     if value is None:
