@@ -1,4 +1,5 @@
-"""Ingest a source (manifest, Wikipedia-layout folder, .mat benchmark, PDF papers) into a library."""
+"""Ingest a source (manifest, Parquet table, WebDataset shards, saved HF dataset, Wikipedia-layout folder,
+.mat benchmark, PDF papers) into a library."""
 
 from __future__ import annotations
 
@@ -100,11 +101,10 @@ def ingest(
     Ctrl-C, ``kill -9`` — ``out`` is as it was: absent, or the old library with ``overwrite``.
     A staging folder left by a killed run is removed by the next ingest or open.
     """
-    from scicmr.corpus.readers import scan_source
+    from scicmr.corpus.readers import scan_source, source_path
     from scicmr.workflow.outputs import check_output_dir
 
-    source = Path(source)
-    if not source.exists():
+    if not source_path(source).exists():
         raise InputError(f"source {source} does not exist", fix="pass a manifest file, a dataset folder or a .mat folder")
     root = check_output_dir(out, "library folder")  # a file, a path under a file, read-only: error + fix
     if root.is_symlink() or root.name in ("", ".", ".."):

@@ -11,7 +11,13 @@ files, so a caller that detects the kind and then reads walks the tree once):
 - ``"mat"``: a folder of ``.mat`` feature benchmarks (Wikipedia SVCL, DSCMR style), or one
   ``.mat`` file in it;
 - ``"pdf"``: a folder of ``.pdf`` papers (searched recursively) or one ``.pdf`` file; every
-  captioned figure becomes a record (:mod:`scicmr.corpus.pdf`).
+  captioned figure becomes a record (:mod:`scicmr.corpus.pdf`);
+- ``"table"``: a Parquet table, one item per row (image path or bytes column, text column);
+- ``"webdataset"``: a ``.tar`` shard or a folder of them in the img2dataset layout;
+- ``"hf"``: a Hugging Face dataset saved with ``save_to_disk`` (``hf:DIR``, or the folder itself).
+
+Manifests, tables, shards and saved datasets share one row reader
+(:mod:`scicmr.corpus.readers.rows`): the same item gives the same record in any of them.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from scicmr.parallel import Executor
 
 __all__ = [
     "FeatureBlock", "ReadResult", "ReaderSkip", "Skipped", "SOURCE_KINDS", "SourceScan", "copy_image",
-    "detect_source_kind", "read_source", "scan_source",
+    "detect_source_kind", "read_source", "scan_source", "source_path",
 ]
 
 SOURCE_KINDS = {
@@ -34,8 +40,19 @@ SOURCE_KINDS = {
     "wikipedia": "a folder in the Wikipedia layout (trainset_txt_img_cat.list, images/, texts/)",
     "mat": "a folder of .mat feature benchmarks (Wikipedia SVCL raw_features.mat, DSCMR *_img.mat/*_txt.mat)",
     "pdf": "a folder of .pdf papers or one .pdf file (figures and their captions)",
+    "table": "a .parquet table (an image column with paths or bytes, a caption/text column, metadata columns)",
+    "webdataset": "a .tar shard or a folder of .tar shards in the img2dataset layout (NNNN.jpg, NNNN.txt, NNNN.json)",
+    "hf": "a Hugging Face dataset saved with save_to_disk: hf:DIR",
 }
 _MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv")
+_TABLE_SUFFIXES = (".parquet", ".pq")
+_HF_PREFIX = "hf:"
+
+
+def source_path(source: str | Path) -> Path:
+    """The path of a source argument: ``hf:DIR`` names the folder ``DIR``."""
+    text = str(source)
+    return Path(text[len(_HF_PREFIX):]) if text.startswith(_HF_PREFIX) else Path(source)
 
 
 @dataclass(frozen=True)
@@ -53,13 +70,26 @@ def scan_source(path: str | Path) -> SourceScan:
     naming the path and the supported kinds when it is no supported source."""
     from scicmr.corpus.readers.wikipedia import is_wikipedia_layout
 
-    path = Path(path)
+    from scicmr.corpus.readers.hf import is_saved_dataset
+
+    hf = str(path).startswith(_HF_PREFIX)
+    path = source_path(path)
     if not path.exists():
         raise InputError(f"source {path} does not exist", fix="check the path")
+    if hf or is_saved_dataset(path):
+        if not is_saved_dataset(path):
+            raise InputError(f"{path} is not a dataset saved with save_to_disk (no state.json or dataset_dict.json)",
+                             fix="in Python: dataset.save_to_disk(DIR) (or load_dataset(...).save_to_disk(DIR)), "
+                                 "then scicmr ingest hf:DIR")
+        return SourceScan(path, "hf")
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in _MANIFEST_SUFFIXES:
             return SourceScan(path, "manifest")
+        if suffix in _TABLE_SUFFIXES:
+            return SourceScan(path, "table")
+        if suffix == ".tar":
+            return SourceScan(path, "webdataset")
         if suffix == ".mat":
             return SourceScan(path, "mat")
         if suffix == ".pdf":
@@ -69,6 +99,8 @@ def scan_source(path: str | Path) -> SourceScan:
         return SourceScan(path, "wikipedia")
     if any(path.glob("*.mat")):
         return SourceScan(path, "mat")
+    if any(path.glob("*.tar")):
+        return SourceScan(path, "webdataset")
     # The one walk of a PDF tree: any entry named *.pdf makes it a PDF source (as it always
     # has), and the files among them are what the PDF reader reads.
     named = [p for p in path.rglob("*") if p.suffix.lower() == ".pdf"]
@@ -78,7 +110,7 @@ def scan_source(path: str | Path) -> SourceScan:
 
 
 def detect_source_kind(path: str | Path) -> str:
-    """``"manifest"``, ``"wikipedia"``, ``"mat"`` or ``"pdf"`` for ``path``; InputError naming the path and
+    """A key of :data:`SOURCE_KINDS` (``"manifest"``, ``"table"``, ``"pdf"`` ...) for ``path``; InputError naming the path and
     the supported kinds otherwise."""
     return scan_source(path).kind
 
@@ -114,6 +146,18 @@ def read_source(source: str | Path | SourceScan, library_root: str | Path, *, pr
         from scicmr.corpus.readers.manifest import read_manifest
 
         return read_manifest(path, library_root, progress=progress)
+    if kind == "table":
+        from scicmr.corpus.readers.table import read_table
+
+        return read_table(path, library_root, progress=progress)
+    if kind == "webdataset":
+        from scicmr.corpus.readers.webdataset import read_webdataset
+
+        return read_webdataset(path, library_root, progress=progress)
+    if kind == "hf":
+        from scicmr.corpus.readers.hf import read_hf_dataset
+
+        return read_hf_dataset(path, library_root, progress=progress)
     if kind == "wikipedia":
         from scicmr.corpus.readers.wikipedia import read_wikipedia
 

@@ -270,7 +270,10 @@ def _image_values(fields: dict[str, Any], name: str) -> list[Any]:
         if isinstance(item, dict) and set(item) <= {"bytes", "path"}:
             item = item.get("bytes") or item.get("path")
         if isinstance(item, (bytes, bytearray, memoryview)):
-            out.append(bytes(item))
+            item = bytes(item)
+            # A binary column may hold an address as bytes (a mixed column written by pandas).
+            out.append(item.decode("ascii", "replace") if item[:8].lower().startswith((b"http://", b"https://"))
+                       and len(item) < 4096 else item)
         elif isinstance(item, (dict, list, tuple)):
             raise ReaderSkip(f"field {name!r} must be image paths or image bytes, got nested objects")
         elif item is not None and not (isinstance(item, float) and math.isnan(item)):
