@@ -252,3 +252,12 @@ def test_detect_source_kind_and_unsupported_paths(tmp_path):
     with pytest.raises(InputError) as info:
         detect_source_kind(tmp_path)
     assert "m.csv" in info.value.fix
+
+
+def test_jsonl_lines_end_at_newlines_only(tmp_path):
+    # U+2028 is allowed raw inside a JSON string; \x1e inside a line is one bad line, not two.
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"id": "a", "caption": "one\u2028two"}\r\n0\x1e0\n', encoding="utf-8")
+    result = read_manifest(path, tmp_path / "lib", progress=False)
+    assert [r.text for r in result.records] == ["one\u2028two"]
+    assert [s.item for s in result.skipped] == ["line 2"]

@@ -72,3 +72,25 @@ def test_a_table_without_useful_columns_or_not_parquet_is_refused(tmp_path):
     (tmp_path / "y.parquet").write_bytes(b"PAR1 truncated")
     with pytest.raises(InputError, match="cannot be read as Parquet"):
         read_source(tmp_path / "y.parquet", tmp_path / "lib", progress=False)
+
+
+def test_a_csv_table_with_an_image_path_column_gives_the_same_records(tmp_path):
+    manifest = read_source(write_manifest(tmp_path / "m"), tmp_path / "lib-m", progress=False)
+    table = pd.read_parquet(write_parquet(tmp_path / "t", as_bytes=False)).rename(columns={"Image": "Image_Path"})
+    for column in ("authors", "labels"):
+        table[column] = table[column].map(";".join)
+    table.to_csv(tmp_path / "t" / "table.csv", index=False)
+    assert detect_source_kind(tmp_path / "t" / "table.csv") == "manifest"  # CSV tables are manifests
+    result = read_source(tmp_path / "t" / "table.csv", tmp_path / "lib-c", progress=False)
+    assert not result.skipped
+    assert comparable(result.records) == comparable(manifest.records)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_img2dataset_url_list_manifest_is_refused_too(tmp_path, suffix):
+    frame = pd.DataFrame({"url": ["https://e.org/a.jpg", "https://e.org/b.png?s=1"], "caption": ["a", "b"]})
+    path = tmp_path / f"urls{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_json(path, orient="records", lines=True)
+    with pytest.raises(InputError) as info:
+        read_source(path, tmp_path / "lib", progress=False)
+    assert "img2dataset" in info.value.fix

@@ -34,11 +34,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from scicmr.corpus.readers.base import ReadResult, decode_text
-from scicmr.corpus.readers.rows import Row, RowReader, read_rows
+from scicmr.corpus.readers.rows import USEFUL_FIELDS, Row, RowReader, check_not_url_list, field_keys, read_rows
 from scicmr.errors import InputError
 
 MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv")
-_USEFUL_COLUMNS = {"image", "images", "title", "caption", "text", "abstract"}
 _JSON_LIST_KEYS = ("records", "items", "rows", "data")
 
 
@@ -58,6 +57,7 @@ def read_manifest(path: str | Path, library_root: str | Path, *, progress: bool 
     if encoding != "utf-8-sig":
         result.quirk(path.name, "not UTF-8", f"decoded as {encoding}")
     rows = list(_csv_rows(text, path) if path.suffix.lower() == ".csv" else _json_rows(text, path))
+    check_not_url_list(path, [fields for _i, _d, fields, _e in rows[:100] if fields])
     state = RowReader(path.parent, Path(library_root), result, id_prefix=path.stem, source_name=path.name)
     read_rows(rows, state, progress=progress, desc=f"reading {path.name}")
     return result
@@ -75,7 +75,10 @@ def _json_rows(text: str, path: Path) -> Iterator[Row]:
         if document is not None:
             yield from _document_rows(document, path)
             return
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines end lines with "\n" only: str.splitlines would also cut at U+2028, \x1e and
+    # other separators, which JSON allows raw inside a string.
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         item = f"line {lineno}"
@@ -125,8 +128,8 @@ def _csv_rows(text: str, path: Path) -> Iterator[Row]:
         return
     except csv.Error as exc:
         raise InputError(f"{path}: the CSV header cannot be parsed: {exc}", fix="check the first line") from None
-    columns = [name.strip().lower() for name in header]
-    if not _USEFUL_COLUMNS & set(columns):
+    columns = list(field_keys(header).values())  # "Image_Path" -> "image", as in a table
+    if not USEFUL_FIELDS & set(columns):
         raise InputError(
             f"{path}: the CSV header has none of the columns image, images, title, caption, text, abstract "
             f"(found: {', '.join(columns) or 'nothing'})",

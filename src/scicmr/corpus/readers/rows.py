@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from scicmr.corpus.readers.base import (
+    IMAGE_EXTENSIONS,
     ReaderSkip,
     ReadResult,
     build_record,
@@ -32,6 +33,8 @@ from scicmr.corpus.record import Record, Source, check_json_value, is_visible, p
 from scicmr.errors import InputError
 
 TEXT_FIELDS = ("caption", "text", "abstract")
+#: A source needs one of these fields (columns) for any row to become a record.
+USEFUL_FIELDS = frozenset({"image", "images", "title", "caption", "text", "abstract"})
 KNOWN_FIELDS = frozenset({
     "id", "image", "images", "title", "caption", "text", "abstract", "context", "keywords",
     "authors", "date", "year", "labels", "label", "group", "paper", "source_file", "page", "bbox",
@@ -44,9 +47,31 @@ IMG2DATASET_FIX = ("download the images first with img2dataset (pip install img2
                    "LIST --input_format parquet|csv|jsonl --url_col url --caption_col caption --output_format "
                    "webdataset --output_folder shards), then run: scicmr ingest shards/")
 
+#: Other names of the image column of a table (WebDataset members, HF imagefolder metadata).
+IMAGE_ALIASES = {"image_path": "image", "img": "image", "jpg": "image", "png": "image", "file_name": "image"}
+
 # One row as a reader sees it: (item name for reports, default id, fields or None, error
 # message when the row could not be parsed).
 Row = tuple[str, str, "dict[str, Any] | None", str]
+
+
+def field_keys(columns: list[str]) -> dict[str, str]:
+    """Each table column's field name: lower-cased, an image alias renamed to ``image`` unless
+    the table also has a real ``image`` column (then it stays an extra field)."""
+    lower = {name: name.strip().lower() for name in columns}
+    has_image = bool({"image", "images"} & set(lower.values()))
+    return {name: (key if has_image else IMAGE_ALIASES.get(key, key)) for name, key in lower.items()}
+
+
+def check_not_url_list(source: Path, rows: list[dict[str, Any]]) -> None:
+    """InputError naming img2dataset when ``rows`` (fields of the first rows) have no image but
+    a ``url`` that mostly points at image files: an img2dataset URL list, not a library source."""
+    if any(row.get("image") or row.get("images") for row in rows):
+        return
+    urls = [str(row["url"]).split("?")[0].lower() for row in rows if isinstance(row.get("url"), str) and row["url"]]
+    if urls and sum(u.startswith(("http://", "https://")) and u.endswith(tuple(IMAGE_EXTENSIONS)) for u in urls) * 2 > len(urls):
+        raise InputError(f"{source}: the url field holds image addresses and scicmr does not download images",
+                         fix=IMG2DATASET_FIX.replace("LIST", str(source)))
 
 
 def read_rows(rows: Iterable[Row], state: "RowReader", *, progress: bool, desc: str, total: int | None = None) -> None:

@@ -21,14 +21,11 @@ import math
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from scicmr.corpus.readers.base import IMAGE_EXTENSIONS, ReadResult
-from scicmr.corpus.readers.rows import IMG2DATASET_FIX, Row, RowReader, read_rows
+from scicmr.corpus.readers.base import ReadResult
+from scicmr.corpus.readers.rows import USEFUL_FIELDS, Row, RowReader, check_not_url_list, field_keys, read_rows
 from scicmr.errors import InputError
 
 TABLE_SUFFIXES = (".parquet", ".pq")
-#: Other names of the image column (webdataset members, HF imagefolder metadata, common exports).
-IMAGE_ALIASES = {"image_path": "image", "img": "image", "jpg": "image", "png": "image", "file_name": "image"}
-_USEFUL = {"image", "images", "title", "caption", "text", "abstract"}
 _BATCH_ROWS = 1024
 
 
@@ -69,24 +66,15 @@ def check_columns(columns: list[str], path: Path, sample: Iterable[Any]) -> None
     """InputError when no column can give a record: none of image/caption/text/title/...; a
     table whose only image column is ``url`` (an img2dataset URL list) gets the img2dataset fix."""
     names = set(field_keys(columns).values())
-    if "url" in names and not names & {"image", "images"} and _urls_look_like_images(sample):
-        raise InputError(f"{path}: the url column holds image addresses and scicmr does not download images",
-                         fix=IMG2DATASET_FIX.replace("LIST", str(path)))
-    if not names & _USEFUL:
+    for batch in sample:  # the first rows tell an img2dataset URL list
+        check_not_url_list(path, [{k.strip().lower(): v for k, v in row.items()} for row in batch.to_pylist()])
+        break
+    if not names & USEFUL_FIELDS:
         raise InputError(
             f"{path}: no column is named image, images, title, caption, text or abstract "
             f"(found: {', '.join(columns[:20]) or 'nothing'})",
             fix="rename the columns, e.g. image (path or bytes), caption, title, authors, date, labels, doi, url",
         )
-
-
-def _urls_look_like_images(sample: Iterable[Any]) -> bool:
-    for batch in sample:
-        rows = batch.to_pylist()
-        urls = [str(row.get(key) or "") for row in rows for key in row if key.strip().lower() == "url"]
-        urls = [u.split("?")[0].lower() for u in urls if u]
-        return bool(urls) and sum(u.endswith(tuple(IMAGE_EXTENSIONS)) for u in urls) * 2 > len(urls)
-    return False
 
 
 def rows_from_batches(batches: Iterable[Any], *, item_prefix: str = "row", start: int = 1, id_base: str = "",
@@ -110,14 +98,6 @@ def rows_from_batches(batches: Iterable[Any], *, item_prefix: str = "row", start
                     fields[key] = value
             yield f"{item_prefix} {number}", f"{id_base}{number}", fields, ""
             number += 1
-
-
-def field_keys(columns: list[str]) -> dict[str, str]:
-    """Each column's field name: lower-cased, an image alias renamed to ``image`` unless the
-    table also has a real ``image`` column (then it stays an extra field)."""
-    lower = {name: name.strip().lower() for name in columns}
-    has_image = bool({"image", "images"} & set(lower.values()))
-    return {name: (key if has_image else IMAGE_ALIASES.get(key, key)) for name, key in lower.items()}
 
 
 def plain_cell(value: Any, *, image: bool = False) -> Any:
