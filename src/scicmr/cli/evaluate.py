@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--methods", help="comma-separated methods (or rows of the suite) to run")
     p.add_argument("--out", help="output folder (default LIB/reports/benchmark-SUITE)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help="run every row with N seeds (--seed, --seed+1, ...) and report mean ± std (default 1)")
     p.set_defaults(func=cmd_benchmark)
 
 
@@ -96,6 +98,13 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     methods = [m for m in (args.methods or "").split(",") if m]
     rows = suite_rows(args.suite, methods)
     out = args.out or f"{args.library.rstrip('/')}/reports/benchmark-{args.suite or 'custom'}"
+    if args.seeds != 1:  # 0 or fewer is refused there, with a fix
+        from scicmr.workflow.benchmark_seeds import run_benchmark_seeds
+
+        summary = run_benchmark_seeds(args.library, rows, out, seeds=range(args.seed, args.seed + args.seeds))
+        console().print((Path(out) / "table.md").read_text())
+        console().print(f"{len(summary['rows'])} rows × {args.seeds} seeds; mean ± std in {out}/mean-std.json")
+        return 0
     results = run_benchmark(args.library, rows, out, seed=args.seed)
     console().print((Path(out) / "table.md").read_text())
     console().print(f"{len(results)} rows; metrics, table and plots in {out}")
