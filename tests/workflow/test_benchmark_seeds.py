@@ -7,20 +7,16 @@ import statistics
 
 import pytest
 
-from factories.data import make_manifest
+from factories.service import encoded_library
 from scicmr.cli import main
 from scicmr.errors import InputError
 from scicmr.evaluation.suites import BenchmarkRow
-from scicmr.workflow import encode_library, ingest
 from scicmr.workflow.benchmark_seeds import run_benchmark_seeds, seeds_table
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("seeds")
-    report = ingest(make_manifest(root / "src", per_field=8), root / "lib", split=(0.6, 0.2, 0.2))
-    encode_library(report.library, image="thumbnail", text="tfidf")
-    return report.library
+    return encoded_library(tmp_path_factory.mktemp("seeds"), per_field=8)
 
 
 def test_mean_and_std_over_seeds_match_the_per_seed_documents(library, tmp_path):
