@@ -72,3 +72,17 @@ def test_bad_ranks_and_shapes_are_refused():
         recall_metrics(np.array([0, 1]))
     with pytest.raises(InputError, match="same"):
         ndcg_at_k(np.zeros((2, 3)), np.zeros((3, 2), dtype=bool), 1)
+
+
+def test_one_ranking_serves_every_cut():
+    from scicmr.evaluation.metrics import rank_candidates
+    from scicmr.evaluation.ranking_metrics import ndcg_of_order
+
+    rng = np.random.default_rng(3)
+    scores, relevance = rng.random((6, 9)), rng.random((6, 9)) < 0.4
+    got = ndcg_of_order(rank_candidates(scores), relevance, (1, 4, 9, 20))
+    for k in (1, 4, 9, 20):
+        want = [_slow_ndcg(list(scores[i]), list(relevance[i]), min(k, 9)) for i in range(6)]
+        np.testing.assert_allclose(got[k], want, rtol=1e-12)
+    with pytest.raises(InputError, match="needs"):
+        ndcg_of_order(rank_candidates(scores)[:, :3], relevance, (5,))

@@ -52,15 +52,30 @@ def ndcg_at_k(scores, relevance, k: int | None = None) -> np.ndarray:
     relevance = np.asarray(relevance, dtype=bool)
     if scores.ndim != 2 or relevance.shape != scores.shape:
         raise InputError(f"scores {scores.shape} and relevance {relevance.shape} must be the same (q, n) shape")
-    q, n = scores.shape
-    k = n if k is None else int(k)
-    if k < 1:
-        raise InputError(f"k must be ≥ 1, got {k}", fix="pass e.g. ks=(10,)")
-    k = min(k, n)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))  # rank r → 1 / log2(r + 1)
-    order = rank_candidates(scores)[:, :k]
-    gains = np.take_along_axis(relevance, order, axis=1)
-    dcg = gains @ discounts
-    ideal_count = np.minimum(relevance.sum(axis=1), k)
-    ideal = np.concatenate([[0.0], np.cumsum(discounts)])[ideal_count]
-    return np.divide(dcg, ideal, out=np.zeros(q), where=ideal > 0)
+    k = scores.shape[1] if k is None else k
+    return ndcg_of_order(rank_candidates(scores), relevance, (k,))[k]
+
+
+def ndcg_of_order(order: np.ndarray, relevance: np.ndarray, ks: Sequence[int]) -> dict[int, np.ndarray]:
+    """{k: (q,) nDCG@k} from ``order`` ((q, m) candidate indices best first, m ≥ max(ks) or
+    all n: :func:`~scicmr.evaluation.metrics.rank_candidates`, cut) and (q, n) bool
+    ``relevance``: one ranking serves every k."""
+    relevance = np.asarray(relevance, dtype=bool)
+    q, n = relevance.shape
+    ks = [int(k) for k in ks]
+    if any(k < 1 for k in ks):
+        raise InputError(f"every k must be ≥ 1, got {ks}", fix="pass e.g. ks=(10,)")
+    depth = min(max(ks), n)
+    if order.shape[1] < depth:
+        raise InputError(f"the ranking holds {order.shape[1]} candidates per query, nDCG@{depth} needs {depth}")
+    discounts = 1.0 / np.log2(np.arange(2, depth + 2, dtype=np.float64))  # rank r → 1 / log2(r + 1)
+    gains = np.take_along_axis(relevance, order[:, :depth], axis=1).astype(np.float64)
+    dcg = np.cumsum(gains * discounts, axis=1)  # dcg[:, r - 1] = DCG@r
+    ideal_curve = np.concatenate([[0.0], np.cumsum(discounts)])
+    relevant = relevance.sum(axis=1)
+    result = {}
+    for k in ks:
+        k_eff = min(k, n)
+        ideal = ideal_curve[np.minimum(relevant, k_eff)]
+        result[k] = np.divide(dcg[:, k_eff - 1], ideal, out=np.zeros(q), where=ideal > 0)
+    return result

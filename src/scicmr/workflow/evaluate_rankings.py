@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from scicmr.evaluation.metrics import cosine_scores, label_relevance, pair_ranks, rank_candidates
-from scicmr.evaluation.ranking_metrics import RECALL_KS, ndcg_at_k, recall_metrics, rsum
+from scicmr.evaluation.ranking_metrics import RECALL_KS, ndcg_of_order, recall_metrics, rsum
 from scicmr.evaluation.trec import qrels_lines, run_lines
 from scicmr.workflow.outputs import write_output_bytes
 
@@ -47,14 +47,15 @@ def ranking_pass(rows_of: ScoreRows, n: int, labels: np.ndarray | None, ks: Sequ
     for start in range(0, n, _CHUNK):
         rows = slice(start, min(n, start + _CHUNK))
         scores = rows_of(rows)
+        # One stable sort per chunk serves every nDCG cut and the run file.
+        order = rank_candidates(scores) if labels is not None or trec_k else None
         if labels is None:
             parts.setdefault("rank", []).append(pair_ranks(scores, np.arange(rows.start, rows.stop), chunk=None))
         else:
-            relevance = label_relevance(labels[rows], labels)
-            for k in ks:
-                parts.setdefault(f"ndcg@{k}", []).append(ndcg_at_k(scores, relevance, k))
+            for k, values in ndcg_of_order(order, label_relevance(labels[rows], labels), ks).items():
+                parts.setdefault(f"ndcg@{k}", []).append(values)
         if trec_k:
-            order = rank_candidates(scores)[:, :trec_k]
+            order = order[:, :trec_k]
             parts.setdefault("top_index", []).append(order)
             parts.setdefault("top_score", []).append(np.take_along_axis(scores, order, axis=1))
     result = {key: np.concatenate(values) for key, values in parts.items()}
