@@ -109,3 +109,11 @@ def test_records_export_as_parquet_the_same_rows_as_jsonl(library, tmp_path):
 
 def test_the_cli_repeats_the_workflow_defaults():
     assert contents.FORMATS == FORMATS and contents.DEFAULT_SHARD_SIZE == DEFAULT_SHARD_SIZE
+
+
+def test_options_of_the_other_export_kind_are_refused(library, tmp_path, capsys):
+    assert main(["export", str(library), "--model", "cca", "--out", str(tmp_path / "r.jsonl")]) != 0
+    assert "--embeddings" in capsys.readouterr().err
+    assert main(["export", str(library), "--embeddings", "--format", "parquet", "--out", str(tmp_path / "e")]) != 0
+    assert "drop --format" in capsys.readouterr().err
+    assert not (tmp_path / "r.jsonl").exists() and not (tmp_path / "e").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from scicmr.cli._output import console, print_json
+from scicmr.errors import InputError
 
 # The workflow's values, repeated: importing the workflow here would load numpy for `--help`
 # (tests/cli/test_export_cli.py checks they agree).
@@ -39,6 +40,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from scicmr.workflow.export import export_records
     from scicmr.workflow.export_embeddings import export_embeddings
 
+    if not args.embeddings and (args.model is not None or args.shard_size != DEFAULT_SHARD_SIZE):
+        raise InputError("--model and --shard-size apply to an embeddings export",
+                         fix="add --embeddings, or drop them to export the records")
+    if args.embeddings and args.format != "jsonl":
+        raise InputError("--format names the records file; --embeddings always writes .npy shards and Parquet metadata",
+                         fix="drop --format, or drop --embeddings to export the records as Parquet")
     if args.embeddings:
         done = export_embeddings(args.library, args.out, model=args.model, shard_size=args.shard_size)
         console().print(f"exported {done['rows']} image and text vectors ({done['dim']}-d, model "
