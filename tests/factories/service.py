@@ -22,6 +22,15 @@ def build_library(root: Path) -> Path:
     return report.library
 
 
+def encoded_library(root: Path, per_field: int = 10) -> Path:
+    """An untrained library of generated pairs (60/20/20 split), thumbnail + TF-IDF features."""
+    from scicmr.workflow import encode_library, ingest
+
+    report = ingest(make_manifest(root / "src", per_field=per_field), root / "lib", split=(0.6, 0.2, 0.2))
+    encode_library(report.library, image="thumbnail", text="tfidf")
+    return report.library
+
+
 def copy_library(source: Path, dest: Path) -> Path:
     shutil.copytree(source, dest)
     return dest

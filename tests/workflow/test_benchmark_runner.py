@@ -4,20 +4,16 @@ import json
 
 import pytest
 
-from factories.data import make_manifest
+from factories.service import encoded_library
 from scicmr.cli import main
 from scicmr.errors import InputError
 from scicmr.evaluation.suites import BenchmarkRow, suite_rows, sweep
-from scicmr.workflow import encode_library, ingest
 from scicmr.workflow.benchmark import run_benchmark, validation_score
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bench")
-    report = ingest(make_manifest(root / "src", per_field=10), root / "lib", split=(0.6, 0.2, 0.2))
-    encode_library(report.library, image="thumbnail", text="tfidf")
-    return report.library
+    return encoded_library(tmp_path_factory.mktemp("bench"))
 
 
 def test_grid_is_selected_on_validation_and_others_removed(library, tmp_path):

@@ -198,7 +198,7 @@ def test_write_errors_become_input_errors(lib_root, tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(outputs, "atomic_write_text", full)
+    monkeypatch.setattr(outputs, "atomic_write_bytes", full)
     with pytest.raises(InputError, match="disk is full") as caught:
         export_jsonl(lib_root, tmp_path / "out.jsonl")
     assert "free some space" in caught.value.fix

@@ -1,16 +1,34 @@
-"""What a library holds: ``scicmr export`` (every record as JSONL) and ``scicmr info``."""
+"""What a library holds: ``scicmr export`` (records as JSONL or Parquet, or a model's vectors) and ``scicmr info``."""
 
 from __future__ import annotations
 
 import argparse
 
 from scicmr.cli._output import console, print_json
+from scicmr.errors import InputError
+
+# The workflow's values, repeated: importing the workflow here would load numpy for `--help`
+# (tests/cli/test_export_cli.py checks they agree).
+FORMATS = ("jsonl", "parquet")
+DEFAULT_SHARD_SIZE = 1_000_000
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("export", help="write every record as JSONL")
-    p.add_argument("library")
-    p.add_argument("--out", required=True, help="the JSONL file to write (- for standard output)")
+    p = subparsers.add_parser(
+        "export", help="write every record (JSONL or Parquet), or a model's vectors (--embeddings)",
+        description="Write every record as JSONL (default) or Parquet to --out; with --embeddings, "
+                    "write a model's shared-space vectors and metadata into the folder --out in the "
+                    "clip-retrieval layout (img_emb/, text_emb/ .npy shards, metadata/ Parquet).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("library", help="the library folder")
+    p.add_argument("--out", required=True,
+                   help="the file to write (- for standard output, JSONL only); with --embeddings a folder")
+    p.add_argument("--format", choices=FORMATS, default="jsonl", help="records file format")
+    p.add_argument("--embeddings", action="store_true",
+                   help="export the model's image and text vectors (clip-retrieval layout) instead of records")
+    p.add_argument("--model", default=None, help="with --embeddings: the trained model (default: the library's)")
+    p.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
+                   help="with --embeddings: at most this many rows per .npy / .parquet shard")
     p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("info", help="show what a library holds")
@@ -19,9 +37,21 @@ def register(subparsers) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from scicmr.workflow import export_jsonl
+    from scicmr.workflow.export import export_records
+    from scicmr.workflow.export_embeddings import export_embeddings
 
-    count = export_jsonl(args.library, args.out)
+    if not args.embeddings and (args.model is not None or args.shard_size != DEFAULT_SHARD_SIZE):
+        raise InputError("--model and --shard-size apply to an embeddings export",
+                         fix="add --embeddings, or drop them to export the records")
+    if args.embeddings and args.format != "jsonl":
+        raise InputError("--format names the records file; --embeddings always writes .npy shards and Parquet metadata",
+                         fix="drop --format, or drop --embeddings to export the records as Parquet")
+    if args.embeddings:
+        done = export_embeddings(args.library, args.out, model=args.model, shard_size=args.shard_size)
+        console().print(f"exported {done['rows']} image and text vectors ({done['dim']}-d, model "
+                        f"{done['model']}) in {done['shards']} shard(s) to {done['out']}")
+        return 0
+    count = export_records(args.library, args.out, args.format)
     # With --out - the records are standard output: the summary goes to stderr, not into them.
     console(stderr=args.out == "-").print(f"exported {count} records to {args.out}")
     return 0

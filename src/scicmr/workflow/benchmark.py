@@ -112,7 +112,7 @@ def run_benchmark(
     return results
 
 
-def _cells(document: dict[str, Any], ks: Sequence[int]) -> list[float]:
+def table_cells(document: dict[str, Any], ks: Sequence[int]) -> list[float]:
     t2i = [document["t2i"][f"map@{k}"] for k in ks] + [document["t2i"]["map"]]
     i2t = [document["i2t"][f"map@{k}"] for k in ks] + [document["i2t"]["map"]]
     return t2i + i2t + [(a + b) / 2 for a, b in zip(t2i, i2t)]
@@ -128,7 +128,7 @@ def markdown_table(results: Sequence[RowResult], *, ks: Sequence[int] = TABLE_KS
         lines.insert(1, f"\nmap@k (seeds' definition) and full-ranking mAP; pool {pool['queries']} queries × "
                         f"{pool['candidates']} candidates per direction.")
     for result in results:
-        values = " | ".join(f"{v:.4f}" for v in _cells(result.test, ks))
+        values = " | ".join(f"{v:.4f}" for v in table_cells(result.test, ks))
         lines.append(f"| {result.row.name} | {values} | {result.train_seconds:.1f} |")
     return "\n".join(lines) + "\n"
 

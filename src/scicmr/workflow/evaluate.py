@@ -12,7 +12,8 @@ from scicmr.errors import LibraryError
 from scicmr.hashing.base import produces_codes
 from scicmr.methods import load_method
 from scicmr.workflow.library_data import as_library, resolve_model_name, split_data, training_info
-from scicmr.workflow.outputs import check_output_file, write_output_json
+from scicmr.workflow.evaluate_rankings import add_rankings, score_rows
+from scicmr.workflow.outputs import check_output_dir, check_output_file, write_output_json
 
 _MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
 
@@ -27,6 +28,9 @@ def evaluate_model(
     json_path: str | Path | None = None,
     plots: bool = True,
     channels: tuple[str, ...] | None = None,
+    trec_run: str | Path | None = None,
+    trec_k: int = 100,
+    per_query: bool = False,
 ) -> dict[str, Any]:
     """Retrieval metrics of ``model`` on ``split``, both directions.
 
@@ -43,11 +47,18 @@ def evaluate_model(
     ``t2i`` are the fused rankings, and ``ranker`` reports the fusion and each channel alone.
     The figure side of a pair is its image and printed words only, never its caption or citing
     sentences. ``channels`` keeps only some channels (``("cross_modal",)``: the model alone).
+
+    Also reported (:mod:`scicmr.workflow.evaluate_rankings`): R@1/5/10 (percent), MedR, MeanR
+    and ``rsum`` under the pair protocol, ``ndcg@k`` (binary gains) under labels; with
+    ``per_query`` the per-query values (``per_query``: for paired significance tests); with
+    ``trec_run`` (a folder, checked before any work) TREC run and qrels files of both
+    directions, ``trec_k`` documents per query.
     """
     from scicmr.evaluation.metrics import cross_modal_metrics
 
     if json_path is not None:
         check_output_file(json_path, "metrics JSON file")  # before the work, not after it
+    trec_dir = check_output_dir(trec_run, "TREC run folder") if trec_run is not None else None
     lib = as_library(lib)
     model = resolve_model_name(lib, model)
     info = training_info(lib, model)
@@ -66,8 +77,9 @@ def evaluate_model(
 
     fusion = hybrid_config(lib, model) if protocol == "pair" and channels != ("cross_modal",) else None
     ranker: dict[str, Any] = {"kind": "model"}
+    fused = None
     if fusion is not None:
-        metrics, ranker = _hybrid_metrics(lib, fusion, data.records, image_vectors, text_vectors, channels)
+        metrics, ranker, fused = _hybrid_metrics(lib, fusion, data.records, image_vectors, text_vectors, channels)
     else:
         metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, pair=protocol == "pair")
     document = {
@@ -83,6 +95,8 @@ def evaluate_model(
         "config": {"params": method.get_params(), "features": info["features"]},
         "seconds": time.perf_counter() - started,
     }
+    add_rankings(document, score_rows(image_vectors, text_vectors, fused), [r.id for r in data.records],
+                 labels, ks, trec_dir=trec_dir, trec_k=trec_k, per_query=per_query)
     stem = lib.reports_dir() / f"eval-{model}-{split}"
     if protocol == "labels" and produces_codes(method):
         document["hamming"] = _hamming_section(method, image_vectors, text_vectors, labels, ks, stem, plots)
@@ -123,8 +137,9 @@ def _hamming_section(method, image_vectors, text_vectors, labels, ks, stem: Path
 
 
 def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors, text_vectors,
-                    channels: tuple[str, ...] | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Pair-protocol metrics of the fused ranking and of each channel alone, both directions."""
+                    channels: tuple[str, ...] | None) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Pair-protocol metrics of the fused ranking and of each channel alone, both directions,
+    and the fused (n, n) score matrices."""
     import numpy as np
 
     from scicmr.evaluation.metrics import score_metrics
@@ -135,13 +150,14 @@ def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors
     scores = pair_channels(records, {"image": image_vectors, "text": text_vectors},
                            TextEmbedder(lib, config.get("dense_encoder")), bank=query_bank(lib))
     positive = np.arange(len(records))
-    metrics, ranker = {}, {"kind": "hybrid", "fusion": {}, "channels": {}}
+    metrics, ranker, fused = {}, {"kind": "hybrid", "fusion": {}, "channels": {}}, {}
     for task in ("i2t", "t2i"):
         available = getattr(scores, task)
         fusion = fusion_for(config, task, channels)
-        metrics[task] = score_metrics(fusion.combine(available), positive_index=positive)
+        fused[task] = fusion.combine(available)
+        metrics[task] = score_metrics(fused[task], positive_index=positive)
         ranker["fusion"][task] = {"kind": fusion.kind, "weights": fusion.weights}
         for name, matrix in available.items():  # alone: its own z-scores (unknown entries 0)
             alone = make_fusion("linear", {name: 1.0}).combine({name: matrix})
             ranker["channels"].setdefault(name, {})[task] = score_metrics(alone, positive_index=positive)["mrr"]
-    return metrics, ranker
+    return metrics, ranker, fused

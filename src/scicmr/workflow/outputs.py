@@ -18,7 +18,7 @@ import stat
 import sys
 from pathlib import Path
 
-from scicmr._io import atomic_write_text, json_text, real_target
+from scicmr._io import atomic_write_bytes, json_text, real_target
 from scicmr.errors import InputError
 
 STDOUT = "-"  # an output file path naming standard output
@@ -122,11 +122,17 @@ def write_output_text(path: str | os.PathLike, text: str, what: str = "output fi
             # The reader stopped early (`| head`): not an error; silence the flush at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return None
+    return write_output_bytes(target, text.encode("utf-8"), os.fspath(path))
+
+
+def write_output_bytes(target: Path, data: bytes, shown: str) -> Path:
+    """Atomic write (through symlinks) of an already checked output file; an OS error while
+    writing (disk full, permissions changed meanwhile) becomes an InputError naming ``shown``."""
     try:
-        return atomic_write_text(target, text)
+        return atomic_write_bytes(target, data)
     except OSError as exc:
         full = exc.errno == errno.ENOSPC
-        raise InputError(f"cannot write {os.fspath(path)}: {'the disk is full' if full else exc.strerror or exc}",
+        raise InputError(f"cannot write {shown}: {'the disk is full' if full else exc.strerror or exc}",
                          fix="free some space or choose another disk" if full else "choose another path") from None
 
 

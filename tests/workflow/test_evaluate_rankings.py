@@ -1,0 +1,93 @@
+"""evaluate reports R@1/5/10, MedR and rsum (pair) and nDCG@k (labels) consistent with its own
+hits@k and with slow references; TREC run/qrels files; two models compared by a paired test."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from factories.service import build_library, copy_library
+from scicmr.cli import main
+from scicmr.corpus.library import Library
+from scicmr.evaluation.trec import parse_run, trec_id
+from scicmr.workflow import evaluate_model, train_model
+from scicmr.workflow.compare import compare_models
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    root = copy_library(build_library(tmp_path_factory.mktemp("evalrank")), tmp_path_factory.mktemp("c") / "lib")
+    train_model(root, "cca", {"n_components": 2}, name="cca2")
+    return root
+
+
+def test_pair_protocol_reports_recall_median_rank_and_rsum(library):
+    doc = evaluate_model(library, "cca", protocol="pair", plots=False, per_query=True)
+    for task in ("i2t", "t2i"):
+        m = doc[task]
+        assert m["R@1"] == pytest.approx(100 * m["hits@1"]) and m["R@10"] == pytest.approx(100 * m["hits@10"])
+        ranks = np.round(1 / np.asarray(doc["per_query"][task]["rr"])).astype(int)
+        assert m["MedR"] == float(np.median(ranks)) and 1 / np.mean(1 / ranks) > 0
+        assert np.mean(doc["per_query"][task]["rr"]) == pytest.approx(m["mrr"])
+    assert doc["rsum"] == pytest.approx(sum(doc[t][f"R@{k}"] for t in ("i2t", "t2i") for k in (1, 5, 10)))
+
+
+def test_label_protocol_reports_ndcg(library):
+    doc = evaluate_model(library, "cca", protocol="labels", ks=(5, 10), plots=False, per_query=True)
+    for task in ("i2t", "t2i"):
+        assert 0 < doc[task]["ndcg@5"] <= 1 and "R@1" not in doc[task]
+        assert np.mean(doc["per_query"][task]["ndcg@10"]) == pytest.approx(doc[task]["ndcg@10"])
+    assert "rsum" not in doc
+
+
+def _slow_qrels(path):
+    return [line.split() for line in path.read_text().splitlines()]
+
+
+def test_trec_run_and_qrels_files(library, tmp_path):
+    out = tmp_path / "trec"
+    assert main(["evaluate", str(library), "--model", "cca", "--protocol", "pair", "--trec-run", str(out),
+                 "--trec-k", "4"]) == 0
+    lib = Library.open(library)
+    ids = [r.id for r in lib.records("test") if r.kind == "pair"]
+    doc = evaluate_model(library, "cca", protocol="pair", plots=False, per_query=True)
+    for task in ("i2t", "t2i"):
+        rows = parse_run((out / f"{task}.run").read_text())
+        assert len(rows) == 4 * len(ids) and {r[4] for r in rows} == {"scicmr-cca"}
+        by_query: dict[str, list] = {}
+        for qid, docid, rank, score, _ in rows:
+            by_query.setdefault(qid, []).append((rank, score, docid))
+        assert list(by_query) == [trec_id(i) for i in ids]
+        for qid, ranked in by_query.items():
+            assert [r for r, _, _ in ranked] == [1, 2, 3, 4]
+            assert all(a[1] >= b[1] for a, b in zip(ranked, ranked[1:]))  # scores descending
+        # The own pair's position in the run agrees with the reported reciprocal ranks (when in the top 4).
+        for qid, rr in zip(by_query, doc["per_query"][task]["rr"]):
+            docs = [d for _, _, d in by_query[qid]]
+            assert (qid in docs) == (round(1 / rr) <= 4) and (qid not in docs or docs.index(qid) + 1 == round(1 / rr))
+        assert _slow_qrels(out / f"{task}.qrels") == [[trec_id(i), "0", trec_id(i), "1"] for i in ids]
+
+
+def test_trec_ids_escape_spaces_and_percent():
+    assert trec_id("fig 1%") == "fig%201%25" and trec_id("plain-id.3") == "plain-id.3"
+
+
+def test_two_models_are_compared_by_a_paired_test(library):
+    result = compare_models(library, "cca", "cca2", protocol="pair", n_resamples=500)
+    assert result["metric"] == "rr" and result["n_queries"] > 0
+    for task in ("i2t", "t2i"):
+        part = result[task]
+        assert part["mean_diff"] == pytest.approx(part["a"] - part["b"])
+        assert 0 < part["p_value"] <= 1 and part["bootstrap"]["low"] <= part["bootstrap"]["high"]
+    assert not math.isnan(result["t2i"]["b"])
+
+
+def test_evaluate_compare_prints_the_test(library, capsys):
+    import json
+
+    assert main(["evaluate", str(library), "--model", "cca", "--compare", "cca2", "--protocol", "pair",
+                 "--json", "-"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["models"] == ["cca", "cca2"] and set(result["i2t"]) >= {"p_value", "bootstrap"}
