@@ -1,0 +1,109 @@
+"""Browser tests of the web page's user experience, each on a desktop (1280x800) and a phone
+(390x844) viewport, in headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("SCICMR_CHROMIUM", "/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"no Chromium at {CHROMIUM} (apt install chromium, or set SCICMR_CHROMIUM)"),
+]
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+pytest.importorskip("fastapi")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from factories.data import make_manifest  # noqa: E402
+from scicmr.service.background import BackgroundServer  # noqa: E402
+
+VIEWPORTS = {
+    "desktop": dict(viewport={"width": 1280, "height": 800}),
+    "phone": dict(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True),
+}
+# A record with the metadata the detail view shows: DOI, URL, abstract, keywords, PDF page, no authors.
+RICH = {
+    "id": "rich-1", "image": "images/genomics-0.png", "title": "A rich record",
+    "caption": "Figure 1: gene expression heat map of a rich record", "abstract": "We study rich records.",
+    "keywords": ["heat map", "expression"], "labels": ["genomics"], "date": "2015", "page": 7,
+    "doi": "10.1234/rich.5678", "url": "https://example.org/rich",
+}
+
+
+def build_library(root: Path) -> Path:
+    from scicmr.workflow import build_index, encode_library, ingest, train_model
+
+    report = ingest(make_manifest(root / "src", extra_rows=[json.dumps(RICH)]), root / "lib",
+                    split=(0.6, 0.2, 0.2), seed=0)
+    encode_library(report.library, image="thumbnail", text="tfidf")
+    train_model(report.library, "cca")
+    build_index(report.library, kind="flat")
+    return report.library
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from scicmr.service import Settings, create_app
+
+    library = build_library(tmp_path_factory.mktemp("service-browser-ux"))
+    with BackgroundServer(create_app(Settings(library=library))) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def page(request, browser, site):
+    context = browser.new_context(**VIEWPORTS[request.param])
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    errors = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.site = site
+    tab.goto(site + "/")
+    yield tab
+    context.close()
+    assert errors == [], errors
+
+
+def _search(page, query):
+    page.fill("#q", query)
+    page.press("#q", "Enter")
+    page.wait_for_selector(".hit img")
+
+
+def _focus_order(page, steps=25):
+    """Ids (or tags) of the elements Tab reaches, in order."""
+    page.locator("body").focus()
+    seen = []
+    for _ in range(steps):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+    return seen
+
+
+def test_more_results_is_hidden_when_there_is_nothing_more(page):
+    expect(page.locator("#more")).to_be_hidden()  # start page
+    assert "more" not in _focus_order(page)
+    _search(page, "gene expression heat map")
+    expect(page.locator("#more")).to_be_visible()
+    page.click("#options summary")
+    page.fill("#year_min", "2999")
+    page.press("#q", "Enter")
+    expect(page.locator("#status")).to_contain_text("No results")
+    expect(page.locator("#more")).to_be_hidden()
+    assert "more" not in _focus_order(page)
