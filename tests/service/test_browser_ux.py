@@ -107,3 +107,14 @@ def test_more_results_is_hidden_when_there_is_nothing_more(page):
     expect(page.locator("#status")).to_contain_text("No results")
     expect(page.locator("#more")).to_be_hidden()
     assert "more" not in _focus_order(page)
+
+
+def test_opening_options_keeps_the_page_inside_the_viewport(page):
+    width = page.viewport_size["width"]
+    page.click("#options summary")
+    expect(page.locator("#year_max")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for field in ("target", "year_min", "year_max", "label", "author", "q"):
+        box = page.locator("#" + field).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (field, box, width)
+        assert box["width"] >= 60, (field, box)  # wide enough to type in
