@@ -118,3 +118,28 @@ def test_opening_options_keeps_the_page_inside_the_viewport(page):
         box = page.locator("#" + field).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (field, box, width)
         assert box["width"] >= 60, (field, box)  # wide enough to type in
+
+
+def test_detail_view_shows_page_links_abstract_keywords_and_score(page):
+    _search(page, "gene expression heat map rich record")
+    hit = page.locator('.hit button[data-id="rich-1"]')
+    score = hit.locator(".score").inner_text()
+    hit.click()
+    expect(page.locator("#detail")).to_have_attribute("open", "")
+    meta = page.inner_text("#detail-meta")
+    assert "p. 7" in meta and "2015" in meta and "genomics" in meta
+    assert score in meta  # "score 0.123", the hit's score
+    assert "pairs.jsonl" not in meta and ".pdf" not in meta and "manifest" not in meta
+    assert not meta.startswith("·")
+    expect(page.locator("#detail-doi")).to_have_attribute("href", "https://doi.org/10.1234/rich.5678")
+    expect(page.locator("#detail-doi")).to_be_visible()
+    expect(page.locator("#detail-url")).to_have_attribute("href", "https://example.org/rich")
+    expect(page.locator("#detail-abstract")).to_have_text("We study rich records.")
+    expect(page.locator("#detail-keywords")).to_contain_text("heat map, expression")
+    # A record without those fields shows none of them.
+    page.click("#close")
+    page.locator('.hit button:not([data-id="rich-1"])').first.click()
+    expect(page.locator("#detail")).to_have_attribute("open", "")
+    for absent in ("#detail-doi", "#detail-url", "#detail-abstract-box", "#detail-keywords"):
+        expect(page.locator(absent)).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]

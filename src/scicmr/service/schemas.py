@@ -61,6 +61,10 @@ class RecordDetail(BaseModel):
     split: Optional[str]
     group: Optional[str]
     context: str
+    abstract: Optional[str] = Field(None, description="the paper's abstract, when the record has one besides its caption")
+    doi: Optional[str] = Field(None, description="the paper's DOI (e.g. 10.1234/x), when the record has one")
+    doi_url: Optional[str] = Field(None, description="the DOI as a https://doi.org/ link")
+    url: Optional[str] = Field(None, description="a link to the paper (http or https), when the record has one")
     source: SourceOut
     indexed: bool = Field(description="whether the record is in the search index (image–text pairs are)")
     image_url: Optional[str]

@@ -48,12 +48,39 @@ def to_hit(record: Record, rank: int, score: float, modality: str, lib_root: Pat
     )
 
 
+def _extra_text(record: Record, key: str) -> str | None:
+    value = record.extra.get(key)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _paper_url(record: Record) -> str | None:
+    """The record's ``url`` when it is an http(s) link (a ``javascript:`` URL must never become a link)."""
+    url = _extra_text(record, "url")
+    return url if url and url.lower().startswith(("http://", "https://")) else None
+
+
+def _doi(record: Record) -> str | None:
+    """The bare DOI (``10.x/y``), also when the record holds it as a doi.org link."""
+    doi = _extra_text(record, "doi")
+    if doi:
+        for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/", "doi:"):
+            if doi.lower().startswith(prefix):
+                doi = doi[len(prefix):].strip()
+    return doi if doi and doi.startswith("10.") else None
+
+
+def _doi_fields(record: Record) -> dict[str, str | None]:
+    doi = _doi(record)
+    return {"doi": doi, "doi_url": "https://doi.org/" + quote(doi, safe="/:;()<>.-_") if doi else None}
+
+
 def to_detail(record: Record, indexed: bool, lib_root: Path, roots: Sequence[Path]) -> RecordDetail:
     source = record.source
     return RecordDetail(
         id=record.id, kind=record.kind, title=record.title, text=record.text, keywords=record.keywords,
         authors=record.authors, date=record.date, year=record.year, labels=record.labels,
         split=record.extra.get("split"), group=record.group, context=record.context,
+        abstract=_extra_text(record, "abstract"), url=_paper_url(record), **_doi_fields(record),
         source=SourceOut(file=source.file, page=source.page, bbox=list(source.bbox) if source.bbox else None),
         indexed=indexed, **links(record, lib_root, roots),
     )

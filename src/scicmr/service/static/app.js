@@ -4,6 +4,7 @@ const $ = (id) => document.getElementById(id);
 const PAGE = 12;
 const PHOTO_SIDE = 1024; // photos are shrunk in the browser: less to upload on a phone link
 let last = null; // {kind, run(offset)} of the current query, for "More results"
+const scores = new Map(); // record id -> score of the hits shown, for the detail view
 
 function params(offset) {
   const p = new URLSearchParams({ k: PAGE, offset });
@@ -31,19 +32,24 @@ function el(tag, cls, text) {
   return node;
 }
 
-function metaLine(h) {
+function metaLine(h, score) {
+  // Hits carry the page at the top level, record details under source.page.
+  const page = h.page ?? (h.source && h.source.page);
   const bits = [];
   if (h.authors && h.authors.length) bits.push(h.authors.slice(0, 3).join(", ") + (h.authors.length > 3 ? " et al." : ""));
   if (h.year) bits.push(h.year);
-  if (h.page) bits.push("p. " + h.page);
+  if (page) bits.push("p. " + page);
   if (h.labels && h.labels.length) bits.push(h.labels.join(", "));
+  if (typeof score === "number") bits.push("score " + score.toFixed(3));
   return bits.join(" · ");
 }
 
 function renderHits(data, append) {
   const list = $("results");
   if (!append) list.replaceChildren();
+  if (!append) scores.clear();
   for (const h of data.hits) {
+    scores.set(h.id, h.score);
     const li = el("li", "hit");
     const button = el("button");
     button.type = "button";
@@ -122,9 +128,18 @@ async function openDetail(id) {
   const dialog = $("detail");
   try {
     const r = await call("/api/records/" + encodeURIComponent(id));
-    $("detail-title").textContent = r.title || r.id;
-    $("detail-meta").textContent = metaLine(r) + (r.source.file ? " · " + r.source.file : "");
+    $("detail-title").textContent = r.title || "Untitled record";
+    $("detail-meta").textContent = metaLine(r, scores.get(r.id));
     $("detail-caption").textContent = r.text;
+    $("detail-keywords").textContent = r.keywords.length ? "Keywords: " + r.keywords.join(", ") : "";
+    $("detail-keywords").hidden = !r.keywords.length;
+    $("detail-abstract").textContent = r.abstract || "";
+    $("detail-abstract-box").hidden = !r.abstract;
+    $("detail-doi").textContent = r.doi ? "DOI " + r.doi : "";
+    $("detail-doi").href = r.doi_url || "#";
+    $("detail-doi").hidden = !r.doi;
+    $("detail-url").href = r.url || "#";
+    $("detail-url").hidden = !r.url;
     $("detail-context").textContent = r.context || "";
     $("detail-image").src = r.image_url || "";
     $("detail-image").hidden = !r.image_url;
