@@ -143,3 +143,84 @@ def test_detail_view_shows_page_links_abstract_keywords_and_score(page):
     for absent in ("#detail-doi", "#detail-url", "#detail-abstract-box", "#detail-keywords"):
         expect(page.locator(absent)).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+
+
+def _query_of(page):
+    from urllib.parse import parse_qs, urlsplit
+
+    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def test_url_holds_query_filters_pages_and_record_and_back_works(page):
+    page.click("#options summary")
+    page.fill("#label", "genomics")
+    _search(page, "gene expression heat map")
+    assert _query_of(page) == {"q": "gene expression heat map", "label": "genomics"}
+    page.click("#more")
+    expect(page.locator(".hit")).to_have_count(13)  # 12 genomics figures + the rich record
+    assert _query_of(page)["pages"] == "2"
+    page.locator(".hit button").nth(3).click()
+    expect(page.locator("#detail")).to_have_attribute("open", "")
+    record = _query_of(page)["record"]
+    shared = page.url
+    page.go_back()  # closes the detail, stays on the page
+    expect(page.locator("#detail")).not_to_have_attribute("open", "")
+    assert "record" not in _query_of(page) and page.url.startswith(page.site)
+    expect(page.locator(".hit")).to_have_count(13)
+    _search(page, "climate temperature")
+    page.go_back()  # back to the first search, its results and filters
+    expect(page.locator("#q")).to_have_value("gene expression heat map")
+    expect(page.locator(".hit")).to_have_count(13)
+    # A shared link restores everything: query, filter, pages and the open record.
+    fresh = page.context.new_page()
+    fresh.goto(shared)
+    expect(fresh.locator("#detail")).to_have_attribute("open", "")
+    expect(fresh.locator("#q")).to_have_value("gene expression heat map")
+    expect(fresh.locator("#label")).to_have_value("genomics")
+    expect(fresh.locator(".hit")).to_have_count(13)
+    assert fresh.locator(f'.hit button[data-id="{record}"]').count() == 1
+    fresh.click("#close")
+    expect(fresh.locator("#detail")).not_to_have_attribute("open", "")
+    assert "record" not in _query_of(fresh)
+
+
+def test_photo_search_clears_the_text_and_bad_uploads_say_so_plainly(page, tmp_path):
+    from factories.service import image_bytes
+
+    _search(page, "gene expression heat map")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(image_bytes("blue", 42, "JPEG", size=200))
+    page.set_input_files("#photo", str(photo))
+    expect(page.locator("#status")).to_contain_text("captions")
+    expect(page.locator("#q")).to_have_value("")
+    assert "q" not in _query_of(page)
+    expect(page.locator("#query-preview")).to_be_visible()
+    # Not a picture at all: the browser cannot decode it, nothing is sent, no broken preview.
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("not an image")
+    page.set_input_files("#photo", str(bogus))
+    expect(page.locator("#status")).to_contain_text("JPEG, PNG or WebP")
+    expect(page.locator("#query-preview")).to_be_hidden()
+    assert page.locator(".hit").count() == 0
+    # A picture the server refuses (GIF): its message is shown, with no library names in it.
+    gif = tmp_path / "figure.gif"
+    gif.write_bytes(image_bytes("red", 1, "GIF", size=64))
+    page.set_input_files("#photo", str(gif))
+    expect(page.locator("#status")).to_contain_text("only JPEG, PNG and WebP")
+    expect(page.locator("#query-preview")).to_be_hidden()
+    for text in (page.inner_text("#status"),):
+        assert "PIL" not in text and "Traceback" not in text
+
+
+def test_server_message_for_unreadable_upload_names_no_library(site):
+    import urllib.error
+    import urllib.request
+
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.jpg\"\r\n"
+            b"Content-Type: image/jpeg\r\n\r\nnot an image\r\n--b--\r\n")
+    request = urllib.request.Request(site + "/api/search/image", data=body, method="POST",
+                                     headers={"Content-Type": "multipart/form-data; boundary=b"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    text = caught.value.read().decode()
+    assert caught.value.code == 415 and "PIL" not in text and "JPEG, PNG or WebP" in text
