@@ -224,3 +224,16 @@ def test_server_message_for_unreadable_upload_names_no_library(site):
         urllib.request.urlopen(request)
     text = caught.value.read().decode()
     assert caught.value.code == 415 and "PIL" not in text and "JPEG, PNG or WebP" in text
+
+
+def test_favicon_is_served_and_nothing_on_the_page_is_missing(browser, site):
+    context = browser.new_context(**VIEWPORTS["desktop"])
+    tab = context.new_page()
+    failed = []
+    tab.on("response", lambda r: failed.append((r.url, r.status)) if r.status >= 400 else None)
+    tab.goto(site + "/")
+    response = tab.request.get(site + "/favicon.ico")
+    assert response.status == 200 and response.headers["content-type"].startswith("image/svg+xml")
+    tab.wait_for_load_state("networkidle")
+    context.close()
+    assert failed == []
