@@ -72,6 +72,18 @@ class RecordDetail(BaseModel):
     page_url: Optional[str]
 
 
+class FacetCount(BaseModel):
+    value: str = Field(description="a label, a year or an author name (lower-cased, as the filters match it)")
+    count: int = Field(description="records holding it among those passing the filters")
+
+
+class FacetsResponse(BaseModel):
+    total: int = Field(description="indexed records passing the filters")
+    labels: list[FacetCount] = Field(description="most frequent labels (fields), most records first")
+    years: list[FacetCount] = Field(description="year histogram, in year order")
+    authors: list[FacetCount] = Field(description="most frequent authors, most records first")
+
+
 class Health(BaseModel):
     status: str
     library: str
