@@ -61,7 +61,7 @@ function renderHits(data, append) {
   if (!append) scores.clear();
   for (const h of data.hits) {
     scores.set(h.id, h.score);
-    const li = el("li", "hit");
+    const li = el("li", h.score < 0 ? "hit weak" : "hit");
     const button = el("button");
     button.type = "button";
     button.dataset.id = h.id;
@@ -84,6 +84,14 @@ function renderHits(data, append) {
   $("status").textContent = shown === 0
     ? "No results. Try other words or fewer filters."
     : `${shown} of ${data.total} ${what} · ${data.took_ms} ms`;
+  // Scores below 0 mean the query and the figure point away from each other in the shared
+  // space: say where the list turns weak instead of implying all N are matches.
+  const weak = [...scores.values()].findIndex((s) => s < 0);
+  if (weak >= 0) {
+    $("status").append(el("span", "weak-note", weak === 0
+      ? " · all weak matches (negative scores): try other words"
+      : ` · weak matches (negative scores) from #${weak + 1} on, shown dimmed`));
+  }
 }
 
 async function run(query, append) {
@@ -162,6 +170,7 @@ async function applyUrl() {
       await run(() => last(0), false);
     } else reset();
   }
+  loadFacets();
   const want = Math.min(Math.max(parseInt(p.get("pages"), 10) || 1, 1), 20);
   while (last && pagesShown() < want && !$("more").hidden) await loadMore(false);
   const record = p.get("record");
@@ -270,6 +279,53 @@ async function similar(record) {
   const response = await fetch(record.image_url);
   $("target").value = "image";
   await photoSearch(new File([await response.blob()], record.id + ".img"));
+}
+
+// -- facets: counts of fields, years and authors under the current filters; a click filters.
+const FACETS = [["labels", "Field", "label"], ["years", "Year", "year"], ["authors", "Author", "author"]];
+
+function pressed(kind, value) {
+  if (kind === "year") return $("year_min").value === value && $("year_max").value === value;
+  return $(kind).value.trim().toLowerCase() === value;
+}
+
+function toggleFacet(kind, value) {
+  const on = !pressed(kind, value);
+  if (kind === "year") { $("year_min").value = on ? value : ""; $("year_max").value = on ? value : ""; }
+  else $(kind).value = on ? value : "";
+  if ($("q").value.trim()) { textSearch(); return; }
+  go(urlFor(null, 1, null), history.state);
+  shownKey = searchKey(here());
+  if (last && last === photoQuery) run(() => last(0), false);
+  loadFacets();
+}
+
+async function loadFacets() {
+  const nav = $("facets");
+  let data;
+  try {
+    data = await call("/api/facets?" + filterParams());
+  } catch (_) {
+    nav.hidden = true; // facets are a help, not the page: a failure hides them
+    return;
+  }
+  nav.replaceChildren();
+  for (const [key, title, kind] of FACETS) {
+    if (!data[key].length) continue;
+    const row = el("div");
+    row.append(el("b", null, title));
+    for (const { value, count } of data[key]) {
+      const chip = el("button", null, `${value} ${count}`);
+      chip.type = "button";
+      chip.dataset.facet = kind;
+      chip.dataset.value = value;
+      chip.setAttribute("aria-pressed", String(pressed(kind, value)));
+      chip.addEventListener("click", () => toggleFacet(kind, value));
+      row.append(chip);
+    }
+    nav.append(row);
+  }
+  nav.hidden = !nav.children.length;
 }
 
 function showRecord(id) {
