@@ -4,24 +4,19 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("SCICMR_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"no Chromium at {CHROMIUM} (apt install chromium, or set SCICMR_CHROMIUM)"),
-]
+from factories.service import browser_marks  # noqa: E402
+
+pytestmark = browser_marks()
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 pytest.importorskip("fastapi")
 
 from playwright.sync_api import expect  # noqa: E402
 
-from factories.data import make_manifest  # noqa: E402
-from scicmr.service.background import BackgroundServer  # noqa: E402
+from factories.service import build_library, served  # noqa: E402
 
 VIEWPORTS = {
     "desktop": dict(viewport={"width": 1280, "height": 800}),
@@ -36,34 +31,11 @@ RICH = {
 }
 
 
-def build_library(root: Path) -> Path:
-    from scicmr.workflow import build_index, encode_library, ingest, train_model
-
-    report = ingest(make_manifest(root / "src", extra_rows=[json.dumps(RICH)]), root / "lib",
-                    split=(0.6, 0.2, 0.2), seed=0)
-    encode_library(report.library, image="thumbnail", text="tfidf")
-    train_model(report.library, "cca")
-    build_index(report.library, kind="flat")
-    return report.library
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from scicmr.service import Settings, create_app
-
-    library = build_library(tmp_path_factory.mktemp("service-browser-ux"))
-    with BackgroundServer(create_app(Settings(library=library))) as base_url:
+    library = build_library(tmp_path_factory.mktemp("service-browser-ux"), extra_rows=[json.dumps(RICH)])
+    with served(library) as base_url:
         yield base_url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(params=sorted(VIEWPORTS))
