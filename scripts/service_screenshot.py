@@ -5,7 +5,8 @@
 
 Serves LIB in a background thread, opens the page in headless Chromium (Debian's
 ``/usr/bin/chromium`` by default), runs the query and saves a PNG of the viewport (palette-
-quantised to stay small). ``--phone`` takes a 390 px wide phone view instead.
+quantised to stay small). ``--phone`` takes a 390 px wide phone view instead; ``--options``
+opens the filter options first; ``--detail`` opens the first hit's detail view.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def main(argv=None) -> int:
     parser.add_argument("query")
     parser.add_argument("--out", default="docs/screenshot-search.png")
     parser.add_argument("--phone", action="store_true", help="390 x 844 phone viewport")
+    parser.add_argument("--options", action="store_true", help="open the Options (filters) first")
+    parser.add_argument("--detail", action="store_true", help="open the first hit's detail view")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--colours", type=int, default=128, help="palette size of the saved PNG")
     args = parser.parse_args(argv)
@@ -38,10 +41,16 @@ def main(argv=None) -> int:
         page = browser.new_page(viewport=viewport, device_scale_factor=1, is_mobile=args.phone,
                                 color_scheme="light")
         page.goto(base_url + "/")
+        if args.options:
+            page.click("#options summary")
         page.fill("#q", args.query)
         page.press("#q", "Enter")
         expect(page.locator(".hit")).not_to_have_count(0)
         page.wait_for_load_state("networkidle")  # every thumbnail fetched
+        if args.detail:
+            page.locator(".hit button").first.click()
+            expect(page.locator("#detail")).to_have_attribute("open", "")
+            page.wait_for_load_state("networkidle")
         png = page.screenshot()
         browser.close()
     image = Image.open(io.BytesIO(png)).convert("RGB").quantize(args.colours, method=Image.Quantize.MEDIANCUT)

@@ -4,18 +4,30 @@ encoders, CCA, flat index) and helpers to serve it."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from factories.data import make_manifest, write_image
 
 API_KEY = "test-key-0123456789"
+CHROMIUM = os.environ.get("SCICMR_CHROMIUM", "/usr/bin/chromium")
 
 
-def build_library(root: Path) -> Path:
+def browser_marks() -> list:
+    """``pytestmark`` of the browser tests: slow, and skipped without Chromium."""
+    import pytest
+
+    return [pytest.mark.slow,
+            pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                               reason=f"no Chromium at {CHROMIUM} (apt install chromium, or set SCICMR_CHROMIUM)")]
+
+
+def build_library(root: Path, extra_rows: list[str] | None = None) -> Path:
     from scicmr.workflow import build_index, encode_library, ingest, train_model
 
-    report = ingest(make_manifest(root / "src"), root / "lib", split=(0.6, 0.2, 0.2), seed=0)
+    report = ingest(make_manifest(root / "src", extra_rows=extra_rows), root / "lib", split=(0.6, 0.2, 0.2), seed=0)
     encode_library(report.library, image="thumbnail", text="tfidf")
     train_model(report.library, "cca")
     build_index(report.library, kind="flat")
@@ -59,3 +71,13 @@ def client(library: Path, **settings):
 
     return TestClient(create_app(Settings(library=library, **settings)))
 
+
+
+@contextmanager
+def served(library: Path):
+    """The base URL of ``library`` served by a real HTTP server in a background thread."""
+    from scicmr.service import Settings, create_app
+    from scicmr.service.background import BackgroundServer
+
+    with BackgroundServer(create_app(Settings(library=library))) as base_url:
+        yield base_url

@@ -3,43 +3,26 @@ a query and sees results, uploads a photo and sees results, opens a result."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("SCICMR_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"no Chromium at {CHROMIUM} (apt install chromium, or set SCICMR_CHROMIUM)"),
-]
+from factories.service import browser_marks  # noqa: E402
+
+pytestmark = browser_marks()
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 pytest.importorskip("fastapi")
 
 from playwright.sync_api import expect  # noqa: E402
 
-from factories.service import build_library, image_bytes  # noqa: E402
-from scicmr.service.background import BackgroundServer  # noqa: E402
+from factories.service import build_library, image_bytes, served  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from scicmr.service import Settings, create_app
-
     library = build_library(tmp_path_factory.mktemp("service-browser"))
-    with BackgroundServer(create_app(Settings(library=library))) as base_url:
+    with served(library) as base_url:
         yield base_url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -141,20 +141,33 @@ class Record:
 
     @property
     def doi(self) -> str | None:
-        """The paper's DOI (``"10.1234/abc"``), kept in ``extra["doi"]`` by the readers."""
-        value = self.extra.get("doi")
-        return value if isinstance(value, str) and value else None
+        """The paper's DOI (``"10.1234/abc"``), kept in ``extra["doi"]`` by the readers; None
+        when absent or not a DOI (a library written before the readers checked it)."""
+        try:
+            return parse_doi(self.extra.get("doi"))
+        except InputError:
+            return None
 
     @property
     def url(self) -> str | None:
-        """A web page of the item (http or https), kept in ``extra["url"]`` by the readers."""
-        value = self.extra.get("url")
-        return value if isinstance(value, str) and value else None
+        """A web page of the item, only when it is an http(s) URL (a ``javascript:`` link must
+        never reach a page), kept in ``extra["url"]`` by the readers."""
+        try:
+            return parse_url(self.extra.get("url"))
+        except InputError:
+            return None
+
+    @property
+    def doi_url(self) -> str | None:
+        """The DOI as a resolver link, or None."""
+        from urllib.parse import quote
+
+        return f"https://doi.org/{quote(self.doi, safe='/:;()<>.-_')}" if self.doi else None
 
     @property
     def link(self) -> str | None:
         """Where a reader of the results can open the paper: ``url``, else the DOI resolver."""
-        return self.url or (f"https://doi.org/{self.doi}" if self.doi else None)
+        return self.url or self.doi_url
 
     @property
     def group_key(self) -> str:

@@ -17,6 +17,12 @@ from pathlib import Path
 from scicmr.service.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
+# A magnifier over a bar chart, as SVG: browsers take it at /favicon.ico by its content type.
+FAVICON = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+           b'<rect width="32" height="32" rx="6" fill="#0b63c5"/>'
+           b'<path d="M7 24V15h3v9zm5 0V9h3v15zm5 0v-6h3v6z" fill="#fff"/>'
+           b'<circle cx="21" cy="12" r="5" fill="none" stroke="#fff" stroke-width="2"/>'
+           b'<path d="M24.5 15.5L28 19" stroke="#fff" stroke-width="2.5" stroke-linecap="round"/></svg>')
 log = logging.getLogger("scicmr.service")
 
 
@@ -48,7 +54,7 @@ def load_state(settings: Settings, metrics=None):
 def create_app(settings: Settings):
     """A FastAPI app serving ``settings.library``; nothing is loaded until startup."""
     from fastapi import FastAPI
-    from fastapi.responses import FileResponse
+    from fastapi.responses import FileResponse, Response
     from fastapi.staticfiles import StaticFiles
 
     from scicmr import __version__
@@ -80,6 +86,10 @@ def create_app(settings: Settings):
             "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self'",
             "X-Content-Type-Options": "nosniff",
         })
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
     def body_limit(path: str) -> int:
         if path == "/api/search/image":

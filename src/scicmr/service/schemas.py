@@ -61,14 +61,28 @@ class RecordDetail(BaseModel):
     split: Optional[str]
     group: Optional[str]
     context: str
-    doi: Optional[str] = Field(default=None, description="the paper's DOI, e.g. 10.1000/xyz123")
-    url: Optional[str] = Field(default=None, description="the item's web page (http or https)")
-    link: Optional[str] = Field(default=None, description="where to open the paper: url, else https://doi.org/DOI")
+    abstract: Optional[str] = Field(None, description="the paper's abstract, when the record has one besides its caption")
+    doi: Optional[str] = Field(None, description="the paper's DOI (e.g. 10.1234/x), when the record has one")
+    doi_url: Optional[str] = Field(None, description="the DOI as a https://doi.org/ link")
+    url: Optional[str] = Field(None, description="a link to the paper (http or https), when the record has one")
+    link: Optional[str] = Field(None, description="where to open the paper: url, else the DOI link")
     source: SourceOut
     indexed: bool = Field(description="whether the record is in the search index (image–text pairs are)")
     image_url: Optional[str]
     thumbnail_url: Optional[str]
     page_url: Optional[str]
+
+
+class FacetCount(BaseModel):
+    value: str = Field(description="a label, a year or an author name (lower-cased, as the filters match it)")
+    count: int = Field(description="records holding it among those passing the filters")
+
+
+class FacetsResponse(BaseModel):
+    total: int = Field(description="indexed records passing the filters")
+    labels: list[FacetCount] = Field(description="most frequent labels (fields), most records first")
+    years: list[FacetCount] = Field(description="year histogram, in year order")
+    authors: list[FacetCount] = Field(description="most frequent authors, most records first")
 
 
 class Health(BaseModel):

@@ -48,7 +48,7 @@ def open_checked(data: bytes, max_pixels: int, name: str = "upload"):
         raise ApiError(413, f"{name} has too many pixels to decode safely ({exc})",
                        fix=f"send an image of at most {max_pixels:,} pixels") from None
     except Exception:  # noqa: BLE001 -- PIL raises several types for "not an image"
-        raise ApiError(415, f"{name} is not an image PIL can read",
+        raise ApiError(415, f"{name} is not an image that can be read",
                        fix="send a JPEG, PNG or WebP image") from None
     if image.format not in ACCEPTED_FORMATS:
         raise ApiError(415, f"{name} is a {image.format} image; only JPEG, PNG and WebP are accepted",

@@ -48,13 +48,19 @@ def to_hit(record: Record, rank: int, score: float, modality: str, lib_root: Pat
     )
 
 
+def _extra_text(record: Record, key: str) -> str | None:
+    value = record.extra.get(key)
+    return value.strip() or None if isinstance(value, str) else None
+
+
 def to_detail(record: Record, indexed: bool, lib_root: Path, roots: Sequence[Path]) -> RecordDetail:
     source = record.source
     return RecordDetail(
         id=record.id, kind=record.kind, title=record.title, text=record.text, keywords=record.keywords,
         authors=record.authors, date=record.date, year=record.year, labels=record.labels,
         split=record.extra.get("split"), group=record.group, context=record.context,
-        doi=record.doi, url=record.url, link=record.link,
+        abstract=_extra_text(record, "abstract"), doi=record.doi, doi_url=record.doi_url, url=record.url,
+        link=record.link,
         source=SourceOut(file=source.file, page=source.page, bbox=list(source.bbox) if source.bbox else None),
         indexed=indexed, **links(record, lib_root, roots),
     )

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from scicmr.service.deps import AppState, get_settings, get_state
 from scicmr.service.problems import ApiError
-from scicmr.service.schemas import ERROR_RESPONSES, SearchResponse
+from scicmr.service.schemas import ERROR_RESPONSES, FacetCount, FacetsResponse, SearchResponse
 from scicmr.service.settings import Settings
 from scicmr.service.uploads import ACCEPTED_FORMATS, decode_query_image, read_bounded
 from scicmr.service.views import to_hit
+from scicmr.workflow.facets import facet_counts
 from scicmr.workflow.snapshot import Filters
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -91,3 +92,17 @@ def search_image(
     data = read_bounded(image.file, settings.max_upload_bytes, "the uploaded image")
     picture = decode_query_image(data, settings.max_image_pixels, "the uploaded image")
     return _respond(state, "image", picture, None, page, started)
+
+
+@router.get("/facets", response_model=FacetsResponse, responses=ERROR_RESPONSES)
+def facets(
+    top: int = Query(12, ge=1, le=100, description="labels and authors to list, most frequent first"),
+    page: Paging = Depends(paging),
+    state: AppState = Depends(get_state),
+) -> FacetsResponse:
+    """Counts of labels (fields), years and authors among the indexed records passing the
+    filters (year_min, year_max, label, author), for clickable filters."""
+    found = facet_counts(state.engine.snapshot, page.filters, top)
+    as_counts = lambda pairs: [FacetCount(value=str(v), count=n) for v, n in pairs]  # noqa: E731
+    return FacetsResponse(total=found.total, labels=as_counts(found.labels), years=as_counts(found.years),
+                          authors=as_counts(found.authors))

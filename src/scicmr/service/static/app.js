@@ -2,15 +2,27 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const PAGE = 12;
+const FILTERS = ["target", "year_min", "year_max", "label", "author"];
+const START = "Type a query or take a photo of a figure.";
+let shownKey = null; // searchKey() of the results shown
+let photoQuery = null; // the last photo search (a photo cannot be put in the URL)
 const PHOTO_SIDE = 1024; // photos are shrunk in the browser: less to upload on a phone link
 let last = null; // {kind, run(offset)} of the current query, for "More results"
+const scores = new Map(); // record id -> score of the hits shown, for the detail view
 
-function params(offset) {
-  const p = new URLSearchParams({ k: PAGE, offset });
-  for (const id of ["target", "year_min", "year_max", "label", "author"]) {
+function filterParams() {
+  const p = new URLSearchParams();
+  for (const id of FILTERS) {
     const v = $(id).value.trim();
     if (v) p.set(id, v);
   }
+  return p;
+}
+
+function params(offset) {
+  const p = filterParams();
+  p.set("k", PAGE);
+  p.set("offset", offset);
   return p;
 }
 
@@ -31,20 +43,25 @@ function el(tag, cls, text) {
   return node;
 }
 
-function metaLine(h) {
+function metaLine(h, score) {
+  // Hits carry the page at the top level, record details under source.page.
+  const page = h.page ?? (h.source && h.source.page);
   const bits = [];
   if (h.authors && h.authors.length) bits.push(h.authors.slice(0, 3).join(", ") + (h.authors.length > 3 ? " et al." : ""));
   if (h.year) bits.push(h.year);
-  if (h.page) bits.push("p. " + h.page);
+  if (page) bits.push("p. " + page);
   if (h.labels && h.labels.length) bits.push(h.labels.join(", "));
+  if (typeof score === "number") bits.push("score " + score.toFixed(3));
   return bits.join(" · ");
 }
 
 function renderHits(data, append) {
   const list = $("results");
   if (!append) list.replaceChildren();
+  if (!append) scores.clear();
   for (const h of data.hits) {
-    const li = el("li", "hit");
+    scores.set(h.id, h.score);
+    const li = el("li", h.score < 0 ? "hit weak" : "hit");
     const button = el("button");
     button.type = "button";
     button.dataset.id = h.id;
@@ -57,7 +74,7 @@ function renderHits(data, append) {
     body.append(el("p", "caption", h.caption || "(no caption)"), el("p", "title", h.title),
                 el("p", "meta", metaLine(h)), el("p", "meta score", "score " + h.score.toFixed(3)));
     button.append(img, body);
-    button.addEventListener("click", () => openDetail(h.id));
+    button.addEventListener("click", () => showRecord(h.id));
     li.append(button);
     list.append(li);
   }
@@ -67,6 +84,14 @@ function renderHits(data, append) {
   $("status").textContent = shown === 0
     ? "No results. Try other words or fewer filters."
     : `${shown} of ${data.total} ${what} · ${data.took_ms} ms`;
+  // Scores below 0 mean the query and the figure point away from each other in the shared
+  // space: say where the list turns weak instead of implying all N are matches.
+  const weak = [...scores.values()].findIndex((s) => s < 0);
+  if (weak >= 0) {
+    $("status").append(el("span", "weak-note", weak === 0
+      ? " · all weak matches (negative scores): try other words"
+      : ` · weak matches (negative scores) from #${weak + 1} on, shown dimmed`));
+  }
 }
 
 async function run(query, append) {
@@ -75,23 +100,109 @@ async function run(query, append) {
     renderHits(await query(), append);
   } catch (error) {
     $("status").textContent = error.message;
-    if (!append) $("results").replaceChildren();
+    if (!append) { $("results").replaceChildren(); $("query-preview").hidden = true; }
     $("more").hidden = true;
   }
 }
 
-function textSearch(offset = 0) {
+// -- URL state: q, filters, pages loaded and the open record live in the address (history API),
+// so results can be shared and bookmarked and Back steps through searches and detail views.
+function urlFor(q, pages, record) {
+  const p = new URLSearchParams();
+  if (q) p.set("q", q);
+  for (const [k, v] of filterParams()) p.set(k, v);
+  if (pages > 1) p.set("pages", pages);
+  if (record) p.set("record", record);
+  const s = p.toString();
+  return location.pathname + (s ? "?" + s : "");
+}
+
+function here() { return new URLSearchParams(location.search); }
+
+function go(url, state = null) {
+  if (url !== location.pathname + location.search) history.pushState(state, "", url);
+}
+
+function searchKey(p) {
+  // What picks the result list: the query and the filters (not the pages shown or the open record).
+  const key = new URLSearchParams();
+  for (const k of ["q", ...FILTERS]) if (p.get(k)) key.set(k, p.get(k));
+  return key.toString() + (history.state && history.state.photo ? "#photo" : "");
+}
+
+function pagesShown() { return Math.ceil($("results").children.length / PAGE); }
+
+function textSearch() {
   const q = $("q").value.trim();
   if (!q) { $("status").textContent = "Type some words first."; return; }
+  shownKey = null; // searching again re-runs the query (after an error, say)
+  go(urlFor(q, 1, null));
+  applyUrl();
+}
+
+function startTextSearch(q) {
   $("query-preview").hidden = true;
   last = (o) => call("/api/search?" + new URLSearchParams({ q }) + "&" + params(o));
-  run(() => last(offset), offset > 0);
+  return run(() => last(0), false);
+}
+
+function reset() {
+  last = null;
+  shownKey = null;
+  $("results").replaceChildren();
+  $("more").hidden = true;
+  $("query-preview").hidden = true;
+  $("status").textContent = START;
+}
+
+async function applyUrl() {
+  const p = here();
+  $("q").value = p.get("q") || "";
+  for (const id of FILTERS) $(id).value = p.get(id) || "";
+  if (FILTERS.some((id) => p.get(id))) $("options").open = true;
+  const key = searchKey(p);
+  if (key !== shownKey) {
+    shownKey = key;
+    if (p.get("q")) await startTextSearch(p.get("q"));
+    else if (history.state && history.state.photo && photoQuery) {
+      last = photoQuery; // Forward to the last photo search: its photo is still in memory
+      $("query-preview").hidden = !$("query-preview").src;
+      await run(() => last(0), false);
+    } else reset();
+  }
+  loadFacets();
+  const want = Math.min(Math.max(parseInt(p.get("pages"), 10) || 1, 1), 20);
+  while (last && pagesShown() < want && !$("more").hidden) await loadMore(false);
+  const record = p.get("record");
+  if (record) await openDetail(record);
+  else if ($("detail").open) $("detail").close();
+}
+
+async function loadMore(remember = true) {
+  if (!last) return;
+  const offset = $("results").children.length;
+  await run(() => last(offset), true);
+  if (remember) history.replaceState(history.state, "", urlFor(here().get("q"), pagesShown(), null));
+}
+
+async function decode(file) {
+  try {
+    return await createImageBitmap(file, { imageOrientation: "from-image" });
+  } catch (_) {
+    return createImageBitmap(file); // older engines reject the options
+  }
 }
 
 async function shrink(file) {
-  // Re-encode large photos as JPEG on the phone; fall back to the original file.
+  // Re-encode large photos as JPEG on the phone. null: the browser cannot decode the file
+  // (not a picture), so it is not sent and no broken preview is shown.
+  let bitmap;
   try {
-    const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    bitmap = await decode(file);
+  } catch (_) {
+    return null;
+  }
+  try {
     const scale = Math.min(1, PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
     if (scale === 1 && file.size < 1.5e6) return file;
     const canvas = document.createElement("canvas");
@@ -105,12 +216,24 @@ async function shrink(file) {
 }
 
 async function photoSearch(file) {
-  const blob = await shrink(file);
+  $("q").value = "";
   const preview = $("query-preview");
+  preview.hidden = true;
+  const blob = await shrink(file);
+  if (!blob) {
+    last = null;
+    $("results").replaceChildren();
+    $("more").hidden = true;
+    $("status").textContent = "That file is not a picture this page can read. Take a photo, or choose a JPEG, PNG or WebP image.";
+    return;
+  }
   if (preview.src) URL.revokeObjectURL(preview.src);
   preview.src = URL.createObjectURL(blob);
   preview.hidden = false;
-  last = (o) => {
+  go(urlFor(null, 1, null), { photo: true });
+  history.replaceState({ photo: true }, "", location.pathname + location.search);
+  shownKey = searchKey(here());
+  last = photoQuery = (o) => {
     const form = new FormData();
     form.append("image", blob, file.name || "photo.jpg");
     return call("/api/search/image?" + params(o), { method: "POST", body: form });
@@ -122,9 +245,18 @@ async function openDetail(id) {
   const dialog = $("detail");
   try {
     const r = await call("/api/records/" + encodeURIComponent(id));
-    $("detail-title").textContent = r.title || r.id;
-    $("detail-meta").textContent = metaLine(r) + (r.source.file ? " · " + r.source.file : "");
+    $("detail-title").textContent = r.title || "Untitled record";
+    $("detail-meta").textContent = metaLine(r, scores.get(r.id));
     $("detail-caption").textContent = r.text;
+    $("detail-keywords").textContent = r.keywords.length ? "Keywords: " + r.keywords.join(", ") : "";
+    $("detail-keywords").hidden = !r.keywords.length;
+    $("detail-abstract").textContent = r.abstract || "";
+    $("detail-abstract-box").hidden = !r.abstract;
+    $("detail-doi").textContent = r.doi ? "DOI " + r.doi : "";
+    $("detail-doi").href = r.doi_url || "#";
+    $("detail-doi").hidden = !r.doi;
+    $("detail-url").href = r.url || "#";
+    $("detail-url").hidden = !r.url;
     $("detail-context").textContent = r.context || "";
     $("detail-image").src = r.image_url || "";
     $("detail-image").hidden = !r.image_url;
@@ -141,21 +273,79 @@ async function openDetail(id) {
 }
 
 async function similar(record) {
+  // Leave the record's history entry without stepping Back (the photo search pushes its own).
+  history.replaceState(null, "", urlFor(here().get("q"), pagesShown(), null));
   $("detail").close();
   const response = await fetch(record.image_url);
   $("target").value = "image";
   await photoSearch(new File([await response.blob()], record.id + ".img"));
 }
 
+// -- facets: counts of fields, years and authors under the current filters; a click filters.
+const FACETS = [["labels", "Field", "label"], ["years", "Year", "year"], ["authors", "Author", "author"]];
+
+function pressed(kind, value) {
+  if (kind === "year") return $("year_min").value === value && $("year_max").value === value;
+  return $(kind).value.trim().toLowerCase() === value;
+}
+
+function toggleFacet(kind, value) {
+  const on = !pressed(kind, value);
+  if (kind === "year") { $("year_min").value = on ? value : ""; $("year_max").value = on ? value : ""; }
+  else $(kind).value = on ? value : "";
+  if ($("q").value.trim()) { textSearch(); return; }
+  go(urlFor(null, 1, null), history.state);
+  shownKey = searchKey(here());
+  if (last && last === photoQuery) run(() => last(0), false);
+  loadFacets();
+}
+
+async function loadFacets() {
+  const nav = $("facets");
+  let data;
+  try {
+    data = await call("/api/facets?" + filterParams());
+  } catch (_) {
+    nav.hidden = true; // facets are a help, not the page: a failure hides them
+    return;
+  }
+  nav.replaceChildren();
+  for (const [key, title, kind] of FACETS) {
+    if (!data[key].length) continue;
+    const row = el("div");
+    row.append(el("b", null, title));
+    for (const { value, count } of data[key]) {
+      const chip = el("button", null, `${value} ${count}`);
+      chip.type = "button";
+      chip.dataset.facet = kind;
+      chip.dataset.value = value;
+      chip.setAttribute("aria-pressed", String(pressed(kind, value)));
+      chip.addEventListener("click", () => toggleFacet(kind, value));
+      row.append(chip);
+    }
+    nav.append(row);
+  }
+  nav.hidden = !nav.children.length;
+}
+
+function showRecord(id) {
+  go(urlFor(here().get("q"), pagesShown(), id), { detail: true });
+  openDetail(id);
+}
+
+function detailClosed() {
+  if (!here().get("record")) return; // closed by Back, or already left
+  if (history.state && history.state.detail) history.back(); // the entry showRecord pushed
+  else history.replaceState(history.state, "", urlFor(here().get("q"), pagesShown(), null));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
-  $("search-form").addEventListener("submit", (e) => { e.preventDefault(); textSearch(0); });
+  $("search-form").addEventListener("submit", (e) => { e.preventDefault(); textSearch(); });
   $("photo").addEventListener("change", (e) => { const f = e.target.files[0]; if (f) photoSearch(f); e.target.value = ""; });
-  $("more").addEventListener("click", () => {
-    if (!last) return;
-    const offset = $("results").children.length;
-    run(() => last(offset), true);
-  });
+  $("more").addEventListener("click", () => loadMore(true));
   $("detail").addEventListener("click", (e) => { if (e.target === $("detail")) $("detail").close(); });
-  const q = new URLSearchParams(location.search).get("q");
-  if (q) { $("q").value = q; textSearch(0); }
+  $("detail").addEventListener("close", detailClosed);
+  $("query-preview").addEventListener("error", () => { $("query-preview").hidden = true; });
+  window.addEventListener("popstate", () => applyUrl());
+  applyUrl();
 });
