@@ -20,6 +20,7 @@ from typing import Sequence
 
 from scicmr import __version__
 from scicmr.cli import clean, contents, demo, evaluate, image_hashing, library, maintenance, match, ocr, search, serve
+from scicmr.cli._output import HelpFormatter
 from scicmr.errors import ScicmrError
 
 __all__ = ["build_parser", "main"]
@@ -31,11 +32,15 @@ VERB_MODULES = (library, search, evaluate, contents, demo, clean, match, serve, 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``scicmr`` argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="scicmr", description="Cross-media retrieval of scientific information.")
+    parser = argparse.ArgumentParser(prog="scicmr", description="Cross-media retrieval of scientific information.",
+                                     epilog="`scicmr COMMAND --help` describes a command's arguments.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"scicmr {__version__}")
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in VERB_MODULES:
         module.register(subparsers)
+    for subparser in subparsers.choices.values():
+        subparser.formatter_class = HelpFormatter  # defaults shown, lists kept
     return parser
 
 

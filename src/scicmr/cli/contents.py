@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import console, print_json
+from scicmr.cli._output import add_library_argument, console, print_json
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("export", help="write every record as JSONL")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--out", required=True, help="the JSONL file to write (- for standard output)")
     p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("info", help="show what a library holds")
-    p.add_argument("library")
+    add_library_argument(p)
     p.set_defaults(func=cmd_info)
 
 

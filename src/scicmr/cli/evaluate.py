@@ -6,29 +6,33 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scicmr.cli._output import console, parse_ks
+from scicmr.cli._output import add_library_argument, console, parse_ks
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="retrieval metrics of a trained model on a split")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--method", help="model to evaluate (its name; default: last trained)")
     p.add_argument("--model", help="same as --method")
-    p.add_argument("--split", default="test")
-    p.add_argument("--ks", default="5,20,50")
-    p.add_argument("--protocol", default="auto", choices=["auto", "labels", "pair"])
+    p.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                   help="the pairs to evaluate on")
+    p.add_argument("--ks", default="5,20,50", help="rank cut-offs k, comma-separated: map@k, precision@k, recall@k "
+                   "(label protocol) or hits@k (pair protocol)")
+    p.add_argument("--protocol", default="auto", choices=["auto", "labels", "pair"],
+                   help="relevance: labels (shares a label: mAP), pair (only its own pair: MRR, hits@k), auto "
+                   "(labels when the library has them)")
     p.add_argument("--json", metavar="OUT.json", help="write the metrics JSON here (- for standard output)")
     p.add_argument("--channels", metavar="NAMES", help="hybrid ranker: fuse only these channels, comma-separated "
                    "(lexical, dense, cross_modal; cross_modal alone evaluates the model without fusion)")
     p.set_defaults(func=cmd_evaluate)
 
     p = subparsers.add_parser("benchmark", help="train, select on validation and test several methods side by side")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--suite", help="named suite: seeds-table, core, mfcmr-ablation, smcr-ablation, mfcmr-k, "
                    "mfcmr-alpha, mfcmr-beta, smcr-alpha, smcr-beta")
     p.add_argument("--methods", help="comma-separated methods (or rows of the suite) to run")
     p.add_argument("--out", help="output folder (default LIB/reports/benchmark-SUITE)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the methods' training")
     p.set_defaults(func=cmd_benchmark)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import print_json, print_table
+from scicmr.cli._output import add_json_option, add_library_argument, print_json, print_table
 from scicmr.errors import InputError
 
 SNIPPET = 90  # characters of a hit's text shown in the table
@@ -12,14 +12,14 @@ SNIPPET = 90  # characters of a hit's text shown in the table
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("search", help="search with a text query, an image, or an existing record")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("query", nargs="?", help="text query")
     p.add_argument("--image", help="query image file")
     p.add_argument("--query-id", help="use this record's features as the query")
     p.add_argument("--query-modality", default="image", choices=["image", "text"], help="with --query-id")
     p.add_argument("--target", choices=["image", "text"], help="candidates (default: the other modality)")
-    p.add_argument("-k", type=int, default=10)
-    p.add_argument("--model")
+    p.add_argument("-k", type=int, default=10, help="number of results")
+    p.add_argument("--model", help="model to search with (default: the library's default model)")
     p.add_argument("--rerank", type=int, metavar="M", help="Hamming or IVF-PQ index: re-rank a shortlist of M by exact cosine (IVF-PQ default 100)")
     p.add_argument("--explain", action="store_true",
                    help="show each hit's score by channel (lexical, context, dense, cross_modal) under the hybrid ranker")
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
                    help="milvus: rank with the library's Milvus index (built by `scicmr index LIB --backend milvus`; "
                    "embedded Milvus Lite unless built with --milvus-uri); faiss: in-process indexes; default: the "
                    "library's built index. Hashing models stay on the FAISS backend")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p, "the hits")
     p.set_defaults(func=cmd_search)
 
 
