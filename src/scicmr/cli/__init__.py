@@ -13,6 +13,7 @@ sets their handler (``set_defaults(func=…)``); shared output and argument help
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import warnings
@@ -36,12 +37,57 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="`scicmr COMMAND --help` describes a command's arguments.",
                                      formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"scicmr {__version__}")
+    _add_verbosity_options(parser)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in VERB_MODULES:
         module.register(subparsers)
     for subparser in subparsers.choices.values():
         subparser.formatter_class = HelpFormatter  # defaults shown, lists kept
+        _add_verbosity_options(subparser, argparse.SUPPRESS)  # also after the command: `scicmr search -q …`
     return parser
+
+
+def _add_verbosity_options(parser: argparse.ArgumentParser, default=None) -> None:
+    """``-q/--quiet`` and ``-v/--verbose``; on a subcommand with SUPPRESS defaults, so a flag given
+    before the command is not reset by the subcommand's own defaults."""
+    parser.add_argument("-q", "--quiet", action="store_true", default=default if default else False,
+                        help="show only errors on standard error (no warnings, notes or progress bars)")
+    parser.add_argument("-v", "--verbose", action="count", default=default if default else 0,
+                        help="more diagnostics on standard error: -v info, -vv debug")
+
+
+class _LevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (tests and callers may swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+_LOG_HANDLER = _StderrHandler()
+_LOG_HANDLER.setFormatter(_LevelFormatter())
+
+
+def configure_logging(quiet: bool = False, verbose: int = 0) -> None:
+    """Diagnostics of the ``scicmr`` loggers go to standard error (stdout stays for results):
+    errors only with ``quiet``, warnings by default, info with ``verbose`` 1, debug with 2."""
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logger = logging.getLogger("scicmr")
+    logger.setLevel(level)
+    if _LOG_HANDLER not in logger.handlers:
+        logger.addHandler(_LOG_HANDLER)
+    logger.propagate = False  # printed once, here, not again by a root handler
+    if quiet:
+        os.environ["SCICMR_QUIET"] = "1"  # progress bars off too
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The compat shim's notice is for library users; on the command line it is noise.
     warnings.filterwarnings("ignore", message="torchvision's compiled ops")
     args = build_parser().parse_args(argv)
+    configure_logging(args.quiet, args.verbose)
     try:
         status = args.func(args)
         sys.stdout.flush()  # here, not at exit: a closed pipe must raise inside this try

@@ -44,6 +44,13 @@ def add_json_option(parser, what: str = "the result") -> None:
                         help=f"print {what} as JSON on standard output (machine-readable) instead of text")
 
 
+def warn(message: str) -> None:
+    """A diagnostic for the user on standard error (through logging: ``--quiet`` hides it)."""
+    import logging
+
+    logging.getLogger("scicmr.cli").warning(message)
+
+
 def console(stderr: bool = False):
     """A rich Console for the command's human output (no automatic highlighting); ``stderr``
     for a summary line when the command's data itself goes to standard output (``--out -``)."""

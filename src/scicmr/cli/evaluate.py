@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scicmr.cli._output import add_library_argument, console, parse_ks
+from scicmr.cli._output import add_json_option, add_library_argument, console, parse_ks, print_json, warn
+from scicmr.errors import InputError
 
 
 def register(subparsers) -> None:
@@ -21,7 +22,10 @@ def register(subparsers) -> None:
     p.add_argument("--protocol", default="auto", choices=["auto", "labels", "pair"],
                    help="relevance: labels (shares a label: mAP), pair (only its own pair: MRR, hits@k), auto "
                    "(labels when the library has them)")
-    p.add_argument("--json", metavar="OUT.json", help="write the metrics JSON here (- for standard output)")
+    p.add_argument("--json", nargs="?", const=True, metavar="OUT.json",
+                   help="print the metrics JSON on standard output (the table goes to standard error). "
+                   "Deprecated: --json OUT.json writes a file; use --out OUT.json")
+    p.add_argument("--out", metavar="OUT.json", help="also write the metrics JSON to this file")
     p.add_argument("--channels", metavar="NAMES", help="hybrid ranker: fuse only these channels, comma-separated "
                    "(lexical, dense, cross_modal; cross_modal alone evaluates the model without fusion)")
     p.set_defaults(func=cmd_evaluate)
@@ -33,6 +37,7 @@ def register(subparsers) -> None:
     p.add_argument("--methods", help="comma-separated methods (or rows of the suite) to run")
     p.add_argument("--out", help="output folder (default LIB/reports/benchmark-SUITE)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the methods' training")
+    add_json_option(p, "every row's test metrics")
     p.set_defaults(func=cmd_benchmark)
 
 
@@ -40,22 +45,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from scicmr.evaluation.report import metrics_table
     from scicmr.workflow import evaluate_model
 
+    to_stdout, out_file = _json_outputs(args)
     document = evaluate_model(args.library, args.model or args.method, split=args.split, ks=parse_ks(args.ks),
-                              protocol=args.protocol, json_path=args.json,
+                              protocol=args.protocol, json_path=out_file,
                               channels=tuple(c.strip() for c in args.channels.split(",") if c.strip())
                               if args.channels else None)
     title = (f"{document['dataset']} — {document['split']} split "
              f"({document['pool']['queries']} queries, {document['pool']['candidates']} candidates)")
-    # With --json - the JSON is standard output: the table and summary go to stderr.
-    out = console(stderr=args.json == "-")
+    if to_stdout:
+        print_json(document)
+    # With --json the JSON is standard output: the table and summary go to stderr.
+    out = console(stderr=to_stdout)
     out.print(metrics_table({document["model"]: document}, title=title))
     ranker = document.get("ranker") or {}
     if ranker.get("kind") == "hybrid":
         alone = ", ".join(f"{name} {v['t2i']:.3f}/{v['i2t']:.3f}" for name, v in ranker["channels"].items())
         out.print(f"hybrid ranker ({ranker['fusion']['t2i']['kind']}); each channel alone, MRR t2i/i2t: {alone}")
-    if args.json:
-        out.print(f"metrics written to {args.json}")
+    if out_file:
+        out.print(f"metrics written to {out_file}")
     return 0
+
+
+def _json_outputs(args: argparse.Namespace) -> tuple[bool, str | None]:
+    """(print the JSON on standard output?, the file to write it to or None). ``--json OUT``
+    (a file, the old meaning) still works for a release, with a deprecation warning."""
+    if args.out == "-":  # standard output is the --json stream
+        return True, None
+    if not isinstance(args.json, str):
+        return bool(args.json), args.out
+    warn(f"`--json {args.json}` is deprecated and will be removed in the next release: use "
+         + ("--json (standard output)" if args.json == "-" else f"--out {args.json} (a file), --json for standard output"))
+    if args.json == "-":
+        return True, args.out
+    if args.out:
+        raise InputError(f"--json {args.json} and --out {args.out} both name the metrics file", fix="give only --out")
+    return False, args.json
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
@@ -66,6 +90,16 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     rows = suite_rows(args.suite, methods)
     out = args.out or f"{args.library.rstrip('/')}/reports/benchmark-{args.suite or 'custom'}"
     results = run_benchmark(args.library, rows, out, seed=args.seed)
+    if args.json:
+        print_json({"out": out, "rows": [_row_json(result) for result in results]})
+        return 0
     console().print((Path(out) / "table.md").read_text())
     console().print(f"{len(results)} rows; metrics, table and plots in {out}")
     return 0
+
+
+def _row_json(result) -> dict:
+    """A benchmark row for ``--json``: its test metrics (curves left in the metrics files)."""
+    test = {key: value for key, value in result.test.items() if key not in ("curves", "plots")}
+    return {"row": result.row.name, "test": test, "selected_params": result.selected,
+            "validation_scores": result.validation_scores, "train_seconds": result.train_seconds}

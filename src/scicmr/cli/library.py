@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from scicmr.cli._output import add_json_option, add_library_argument, add_ray_option, console, parse_params, print_json, print_skipped, ray_executor
 from scicmr.errors import InputError
@@ -50,6 +51,7 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, help="training epochs for the neural methods (default: the method's "
                    "own; ignored by closed-form ones such as cca)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter (repeatable)")
+    add_json_option(p, "the training report")
     p.set_defaults(func=cmd_train)
     _list_methods_in_help(p)
 
@@ -68,6 +70,7 @@ def register(subparsers) -> None:
                    "the library's indexes/ folder")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="index parameter (repeatable), e.g. ivfpq: nprobe=256, nlist=4096, m=64; hnsw: M=32")
+    add_json_option(p, "the built index folders")
     p.set_defaults(func=cmd_index)
 
 
@@ -134,6 +137,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         params["epochs"] = args.epochs
     report = train_model(args.library, args.method, params, name=args.name)
+    if args.json:
+        print_json(dataclasses.asdict(report))
+        return 0
     message = (f"trained {report.method} as model '{report.model}' on {report.train_pairs} pairs "
                f"(validation {report.validation_pairs}) in {report.seconds:.1f}s")
     if report.best_epoch is not None:
@@ -152,6 +158,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise InputError("--milvus-uri needs --backend milvus", fix="add --backend milvus")
     built = build_index(args.library, args.model, kind=kind, backend=args.backend, milvus_uri=args.milvus_uri,
                         **parse_params(args.param))
+    if args.json:
+        print_json({"model": args.model, "kind": kind, "backend": args.backend, "indexes": built})
+        return 0
     where = f", milvus at {args.milvus_uri or 'Milvus Lite (embedded)'}" if args.backend == "milvus" else ""
     for modality, directory in built.items():
         console().print(f"{modality} index ({kind}{where}): {directory}")
