@@ -32,7 +32,9 @@ def evaluate_model(
 
     Protocol ``labels``: relevance = shares a label; reports map@k, full map, precision@k and
     recall@k. Protocol ``pair``: the query's own pair is the only relevant item; reports mrr and
-    hits@k. ``auto`` picks labels when the library has them. With ``plots`` (label protocol,
+    hits@k (k in ``ks``). ``auto`` picks labels when the library has them. The report is saved as
+    ``reports/eval-MODEL-SPLIT-PROTOCOL.json`` (plots beside it, same stem), so the two
+    protocols never overwrite each other. With ``plots`` (label protocol,
     pools up to 20,000) PR and map@k curves are written beside the report as PNG (their points are
     in the document's ``curves``). Queries and candidates are the split's pairs (image queries vs
     all text candidates of the split, and the reverse). ``json_path`` (a copy of the document
@@ -67,9 +69,9 @@ def evaluate_model(
     fusion = hybrid_config(lib, model) if protocol == "pair" and channels != ("cross_modal",) else None
     ranker: dict[str, Any] = {"kind": "model"}
     if fusion is not None:
-        metrics, ranker = _hybrid_metrics(lib, fusion, data.records, image_vectors, text_vectors, channels)
+        metrics, ranker = _hybrid_metrics(lib, fusion, data.records, image_vectors, text_vectors, channels, ks)
     else:
-        metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, pair=protocol == "pair")
+        metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, hits=ks, pair=protocol == "pair")
     document = {
         "dataset": lib.name,
         "method": info["method"],
@@ -83,7 +85,7 @@ def evaluate_model(
         "config": {"params": method.get_params(), "features": info["features"]},
         "seconds": time.perf_counter() - started,
     }
-    stem = lib.reports_dir() / f"eval-{model}-{split}"
+    stem = lib.reports_dir() / f"eval-{model}-{split}-{protocol}"
     if protocol == "labels" and produces_codes(method):
         document["hamming"] = _hamming_section(method, image_vectors, text_vectors, labels, ks, stem, plots)
     if protocol == "labels" and len(data.records) <= _MAX_PLOT_POOL:
@@ -123,8 +125,9 @@ def _hamming_section(method, image_vectors, text_vectors, labels, ks, stem: Path
 
 
 def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors, text_vectors,
-                    channels: tuple[str, ...] | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Pair-protocol metrics of the fused ranking and of each channel alone, both directions."""
+                    channels: tuple[str, ...] | None, ks: tuple[int, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pair-protocol metrics (mrr, hits@k for k in ``ks``) of the fused ranking and of each
+    channel alone (mrr), both directions."""
     import numpy as np
 
     from scicmr.evaluation.metrics import score_metrics
@@ -139,7 +142,7 @@ def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors
     for task in ("i2t", "t2i"):
         available = getattr(scores, task)
         fusion = fusion_for(config, task, channels)
-        metrics[task] = score_metrics(fusion.combine(available), positive_index=positive)
+        metrics[task] = score_metrics(fusion.combine(available), positive_index=positive, hits=ks)
         ranker["fusion"][task] = {"kind": fusion.kind, "weights": fusion.weights}
         for name, matrix in available.items():  # alone: its own z-scores (unknown entries 0)
             alone = make_fusion("linear", {name: 1.0}).combine({name: matrix})
