@@ -17,8 +17,8 @@ def register(subparsers) -> None:
     p.add_argument("--model", help="same as --method")
     p.add_argument("--split", default="test", choices=["train", "validation", "test"],
                    help="the pairs to evaluate on")
-    p.add_argument("--ks", default="5,20,50", help="rank cut-offs k, comma-separated: map@k, precision@k, recall@k "
-                   "(label protocol) or hits@k (pair protocol)")
+    p.add_argument("--ks", help="rank cut-offs k, comma-separated: map@k, precision@k, recall@k (label protocol; "
+                   "default 5,20,50) or hits@k, i.e. R@k (pair protocol; default 1,5,10)")
     p.add_argument("--protocol", default="auto", choices=["auto", "labels", "pair"],
                    help="relevance: labels (shares a label: mAP), pair (only its own pair: MRR, hits@k), auto "
                    "(labels when the library has them)")
@@ -46,7 +46,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from scicmr.workflow import evaluate_model
 
     to_stdout, out_file = _json_outputs(args)
-    document = evaluate_model(args.library, args.model or args.method, split=args.split, ks=parse_ks(args.ks),
+    document = evaluate_model(args.library, args.model or args.method, split=args.split,
+                              ks=parse_ks(args.ks) if args.ks else None,
                               protocol=args.protocol, json_path=out_file,
                               channels=tuple(c.strip() for c in args.channels.split(",") if c.strip())
                               if args.channels else None)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from scicmr._io import atomic_write_json
 from scicmr.corpus.library import Library
-from scicmr.errors import LibraryError
+from scicmr.errors import InputError, LibraryError
 from scicmr.hashing.base import produces_codes
 from scicmr.methods import load_method
-from scicmr.workflow.library_data import as_library, resolve_model_name, split_data, training_info
+from scicmr.workflow.library_data import (MIN_EVALUATION_PAIRS, SMALL_SPLIT_PAIRS, SPLIT_FIX, as_library,
+                                          resolve_model_name, split_data, training_info)
 from scicmr.workflow.outputs import check_output_file, write_output_json
 
-_MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
+_log = logging.getLogger(__name__)
+_MAX_PLOT_POOL = 20_000
+DEFAULT_KS = {"labels": (5, 20, 50), "pair": (1, 5, 10)}  # map@k cut-offs; R@k (hits@k) of the pair literature  # full (q, n) score matrices for the curves stay small below this
 
 
 def evaluate_model(
@@ -22,7 +26,7 @@ def evaluate_model(
     model: str | None = None,
     *,
     split: str = "test",
-    ks: tuple[int, ...] = (5, 20, 50),
+    ks: tuple[int, ...] | None = None,
     protocol: str = "auto",
     json_path: str | Path | None = None,
     plots: bool = True,
@@ -32,7 +36,8 @@ def evaluate_model(
 
     Protocol ``labels``: relevance = shares a label; reports map@k, full map, precision@k and
     recall@k. Protocol ``pair``: the query's own pair is the only relevant item; reports mrr and
-    hits@k (k in ``ks``). ``auto`` picks labels when the library has them. The report is saved as
+    hits@k (k in ``ks``). ``ks`` defaults to (5, 20, 50) under labels and (1, 5, 10) under
+    pair (R@1/5/10 of the image-text literature). ``auto`` picks labels when the library has them. The report is saved as
     ``reports/eval-MODEL-SPLIT-PROTOCOL.json`` (plots beside it, same stem), so the two
     protocols never overwrite each other. With ``plots`` (label protocol,
     pools up to 20,000) PR and map@k curves are written beside the report as PNG (their points are
@@ -56,10 +61,13 @@ def evaluate_model(
     method = load_method(lib.model_dir(model))
     vocabulary = info.get("label_vocabulary") or lib.label_vocabulary()
     data = split_data(lib, split, info["features"]["image"], info["features"]["text"], vocabulary)
-    if not data.records:
+    if not data.records and split not in ("train", "validation", "test"):
         raise LibraryError(f"{lib.root} has no pairs in split {split!r}", fix="choose --split train, validation or test")
+    _check_split_size(split, len(data.records))
     if protocol == "auto":
         protocol = "labels" if data.labels is not None and data.labels.any() else "pair"
+    if ks is None:
+        ks = DEFAULT_KS[protocol]
     started = time.perf_counter()
     image_vectors = method.transform_image(data.image, **data.side)
     text_vectors = method.transform_text(data.text, **data.side)
@@ -99,6 +107,16 @@ def evaluate_model(
     if json_path is not None:
         write_output_json(json_path, document, "metrics JSON file")
     return document
+
+
+def _check_split_size(split: str, pairs: int) -> None:
+    """InputError below 5 pairs (a metric of 1 query is a coin), a warning below 20."""
+    if pairs < MIN_EVALUATION_PAIRS:
+        raise InputError(f"the {split} split holds only {pairs} pair(s): too few to evaluate (at least "
+                         f"{MIN_EVALUATION_PAIRS}; {SMALL_SPLIT_PAIRS} or more for metrics worth reading)", fix=SPLIT_FIX)
+    if pairs < SMALL_SPLIT_PAIRS:
+        _log.warning("evaluating on %d %s pairs (fewer than %d): the metrics are noise; %s", pairs, split,
+                     SMALL_SPLIT_PAIRS, SPLIT_FIX)
 
 
 def _hamming_section(method, image_vectors, text_vectors, labels, ks, stem: Path, plots: bool) -> dict[str, Any]:
