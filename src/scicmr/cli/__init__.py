@@ -17,7 +17,8 @@ import logging
 import os
 import sys
 import warnings
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from scicmr import __version__
 from scicmr.cli import clean, contents, demo, evaluate, image_hashing, library, maintenance, match, ocr, search, serve
@@ -77,17 +78,25 @@ _LOG_HANDLER = _StderrHandler()
 _LOG_HANDLER.setFormatter(_LevelFormatter())
 
 
-def configure_logging(quiet: bool = False, verbose: int = 0) -> None:
-    """Diagnostics of the ``scicmr`` loggers go to standard error (stdout stays for results):
-    errors only with ``quiet``, warnings by default, info with ``verbose`` 1, debug with 2."""
+@contextmanager
+def cli_logging(quiet: bool = False, verbose: int = 0) -> Iterator[None]:
+    """While a command runs, diagnostics of the ``scicmr`` loggers go to standard error (stdout
+    stays for results): errors only with ``quiet`` (progress bars off too), warnings by default,
+    info with ``verbose`` 1, debug with 2. Restored afterwards (``main`` may run in-process)."""
     level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logger = logging.getLogger("scicmr")
+    old_level, old_quiet = logger.level, os.environ.get("SCICMR_QUIET")
     logger.setLevel(level)
-    if _LOG_HANDLER not in logger.handlers:
-        logger.addHandler(_LOG_HANDLER)
-    logger.propagate = False  # printed once, here, not again by a root handler
+    logger.addHandler(_LOG_HANDLER)
     if quiet:
-        os.environ["SCICMR_QUIET"] = "1"  # progress bars off too
+        os.environ["SCICMR_QUIET"] = "1"
+    try:
+        yield
+    finally:
+        logger.removeHandler(_LOG_HANDLER)
+        logger.setLevel(old_level)
+        if quiet and old_quiet is None:
+            os.environ.pop("SCICMR_QUIET", None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,7 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The compat shim's notice is for library users; on the command line it is noise.
     warnings.filterwarnings("ignore", message="torchvision's compiled ops")
     args = build_parser().parse_args(argv)
-    configure_logging(args.quiet, args.verbose)
+    with cli_logging(args.quiet, args.verbose):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The parsed command, its errors turned into messages and exit statuses."""
     try:
         status = args.func(args)
         sys.stdout.flush()  # here, not at exit: a closed pipe must raise inside this try

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import add_json_option, add_library_argument, print_json, print_table
+from scicmr.cli._output import add_json_option, add_library_argument, print_json, print_table, warn
 from scicmr.errors import InputError
 
 SNIPPET = 90  # characters of a hit's text shown in the table
+TITLE = 50  # characters of its paper's title
 
 
 def register(subparsers) -> None:
@@ -52,7 +53,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print_json([hit.to_dict(searcher.lib) for hit in hits])
         return 0
-    print_table(("#", "score", "id", "labels", "year", "text"), [_hit_row(hit) for hit in hits], overflow="fold")
+    print_table(("#", "score", "id", "paper", "labels", "year", "text"), [_hit_row(hit) for hit in hits], overflow="fold")
     if args.explain:
         _print_explanations(hits)
     return 0
@@ -62,7 +63,7 @@ def _print_explanations(hits) -> None:
     """One line per hit: each channel's own score and (in brackets) its share of the fused score."""
     explained = [h for h in hits if h.details.get("channels")]
     if not explained:
-        print("(no channel breakdown: this model ranks alone; `scicmr train` fits the hybrid ranker)")
+        warn("no channel breakdown: this model ranks alone (`scicmr train` fits the hybrid ranker)")
         return
     print(f"{explained[0].details.get('ranker', 'hybrid')}: channel score (contribution to the fused score)")
     for hit in explained:
@@ -76,6 +77,11 @@ def _hit_row(hit) -> tuple[str, ...]:
     from rich.markup import escape
 
     r = hit.record
-    snippet = (r.text or r.title).replace("\n", " ")
-    cells = (hit.id, ",".join(r.labels), str(r.year or ""), snippet[:SNIPPET] + ("…" if len(snippet) > SNIPPET else ""))
+    cells = (hit.id, _clip(r.title, TITLE), ",".join(r.labels), str(r.year or ""), _clip(r.text or r.title, SNIPPET))
     return (str(hit.rank), f"{hit.score:.3f}", *(escape(c) for c in cells))
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text[:limit] + ("…" if len(text) > limit else "")
