@@ -68,3 +68,14 @@ def test_benchmark_prints_json(library, capsys, tmp_path):
     assert code == 0 and [row["row"] for row in document["rows"]] == ["cca"]
     assert "map" in document["rows"][0]["test"]["t2i"] and "curves" not in document["rows"][0]["test"]
     assert (tmp_path / "bench" / "table.md").is_file()
+
+
+def test_ingest_accepts_a_folder_holding_one_manifest(tmp_path, capsys):
+    manifest = make_manifest(tmp_path / "src")
+    code, out, _ = _run(capsys, "ingest", manifest.parent, "--out", tmp_path / "lib", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["kind"] == "manifest" and report["added"] == 36
+    assert main(["ingest", str(manifest), "--out", str(tmp_path / "lib2")]) == 0  # the same as naming the file
+    capsys.readouterr()
+    code, out, _ = _run(capsys, "info", tmp_path / "lib2")
+    assert json.loads(out)["records"] == 36
