@@ -79,3 +79,11 @@ def test_ingest_accepts_a_folder_holding_one_manifest(tmp_path, capsys):
     capsys.readouterr()
     code, out, _ = _run(capsys, "info", tmp_path / "lib2")
     assert json.loads(out)["records"] == 36
+
+
+def test_benchmark_table_fits_the_terminal_and_names_the_file(library, capsys, tmp_path):
+    code, out, _ = _run(capsys, "benchmark", library, "--methods", "cca", "--out", tmp_path / "bench")
+    assert code == 0 and str(tmp_path / "bench" / "table.md") in out.replace("\n", "")
+    table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= 80  # rich fits the (80-column) console
+    assert any(line.strip("│ ").startswith("cca") for line in table)

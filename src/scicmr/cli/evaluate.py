@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scicmr.cli._output import add_json_option, add_library_argument, console, parse_ks, print_json, warn
+from scicmr.cli._output import (add_json_option, add_library_argument, console, parse_ks, print_json, print_table,
+                                warn)
 from scicmr.errors import InputError
 
 
@@ -94,9 +95,27 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"out": out, "rows": [_row_json(result) for result in results]})
         return 0
-    console().print((Path(out) / "table.md").read_text())
-    console().print(f"{len(results)} rows; metrics, table and plots in {out}")
+    _print_benchmark_table(results, f"{Path(args.library).name}: test split")
+    console().print(f"{len(results)} rows; the full table (txt2img, img2txt and their average at every map@k) is "
+                    f"{Path(out) / 'table.md'}; metrics and plots in {out}")
     return 0
+
+
+def _print_benchmark_table(results, title: str) -> None:
+    """The benchmark's summary as a terminal table that fits: full-ranking mAP per direction, the
+    average map@k of both directions, train seconds (every cell of the paper-style table is in
+    table.md)."""
+    if not results:
+        return
+    ks = sorted(int(key.split("@")[1]) for key in results[0].test["t2i"] if key.startswith("map@"))
+    columns = ["method", "txt2img mAP", "img2txt mAP", "avg mAP", *(f"avg map@{k}" for k in ks), "train s"]
+    rows = []
+    for result in results:
+        t2i, i2t = result.test["t2i"], result.test["i2t"]
+        cells = [t2i["map"], i2t["map"], (t2i["map"] + i2t["map"]) / 2,
+                 *((t2i[f"map@{k}"] + i2t[f"map@{k}"]) / 2 for k in ks)]
+        rows.append([result.row.name, *(f"{v:.4f}" for v in cells), f"{result.train_seconds:.1f}"])
+    print_table(columns, rows, title=title)
 
 
 def _row_json(result) -> dict:

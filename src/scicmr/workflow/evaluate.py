@@ -63,7 +63,7 @@ def evaluate_model(
     data = split_data(lib, split, info["features"]["image"], info["features"]["text"], vocabulary)
     if not data.records and split not in ("train", "validation", "test"):
         raise LibraryError(f"{lib.root} has no pairs in split {split!r}", fix="choose --split train, validation or test")
-    _check_split_size(split, len(data.records))
+    _check_split_size(lib, split, len(data.records))
     if protocol == "auto":
         protocol = "labels" if data.labels is not None and data.labels.any() else "pair"
     if ks is None:
@@ -109,12 +109,17 @@ def evaluate_model(
     return document
 
 
-def _check_split_size(split: str, pairs: int) -> None:
-    """InputError below 5 pairs (a metric of 1 query is a coin), a warning below 20."""
+_WARNED: set[tuple[str, str, int]] = set()  # (library, split, pairs) already warned about in this process
+
+
+def _check_split_size(lib: Library, split: str, pairs: int) -> None:
+    """InputError below 5 pairs (a metric of 1 query is a coin), a warning below 20 (once per
+    library and split: a benchmark evaluates the validation split once per setting)."""
     if pairs < MIN_EVALUATION_PAIRS:
         raise InputError(f"the {split} split holds only {pairs} pair(s): too few to evaluate (at least "
                          f"{MIN_EVALUATION_PAIRS}; {SMALL_SPLIT_PAIRS} or more for metrics worth reading)", fix=SPLIT_FIX)
-    if pairs < SMALL_SPLIT_PAIRS:
+    if pairs < SMALL_SPLIT_PAIRS and (str(lib.root), split, pairs) not in _WARNED:
+        _WARNED.add((str(lib.root), split, pairs))
         _log.warning("evaluating on %d %s pairs (fewer than %d): the metrics are noise; %s", pairs, split,
                      SMALL_SPLIT_PAIRS, SPLIT_FIX)
 
