@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from factories.service import build_library
-from scicmr.cli import build_parser, main
+from scicmr.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ def test_search_json_is_unchanged_by_verbosity(lib_root, capsys):
 
 @pytest.mark.parametrize(("argv", "level"), [
     (["info", "LIB"], logging.WARNING), (["-q", "info", "LIB"], logging.ERROR), (["info", "LIB", "-q"], logging.ERROR),
-    (["-v", "info", "LIB"], logging.INFO), (["info", "LIB", "-vv"], logging.DEBUG), (["-vv", "info", "LIB"], logging.DEBUG),
+    (["-v", "info", "LIB"], logging.INFO), (["info", "LIB", "-vv"], logging.DEBUG),
+    (["-vv", "info", "LIB"], logging.DEBUG),
 ])
 def test_quiet_and_verbose_set_the_log_level(lib_root, capsys, monkeypatch, argv, level):
     from scicmr.cli import contents

@@ -25,7 +25,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _fill_text(self, text, width, indent):
         # A line starting with two spaces is a list item, kept as written; other lines are wrapped.
-        return "\n".join(indent + line if line.startswith("  ") else super(HelpFormatter, self)._fill_text(line, width, indent)
+        fill = super()._fill_text
+        return "\n".join(indent + line if line.startswith("  ") else fill(line, width, indent)
                          for line in text.splitlines())
 
 

@@ -76,7 +76,8 @@ def _json_outputs(args: argparse.Namespace) -> tuple[bool, str | None]:
     if not isinstance(args.json, str):
         return bool(args.json), args.out
     warn(f"`--json {args.json}` is deprecated and will be removed in the next release: use "
-         + ("--json (standard output)" if args.json == "-" else f"--out {args.json} (a file), --json for standard output"))
+         + ("--json (standard output)" if args.json == "-"
+            else f"--out {args.json} (a file), --json for standard output"))
     if args.json == "-":
         return True, args.out
     if args.out:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from scicmr.cli._output import add_json_option, add_library_argument, add_ray_option, console, parse_params, print_json, print_skipped, ray_executor
+from scicmr.cli._output import (add_json_option, add_library_argument, add_ray_option, console, parse_params,
+                                print_json, print_skipped, ray_executor)
 from scicmr.errors import InputError
 
 INDEX_KINDS = ["exact", "flat", "hnsw", "ivfpq", "opq-ivfpq", "hamming-exact", "hamming-flat", "hamming-hnsw", "hamming-ivf"]

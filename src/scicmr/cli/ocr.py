@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import add_json_option, add_library_argument, add_ray_option, console, print_json, print_skipped, ray_executor
+from scicmr.cli._output import (add_json_option, add_library_argument, add_ray_option, console, print_json,
+                                print_skipped, ray_executor)
 
 
 def register(subparsers) -> None:

@@ -17,8 +17,9 @@ from scicmr.workflow.library_data import (MIN_EVALUATION_PAIRS, SMALL_SPLIT_PAIR
 from scicmr.workflow.outputs import check_output_file, write_output_json
 
 _log = logging.getLogger(__name__)
-_MAX_PLOT_POOL = 20_000
-DEFAULT_KS = {"labels": (5, 20, 50), "pair": (1, 5, 10)}  # map@k cut-offs; R@k (hits@k) of the pair literature  # full (q, n) score matrices for the curves stay small below this
+_MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
+# Default cut-offs: map@k of the label tables; R@k (hits@k) of the image-text pair literature.
+DEFAULT_KS = {"labels": (5, 20, 50), "pair": (1, 5, 10)}
 
 
 def evaluate_model(
@@ -117,7 +118,8 @@ def _check_split_size(lib: Library, split: str, pairs: int) -> None:
     library and split: a benchmark evaluates the validation split once per setting)."""
     if pairs < MIN_EVALUATION_PAIRS:
         raise InputError(f"the {split} split holds only {pairs} pair(s): too few to evaluate (at least "
-                         f"{MIN_EVALUATION_PAIRS}; {SMALL_SPLIT_PAIRS} or more for metrics worth reading)", fix=SPLIT_FIX)
+                         f"{MIN_EVALUATION_PAIRS}; {SMALL_SPLIT_PAIRS} or more for metrics worth reading)",
+                         fix=SPLIT_FIX)
     if pairs < SMALL_SPLIT_PAIRS and (str(lib.root), split, pairs) not in _WARNED:
         _WARNED.add((str(lib.root), split, pairs))
         _log.warning("evaluating on %d %s pairs (fewer than %d): the metrics are noise; %s", pairs, split,
