@@ -32,7 +32,7 @@ def _run(argv, capsys):
 def test_ingest_skips_each_bad_row_with_reason(messy_manifest, tmp_path, capsys):
     code, output = _run(["ingest", messy_manifest, "--out", tmp_path / "lib", "--json"], capsys)
     assert code == 0
-    report = json.loads(output[output.index("{"):])
+    report = json.loads(output[output.index("{"):output.rindex("}") + 1])  # stderr (split warnings) follows
     assert report["added"] == 12
     reasons = {item["item"]: item["reason"] for item in report["skipped"]}
     assert set(reasons) == {"corrupt", "empty-text", "missing", "line 16"}

@@ -70,13 +70,13 @@ def test_parse_ks_rejects_bad_cut_offs(text, message):
 
 
 def test_evaluate_prints_the_metrics_table(tmp_path, capsys):
-    manifest = make_manifest(tmp_path / "src", per_field=6)
+    manifest = make_manifest(tmp_path / "src", per_field=10)
     library = str(tmp_path / "lib")
-    assert main(["ingest", str(manifest), "--out", library]) == 0
+    assert main(["ingest", str(manifest), "--out", library, "--split", "0.6,0.2,0.2"]) == 0
     assert main(["encode", library, "--image-encoder", "thumbnail", "--text-encoder", "tfidf"]) == 0
     assert main(["train", library, "--method", "cca"]) == 0
     capsys.readouterr()
-    assert main(["evaluate", library, "--ks", "1,3", "--json", str(tmp_path / "m.json")]) == 0
+    assert main(["evaluate", library, "--ks", "1,3", "--out", str(tmp_path / "m.json")]) == 0
     output = capsys.readouterr().out
     assert "lib — test split" in output and "map@1" in output and "map@3" in output
     rows = [[cell.strip() for cell in line.split("│")[1:3]] for line in output.splitlines() if line.startswith("│")]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scicmr.corpus.readers import ReaderSkip, copy_image, detect_source_kind, read_source
+from scicmr.corpus.readers import ReaderSkip, SourceScan, copy_image, detect_source_kind, read_source, scan_source
 from scicmr.corpus.readers.base import safe_name, split_list
 from scicmr.corpus.readers.manifest import read_manifest
 from scicmr.errors import InputError
@@ -248,10 +248,13 @@ def test_detect_source_kind_and_unsupported_paths(tmp_path):
         read_source(empty, tmp_path / "lib")
     with pytest.raises(InputError, match="does not exist"):
         detect_source_kind(tmp_path / "nowhere")
-    # A folder holding a manifest: the error points at the file to pass.
+    # A folder holding one .jsonl manifest (a .csv beside it may be metadata): that manifest.
+    assert scan_source(tmp_path) == SourceScan(tmp_path / "m.jsonl", "manifest")
+    # Several: the error lists them and asks for one.
+    write_jsonl(tmp_path / "n.jsonl", [{"text": "y"}])
     with pytest.raises(InputError) as info:
         detect_source_kind(tmp_path)
-    assert "m.csv" in info.value.fix
+    assert "several manifests" in info.value.fix and "m.jsonl" in info.value.fix
 
 
 def test_jsonl_lines_end_at_newlines_only(tmp_path):

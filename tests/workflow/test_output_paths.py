@@ -77,9 +77,10 @@ def test_dash_writes_standard_output(lib_root, capsys, tmp_path, monkeypatch):
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == 36 and "exported 36 records to -" in err
-    code, out, err = _cli(capsys, "evaluate", lib_root, "--json", "-")
-    assert code == 0 and json.loads(out)["model"] == "cca"  # the table went to stderr
-    assert "metrics written to -" in err
+    for flags in (["--json", "-"], ["--json"], ["--out", "-"]):
+        code, out, err = _cli(capsys, "evaluate", lib_root, *flags)
+        assert code == 0 and json.loads(out)["model"] == "cca"  # the table went to stderr
+        assert "t2i" in err and ("deprecated" in err) == (flags == ["--json", "-"])
     assert not (tmp_path / "-").exists()
 
 

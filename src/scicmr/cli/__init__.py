@@ -13,13 +13,16 @@ sets their handler (``set_defaults(func=…)``); shared output and argument help
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import warnings
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from scicmr import __version__
 from scicmr.cli import clean, contents, demo, evaluate, image_hashing, library, maintenance, match, ocr, search, serve
+from scicmr.cli._output import HelpFormatter
 from scicmr.errors import ScicmrError
 
 __all__ = ["build_parser", "main"]
@@ -31,12 +34,69 @@ VERB_MODULES = (library, search, evaluate, contents, demo, clean, match, serve, 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``scicmr`` argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="scicmr", description="Cross-media retrieval of scientific information.")
+    parser = argparse.ArgumentParser(prog="scicmr", description="Cross-media retrieval of scientific information.",
+                                     epilog="`scicmr COMMAND --help` describes a command's arguments.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"scicmr {__version__}")
-    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_verbosity_options(parser)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in VERB_MODULES:
         module.register(subparsers)
+    for subparser in subparsers.choices.values():
+        subparser.formatter_class = HelpFormatter  # defaults shown, lists kept
+        _add_verbosity_options(subparser, argparse.SUPPRESS)  # also after the command: `scicmr search -q …`
     return parser
+
+
+def _add_verbosity_options(parser: argparse.ArgumentParser, default=None) -> None:
+    """``-q/--quiet`` and ``-v/--verbose``; on a subcommand with SUPPRESS defaults, so a flag given
+    before the command is not reset by the subcommand's own defaults."""
+    parser.add_argument("-q", "--quiet", action="store_true", default=default if default else False,
+                        help="show only errors on standard error (no warnings, notes or progress bars)")
+    parser.add_argument("-v", "--verbose", action="count", default=default if default else 0,
+                        help="more diagnostics on standard error: -v info, -vv debug")
+
+
+class _LevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (tests and callers may swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+_LOG_HANDLER = _StderrHandler()
+_LOG_HANDLER.setFormatter(_LevelFormatter())
+
+
+@contextmanager
+def cli_logging(quiet: bool = False, verbose: int = 0) -> Iterator[None]:
+    """While a command runs, diagnostics of the ``scicmr`` loggers go to standard error (stdout
+    stays for results): errors only with ``quiet`` (progress bars off too), warnings by default,
+    info with ``verbose`` 1, debug with 2. Restored afterwards (``main`` may run in-process)."""
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logger = logging.getLogger("scicmr")
+    old_level, old_quiet = logger.level, os.environ.get("SCICMR_QUIET")
+    logger.setLevel(level)
+    logger.addHandler(_LOG_HANDLER)
+    if quiet:
+        os.environ["SCICMR_QUIET"] = "1"
+    try:
+        yield
+    finally:
+        logger.removeHandler(_LOG_HANDLER)
+        logger.setLevel(old_level)
+        if quiet and old_quiet is None:
+            os.environ.pop("SCICMR_QUIET", None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,6 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The compat shim's notice is for library users; on the command line it is noise.
     warnings.filterwarnings("ignore", message="torchvision's compiled ops")
     args = build_parser().parse_args(argv)
+    with cli_logging(args.quiet, args.verbose):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The parsed command, its errors turned into messages and exit statuses."""
     try:
         status = args.func(args)
         sys.stdout.flush()  # here, not at exit: a closed pipe must raise inside this try

@@ -3,11 +3,53 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Sequence
 
 from scicmr.errors import InputError
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every subcommand's help: each option's default is shown (unless its help already names
+    one, or it is an on/off flag), and line breaks in descriptions and epilogs are kept (lists)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (action.nargs == 0 or default is None or default is False or default == [] or default == argparse.SUPPRESS
+                or "default" in text.lower()):
+            return text
+        return text + " (default: %(default)s)"
+
+    def _fill_text(self, text, width, indent):
+        # A line starting with two spaces is a list item, kept as written; other lines are wrapped.
+        fill = super()._fill_text
+        return "\n".join(indent + line if line.startswith("  ") else fill(line, width, indent)
+                         for line in text.splitlines())
+
+
+LIBRARY_HELP = "the library folder (made by `scicmr ingest … --out LIB`)"
+
+
+def add_library_argument(parser) -> None:
+    """The positional ``library`` argument most verbs take."""
+    parser.add_argument("library", help=LIBRARY_HELP)
+
+
+def add_json_option(parser, what: str = "the result") -> None:
+    """``--json``, the one machine-output convention: print ``what`` as JSON on standard output
+    (human messages, if any, go to standard error); files are written with ``--out``."""
+    parser.add_argument("--json", action="store_true",
+                        help=f"print {what} as JSON on standard output (machine-readable) instead of text")
+
+
+def warn(message: str) -> None:
+    """A diagnostic for the user on standard error (through logging: ``--quiet`` hides it)."""
+    import logging
+
+    logging.getLogger("scicmr.cli").warning(message)
 
 
 def console(stderr: bool = False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import console, parse_params, print_json
+from scicmr.cli._output import add_json_option, add_library_argument, console, parse_params, print_json
 
 
 def register(subparsers) -> None:
@@ -13,7 +13,7 @@ def register(subparsers) -> None:
         description="Scan the library's images, write reports/cleaning.json, and move flagged images to "
         "LIB/quarantine/ (records are marked and skipped by encode/train/search). Nothing is deleted.",
     )
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--dry-run", action="store_true", help="report only; move nothing")
     p.add_argument("--checks", default=None,
                    help="comma-separated: integrity,size,aspect,blank,exact,near,outlier,domain or 'fast' (default all)")
@@ -22,7 +22,7 @@ def register(subparsers) -> None:
                    help="override a threshold, e.g. --param min_side=64 (repeatable)")
     p.add_argument("--encoder", default=None, help="image encoder for the anomaly checks (default: the library's)")
     p.add_argument("--restore", action="store_true", help="move every quarantined image back and unmark its record")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json_option(p, "the cleaning report")
     p.set_defaults(func=cmd_clean)
 
 

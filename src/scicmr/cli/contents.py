@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import console, print_json
+from scicmr.cli._output import add_json_option, add_library_argument, console, print_json
 from scicmr.errors import InputError
 
 # The workflow's values, repeated: importing the workflow here would load numpy for `--help`
@@ -18,9 +18,8 @@ def register(subparsers) -> None:
         "export", help="write every record (JSONL or Parquet), or a model's vectors (--embeddings)",
         description="Write every record as JSONL (default) or Parquet to --out; with --embeddings, "
                     "write a model's shared-space vectors and metadata into the folder --out in the "
-                    "clip-retrieval layout (img_emb/, text_emb/ .npy shards, metadata/ Parquet).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("library", help="the library folder")
+                    "clip-retrieval layout (img_emb/, text_emb/ .npy shards, metadata/ Parquet).")
+    add_library_argument(p)
     p.add_argument("--out", required=True,
                    help="the file to write (- for standard output, JSONL only); with --embeddings a folder")
     p.add_argument("--format", choices=FORMATS, default="jsonl", help="records file format")
@@ -29,10 +28,13 @@ def register(subparsers) -> None:
     p.add_argument("--model", default=None, help="with --embeddings: the trained model (default: the library's)")
     p.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
                    help="with --embeddings: at most this many rows per .npy / .parquet shard")
+    add_json_option(p, "a summary (records or vectors written, where)")
     p.set_defaults(func=cmd_export)
 
     p = subparsers.add_parser("info", help="show what a library holds")
-    p.add_argument("library")
+    add_library_argument(p)
+    p.add_argument("--json", action="store_true",
+                   help="print as JSON on standard output (what info always prints; accepted for the one convention)")
     p.set_defaults(func=cmd_info)
 
 
@@ -46,12 +48,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.embeddings and args.format != "jsonl":
         raise InputError("--format names the records file; --embeddings always writes .npy shards and Parquet metadata",
                          fix="drop --format, or drop --embeddings to export the records as Parquet")
+    if args.json and args.out == "-":
+        raise InputError("--json and --out - would both write to standard output",
+                         fix="write the records to a file (--out records.jsonl) or drop --json")
     if args.embeddings:
         done = export_embeddings(args.library, args.out, model=args.model, shard_size=args.shard_size)
+        if args.json:
+            print_json(done)
+            return 0
         console().print(f"exported {done['rows']} image and text vectors ({done['dim']}-d, model "
                         f"{done['model']}) in {done['shards']} shard(s) to {done['out']}")
         return 0
     count = export_records(args.library, args.out, args.format)
+    if args.json:
+        print_json({"records": count, "out": args.out})
+        return 0
     # With --out - the records are standard output: the summary goes to stderr, not into them.
     console(stderr=args.out == "-").print(f"exported {count} records to {args.out}")
     return 0

@@ -8,10 +8,11 @@ import argparse
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="generate a scientific corpus, train, index, search and evaluate")
-    p.add_argument("--out", default="demo_out")
-    p.add_argument("--papers", type=int, default=240)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--methods", default="cca,cardl")
+    p.add_argument("--out", default="demo_out", help="folder for the generated corpus, library and reports")
+    p.add_argument("--papers", type=int, default=240, help="papers to generate")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the corpus and training")
+    p.add_argument("--methods", default="cca,cardl",
+                   help="methods to train, comma-separated (see `scicmr train --help`)")
     p.set_defaults(func=cmd_demo)
 
 

@@ -5,34 +5,36 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import console, print_json, print_table
+from scicmr.cli._output import add_json_option, add_library_argument, console, print_json, print_table
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "hash-images", help="train ADHN image hashing on the library's labelled images and index their codes",
-        description="Attention deep hashing (seed 003): trains on the train split's labelled images, picks the "
+        description="Attention deep hashing (ADHN): trains on the train split's labelled images, picks the "
         "epoch on the validation split, indexes every image's binary code and reports Hamming-ranking mAP "
         "of the validation and test images against the train images.",
     )
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--bits", type=int, default=32, help="code length (default 32)")
-    p.add_argument("--attention", choices=("se-g", "se", "none"), default="se-g")
-    p.add_argument("--backbone", choices=("efficientnet-lite0", "tiny", "resnet50"), default="efficientnet-lite0")
+    p.add_argument("--attention", choices=("se-g", "se", "none"), default="se-g",
+                   help="attention block: se-g (squeeze-excitation with a gate), se, or none")
+    p.add_argument("--backbone", choices=("efficientnet-lite0", "tiny", "resnet50"), default="efficientnet-lite0",
+                   help="image network under the hash layer (tiny: a small untrained CNN for tests)")
     p.add_argument("--checkpoint", default=None, help="local ResNet-50 state dict (for --backbone resnet50)")
     p.add_argument("--image-size", type=int, default=128, help="input side in pixels (default 128)")
     p.add_argument("--epochs", type=int, default=20, help="training epochs, the best chosen on validation (default 20)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the training")
+    add_json_option(p, "the training report")
     p.set_defaults(func=cmd_hash_images)
 
     s = subparsers.add_parser("hash-search", help="image -> image: library images whose ADHN codes are nearest a photo's")
-    s.add_argument("library")
+    add_library_argument(s)
     s.add_argument("image", help="the query image")
     s.add_argument("-k", type=int, default=10, help="results to show (default 10)")
     s.add_argument("--model", default="adhn-32", help="the ADHN model (default adhn-32)")
     s.add_argument("--rerank", type=int, default=None, help="re-rank a Hamming shortlist of this size by cosine")
-    s.add_argument("--json", action="store_true")
+    add_json_option(s, "the hits")
     s.set_defaults(func=cmd_hash_search)
 
 

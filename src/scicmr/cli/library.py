@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
-from scicmr.cli._output import add_ray_option, console, parse_params, print_json, print_skipped, ray_executor
+from scicmr.cli._output import (add_json_option, add_library_argument, add_ray_option, console, parse_params,
+                                print_json, print_skipped, ray_executor)
 from scicmr.errors import InputError
 
 INDEX_KINDS = ["exact", "flat", "hnsw", "ivfpq", "opq-ivfpq", "hamming-exact", "hamming-flat", "hamming-hnsw", "hamming-ivf"]
@@ -13,12 +15,13 @@ INDEX_KINDS = ["exact", "flat", "hnsw", "ivfpq", "opq-ivfpq", "hamming-exact", "
 def register(subparsers) -> None:
     p = subparsers.add_parser("ingest", help="build a library from a manifest, a Wikipedia-layout folder, .mat "
                               "features or PDFs")
-    p.add_argument("source")
+    p.add_argument("source", help="what to read: a manifest (.jsonl), a folder holding one manifest, a "
+                   "Wikipedia-layout folder, a .mat features file, or a folder of PDFs")
     p.add_argument("--out", required=True, help="library folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing library (the new one is built beside it and swapped in only when complete)")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,validation,test fractions (sources without a split)")
     p.add_argument("--validation", type=float, default=0.1, help="share of train carved for validation (fixed splits)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the train/validation/test split")
     p.add_argument("--workers", type=int, help="PDF sources: parallel processes (default min(4, CPUs))")
     p.add_argument("--dpi", type=int, help="PDF sources: figure rendering resolution (default 150)")
     p.add_argument("--max-pages", type=int, help="PDF sources: skip longer files (default 200)")
@@ -27,31 +30,34 @@ def register(subparsers) -> None:
                    "with Tesseract too: every figure (auto, the default; cached), only those without text-layer words "
                    "(missing: faster), or none (off)")
     add_ray_option(p, "PDF parsing and figure OCR", "one Ray task per PDF file; other sources are read here")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p, "the ingest report")
     p.set_defaults(func=cmd_ingest)
 
     p = subparsers.add_parser("encode", help="compute and cache image and text features")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--image-encoder", help="a name (efficientnet-lite0 [default], efficientnet-lite2, thumbnail) or a "
                    'JSON spec, e.g. \'{"name": "checkpoint", "framework": "timm", "arch": "resnet50", "path": "w.pth"}\'')
     p.add_argument("--text-encoder", help="minilm (default for English), tfidf (default for Chinese), bow, lda, "
                    "or a JSON spec like '{\"name\": \"lda\", \"n_topics\": 20}'")
     p.add_argument("--force", action="store_true", help="recompute even when cached")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32, help="items encoded per batch")
     add_ray_option(p, "the encoding", "a Ray worker per core loads the fitted encoder once and encodes batches")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p, "the feature keys")
     p.set_defaults(func=cmd_encode)
 
     p = subparsers.add_parser("train", help="train a cross-modal method (encodes first when needed)")
-    p.add_argument("library")
-    p.add_argument("--method", default="cca", help="registered method name, e.g. cca, cardl")
+    add_library_argument(p)
+    p.add_argument("--method", default="cca", help="the method to train (all listed below)")
     p.add_argument("--name", help="model name (default: the method name)")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=int, help="training epochs for the neural methods (default: the method's "
+                   "own; ignored by closed-form ones such as cca)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter (repeatable)")
+    add_json_option(p, "the training report")
     p.set_defaults(func=cmd_train)
+    _list_methods_in_help(p)
 
     p = subparsers.add_parser("index", help="index a trained model's vectors for fast search")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--model", help="model name (default: last trained)")
     p.add_argument("--kind", choices=INDEX_KINDS, help="default flat, or hamming-flat with --codes; ivfpq / opq-ivfpq: "
                    "compressed codes whose shortlist is re-ranked exactly (search --rerank M, default 100)")
@@ -65,7 +71,25 @@ def register(subparsers) -> None:
                    "the library's indexes/ folder")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="index parameter (repeatable), e.g. ivfpq: nprobe=256, nlist=4096, m=64; hnsw: M=32")
+    add_json_option(p, "the built index folders")
     p.set_defaults(func=cmd_index)
+
+
+def _list_methods_in_help(parser: argparse.ArgumentParser) -> None:
+    """Make ``train --help`` end with every registered method, one line each. Read when the help
+    is shown, not when the parser is built: the registry lives below the light CLI imports."""
+    plain_help = parser.format_help
+
+    def format_help() -> str:
+        from scicmr.workflow.train import method_catalog
+
+        catalog = method_catalog()
+        width = max(map(len, catalog), default=0)
+        parser.epilog = "methods (--method NAME):\n" + "\n".join(
+            f"  {name:<{width}}  {summary}" for name, summary in catalog.items())
+        return plain_help()
+
+    parser.format_help = format_help
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -114,6 +138,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         params["epochs"] = args.epochs
     report = train_model(args.library, args.method, params, name=args.name)
+    if args.json:
+        print_json(dataclasses.asdict(report))
+        return 0
     message = (f"trained {report.method} as model '{report.model}' on {report.train_pairs} pairs "
                f"(validation {report.validation_pairs}) in {report.seconds:.1f}s")
     if report.best_epoch is not None:
@@ -132,6 +159,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise InputError("--milvus-uri needs --backend milvus", fix="add --backend milvus")
     built = build_index(args.library, args.model, kind=kind, backend=args.backend, milvus_uri=args.milvus_uri,
                         **parse_params(args.param))
+    if args.json:
+        print_json({"model": args.model, "kind": kind, "backend": args.backend, "indexes": built})
+        return 0
     where = f", milvus at {args.milvus_uri or 'Milvus Lite (embedded)'}" if args.backend == "milvus" else ""
     for modality, directory in built.items():
         console().print(f"{modality} index ({kind}{where}): {directory}")

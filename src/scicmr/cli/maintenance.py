@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import console, print_json
+from scicmr.cli._output import add_json_option, add_library_argument, console, print_json
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("compact", help="drop deleted rows and merge appended chunks of the feature caches and "
                                               "model serving tables (rebuilds the indexes that follow them)")
-    p.add_argument("library")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_library_argument(p)
+    add_json_option(p, "the report")
     p.set_defaults(func=cmd_compact)
     p = subparsers.add_parser("upgrade", help="migrate a library written by an older scicmr to this release's "
                                               "on-disk format, in place (crash-safe; re-run after a crash)")
-    p.add_argument("library")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_library_argument(p)
+    add_json_option(p, "the report")
     p.set_defaults(func=cmd_upgrade)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import print_json, print_table
+from scicmr.cli._output import add_json_option, add_library_argument, print_json, print_table
 
 
 def register(subparsers) -> None:
@@ -13,12 +13,12 @@ def register(subparsers) -> None:
         description="Global CNN features shortlist the library's figures; a crop-aligned thumbnail "
         "correlation re-ranks them. (`scicmr search --image` is image -> text through the trained model.)",
     )
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("image", help="the query photo or screenshot")
     p.add_argument("-k", type=int, default=10, help="results to show (default 10)")
     p.add_argument("--encoder", default=None, help="global image encoder (default: the library's, else efficientnet-lite0)")
     p.add_argument("--no-rerank", action="store_true", help="global features only")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p, "the matches")
     p.set_defaults(func=cmd_match)
 
 

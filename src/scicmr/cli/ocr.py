@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import add_ray_option, console, print_json, print_skipped, ray_executor
+from scicmr.cli._output import (add_json_option, add_library_argument, add_ray_option, console, print_json,
+                                print_skipped, ray_executor)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("ocr", help="OCR every figure (Tesseract) and store its text with the record")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--lang", default="auto", help="Tesseract languages: eng, chi_sim, eng+chi_sim, or auto "
                    "(chi_sim+eng for mostly-Chinese libraries, else eng)")
     p.add_argument("--workers", type=int, default=None, help="processes (default min(2, CPU count))")
     p.add_argument("--psm", type=int, default=3, help="Tesseract page segmentation mode (3: automatic [default], 11: sparse text)")
-    p.add_argument("--binarize", default="none", choices=["none", "otsu"])
+    p.add_argument("--binarize", default="none", choices=["none", "otsu"],
+                   help="otsu: black-and-white the figure before OCR (helps faint scans)")
     p.add_argument("--force", action="store_true", help="re-read figures that already have OCR text")
     add_ray_option(p, "the OCR", "one Ray task per figure")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p, "the OCR report")
     p.set_defaults(func=cmd_ocr)
 
 

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from scicmr.cli._output import print_json, print_table
+from scicmr.cli._output import add_json_option, add_library_argument, print_json, print_table, warn
 from scicmr.errors import InputError
 
 SNIPPET = 90  # characters of a hit's text shown in the table
+TITLE = 50  # characters of its paper's title
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("search", help="search with a text query, an image, or an existing record")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("query", nargs="?", help="text query")
     p.add_argument("--image", help="query image file")
     p.add_argument("--query-id", help="use this record's features as the query")
     p.add_argument("--query-modality", default="image", choices=["image", "text"], help="with --query-id")
     p.add_argument("--target", choices=["image", "text"], help="candidates (default: the other modality)")
-    p.add_argument("-k", type=int, default=10)
-    p.add_argument("--model")
+    p.add_argument("-k", type=int, default=10, help="number of results")
+    p.add_argument("--model", help="model to search with (default: the library's default model)")
     p.add_argument("--rerank", type=int, metavar="M", help="Hamming or IVF-PQ index: re-rank a shortlist of M by exact cosine (IVF-PQ default 100)")
     p.add_argument("--explain", action="store_true",
                    help="show each hit's score by channel (lexical, context, dense, cross_modal) under the hybrid ranker")
@@ -29,7 +30,7 @@ def register(subparsers) -> None:
                    help="milvus: rank with the library's Milvus index (built by `scicmr index LIB --backend milvus`; "
                    "embedded Milvus Lite unless built with --milvus-uri); faiss: in-process indexes; default: the "
                    "library's built index. Hashing models stay on the FAISS backend")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p, "the hits")
     p.set_defaults(func=cmd_search)
 
 
@@ -52,7 +53,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print_json([hit.to_dict(searcher.lib) for hit in hits])
         return 0
-    print_table(("#", "score", "id", "labels", "year", "text"), [_hit_row(hit) for hit in hits], overflow="fold")
+    print_table(("#", "score", "id", "paper", "labels", "year", "text"), [_hit_row(hit) for hit in hits], overflow="fold")
     if args.explain:
         _print_explanations(hits)
     return 0
@@ -62,7 +63,7 @@ def _print_explanations(hits) -> None:
     """One line per hit: each channel's own score and (in brackets) its share of the fused score."""
     explained = [h for h in hits if h.details.get("channels")]
     if not explained:
-        print("(no channel breakdown: this model ranks alone; `scicmr train` fits the hybrid ranker)")
+        warn("no channel breakdown: this model ranks alone (`scicmr train` fits the hybrid ranker)")
         return
     print(f"{explained[0].details.get('ranker', 'hybrid')}: channel score (contribution to the fused score)")
     for hit in explained:
@@ -76,6 +77,11 @@ def _hit_row(hit) -> tuple[str, ...]:
     from rich.markup import escape
 
     r = hit.record
-    snippet = (r.text or r.title).replace("\n", " ")
-    cells = (hit.id, ",".join(r.labels), str(r.year or ""), snippet[:SNIPPET] + ("…" if len(snippet) > SNIPPET else ""))
+    cells = (hit.id, _clip(r.title, TITLE), ",".join(r.labels), str(r.year or ""), _clip(r.text or r.title, SNIPPET))
     return (str(hit.rank), f"{hit.score:.3f}", *(escape(c) for c in cells))
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text[:limit] + ("…" if len(text) > limit else "")

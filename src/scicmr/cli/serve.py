@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from scicmr.cli._output import add_library_argument
+
 
 def register(subparsers) -> None:
     from scicmr.service.settings import DEFAULT_API_KEY_ENV
 
     p = subparsers.add_parser("serve", help="serve a library as a search engine with a web UI (FastAPI + uvicorn)")
-    p.add_argument("library")
+    add_library_argument(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="interface to listen on (default 127.0.0.1; 0.0.0.0 lets phones on your network in)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     p.add_argument("--model", help="model name (default: the library's default model)")
     p.add_argument("--api-key-env", default=DEFAULT_API_KEY_ENV, metavar="NAME",
                    help=f"environment variable holding the API key for write endpoints (default {DEFAULT_API_KEY_ENV}); "
@@ -31,7 +33,8 @@ def register(subparsers) -> None:
                    help="serve from N processes (default 1) sharing the library's memory-mapped vectors and index "
                         "files; a write taken by any of them is published through the model's serving table and the "
                         "others switch to it at their next query")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="server log level")
     p.set_defaults(func=cmd_serve)
 
 

@@ -8,6 +8,8 @@
   — the method contract, the training loop, and saving torch state.
 """
 
-from scicmr.methods.registry import available_methods, create_method, load_method, method_class, method_inputs, saved_method_name
+from scicmr.methods.registry import (available_methods, create_method, load_method, method_class, method_inputs,
+                                     method_summary, saved_method_name)
 
-__all__ = ["available_methods", "create_method", "load_method", "method_class", "method_inputs", "saved_method_name"]
+__all__ = ["available_methods", "create_method", "load_method", "method_class", "method_inputs", "method_summary",
+           "saved_method_name"]

@@ -41,17 +41,43 @@ _METHODS: dict[str, tuple[str, str]] = {
     "adhn": ("scicmr.methods.hashing.adhn:ADHN", "images"),
 }
 
+# One line per method for `scicmr train --help` (data here, so listing them never imports torch).
+_SUMMARIES: dict[str, str] = {
+    "cca": "regularised linear CCA in closed form; the fast baseline",
+    "cca-hash": "sign of CCA projections: linear cross-modal hashing baseline (binary codes)",
+    "cardl": "CARDL: two MLP towers into a 64-d shared space, bidirectional ranking losses",
+    "mfcmr": "MFCMR: multi-feature fusion with a modality-adversarial game",
+    "smcr": "SMCR: semantics- and media-adversarial cross-media retrieval",
+    "acmr": "ACMR: adversarial cross-modal retrieval",
+    "ssacr": "SSACR: semantic-similarity based adversarial cross-media retrieval",
+    "idcmr": "IDCMR: deep cross-modal retrieval with generated real-valued representations",
+    "dscmr": "DSCMR: deep supervised cross-modal retrieval (labels needed)",
+    "corr-ae": "Corr-AE: correspondence autoencoder (and its cross / full variants)",
+    "cmdn": "CMDN: cross-media multiple deep networks, two-stage hierarchical learning",
+    "dcmh": "DCMH: deep cross-modal hashing (binary codes)",
+    "ms-sch-gan": "MS-SCH-GAN: semi-supervised cross-modal hashing GAN (binary codes)",
+    "mask-hash-transformer": "transformer with multimodal masking and a hash constraint (binary codes)",
+    "adhn": "ADHN: attention deep hashing of query images (images only; `scicmr hash-images`)",
+}
 
-def register_method(name: str, target: str, inputs: str = "pairs") -> None:
-    """Register ``target`` (``"package.module:Class"``) under ``name`` (plugins use this)."""
+
+def register_method(name: str, target: str, inputs: str = "pairs", summary: str = "") -> None:
+    """Register ``target`` (``"package.module:Class"``) under ``name`` (plugins use this);
+    ``summary``: its one line in ``scicmr train --help``."""
     if inputs not in INPUTS:
         raise InputError(f"unknown method inputs {inputs!r}", fix=f"use one of: {', '.join(INPUTS)}")
     _METHODS[name.lower()] = (target, inputs)
+    _SUMMARIES[name.lower()] = summary
 
 
 def available_methods(inputs: str | None = "pairs") -> list[str]:
     """Registered names that learn from ``inputs`` (``"pairs"`` by default; None: all)."""
     return sorted(name for name, (_, kind) in _METHODS.items() if inputs is None or kind == inputs)
+
+
+def method_summary(name: str) -> str:
+    """The one-line description of a registered method ("" when its registration gave none)."""
+    return _SUMMARIES.get(_known(name), "")
 
 
 def method_inputs(name: str) -> str:

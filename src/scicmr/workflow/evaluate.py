@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from scicmr._io import atomic_write_json
 from scicmr.corpus.library import Library
-from scicmr.errors import LibraryError
+from scicmr.errors import InputError, LibraryError
 from scicmr.hashing.base import produces_codes
 from scicmr.methods import load_method
-from scicmr.workflow.library_data import as_library, resolve_model_name, split_data, training_info
 from scicmr.workflow.evaluate_rankings import add_rankings, score_rows
+from scicmr.workflow.library_data import (MIN_EVALUATION_PAIRS, SMALL_SPLIT_PAIRS, SPLIT_FIX, as_library,
+                                          resolve_model_name, split_data, training_info)
 from scicmr.workflow.outputs import check_output_dir, check_output_file, write_output_json
 
+_log = logging.getLogger(__name__)
 _MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
+# Default cut-offs: map@k of the label tables; R@k (hits@k) of the image-text pair literature.
+DEFAULT_KS = {"labels": (5, 20, 50), "pair": (1, 5, 10)}
 
 
 def evaluate_model(
@@ -23,7 +28,7 @@ def evaluate_model(
     model: str | None = None,
     *,
     split: str = "test",
-    ks: tuple[int, ...] = (5, 20, 50),
+    ks: tuple[int, ...] | None = None,
     protocol: str = "auto",
     json_path: str | Path | None = None,
     plots: bool = True,
@@ -36,7 +41,10 @@ def evaluate_model(
 
     Protocol ``labels``: relevance = shares a label; reports map@k, full map, precision@k and
     recall@k. Protocol ``pair``: the query's own pair is the only relevant item; reports mrr and
-    hits@k. ``auto`` picks labels when the library has them. With ``plots`` (label protocol,
+    hits@k (k in ``ks``). ``ks`` defaults to (5, 20, 50) under labels and (1, 5, 10) under
+    pair (R@1/5/10 of the image-text literature). ``auto`` picks labels when the library has them. The report is saved as
+    ``reports/eval-MODEL-SPLIT-PROTOCOL.json`` (plots beside it, same stem), so the two
+    protocols never overwrite each other. With ``plots`` (label protocol,
     pools up to 20,000) PR and map@k curves are written beside the report as PNG (their points are
     in the document's ``curves``). Queries and candidates are the split's pairs (image queries vs
     all text candidates of the split, and the reverse). ``json_path`` (a copy of the document
@@ -65,10 +73,13 @@ def evaluate_model(
     method = load_method(lib.model_dir(model))
     vocabulary = info.get("label_vocabulary") or lib.label_vocabulary()
     data = split_data(lib, split, info["features"]["image"], info["features"]["text"], vocabulary)
-    if not data.records:
+    if not data.records and split not in ("train", "validation", "test"):
         raise LibraryError(f"{lib.root} has no pairs in split {split!r}", fix="choose --split train, validation or test")
+    _check_split_size(lib, split, len(data.records))
     if protocol == "auto":
         protocol = "labels" if data.labels is not None and data.labels.any() else "pair"
+    if ks is None:
+        ks = DEFAULT_KS[protocol]
     started = time.perf_counter()
     image_vectors = method.transform_image(data.image, **data.side)
     text_vectors = method.transform_text(data.text, **data.side)
@@ -79,9 +90,9 @@ def evaluate_model(
     ranker: dict[str, Any] = {"kind": "model"}
     fused = None
     if fusion is not None:
-        metrics, ranker, fused = _hybrid_metrics(lib, fusion, data.records, image_vectors, text_vectors, channels)
+        metrics, ranker, fused = _hybrid_metrics(lib, fusion, data.records, image_vectors, text_vectors, channels, ks)
     else:
-        metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, pair=protocol == "pair")
+        metrics = cross_modal_metrics(image_vectors, text_vectors, labels, ks=ks, hits=ks, pair=protocol == "pair")
     document = {
         "dataset": lib.name,
         "method": info["method"],
@@ -97,7 +108,7 @@ def evaluate_model(
     }
     add_rankings(document, score_rows(image_vectors, text_vectors, fused), [r.id for r in data.records],
                  labels, ks, trec_dir=trec_dir, trec_k=trec_k, per_query=per_query)
-    stem = lib.reports_dir() / f"eval-{model}-{split}"
+    stem = lib.reports_dir() / f"eval-{model}-{split}-{protocol}"
     if protocol == "labels" and produces_codes(method):
         document["hamming"] = _hamming_section(method, image_vectors, text_vectors, labels, ks, stem, plots)
     if protocol == "labels" and len(data.records) <= _MAX_PLOT_POOL:
@@ -111,6 +122,22 @@ def evaluate_model(
     if json_path is not None:
         write_output_json(json_path, document, "metrics JSON file")
     return document
+
+
+_WARNED: set[tuple[str, str, int]] = set()  # (library, split, pairs) already warned about in this process
+
+
+def _check_split_size(lib: Library, split: str, pairs: int) -> None:
+    """InputError below 5 pairs (a metric of 1 query is a coin), a warning below 20 (once per
+    library and split: a benchmark evaluates the validation split once per setting)."""
+    if pairs < MIN_EVALUATION_PAIRS:
+        raise InputError(f"the {split} split holds only {pairs} pair(s): too few to evaluate (at least "
+                         f"{MIN_EVALUATION_PAIRS}; {SMALL_SPLIT_PAIRS} or more for metrics worth reading)",
+                         fix=SPLIT_FIX)
+    if pairs < SMALL_SPLIT_PAIRS and (str(lib.root), split, pairs) not in _WARNED:
+        _WARNED.add((str(lib.root), split, pairs))
+        _log.warning("evaluating on %d %s pairs (fewer than %d): the metrics are noise; %s", pairs, split,
+                     SMALL_SPLIT_PAIRS, SPLIT_FIX)
 
 
 def _hamming_section(method, image_vectors, text_vectors, labels, ks, stem: Path, plots: bool) -> dict[str, Any]:
@@ -137,9 +164,10 @@ def _hamming_section(method, image_vectors, text_vectors, labels, ks, stem: Path
 
 
 def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors, text_vectors,
-                    channels: tuple[str, ...] | None) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Pair-protocol metrics of the fused ranking and of each channel alone, both directions,
-    and the fused (n, n) score matrices."""
+                    channels: tuple[str, ...] | None,
+                    ks: tuple[int, ...]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Pair-protocol metrics (mrr, hits@k for k in ``ks``) of the fused ranking and of each
+    channel alone (mrr), both directions, and the fused (n, n) score matrices."""
     import numpy as np
 
     from scicmr.evaluation.metrics import score_metrics
@@ -155,7 +183,7 @@ def _hybrid_metrics(lib: Library, config: dict[str, Any], records, image_vectors
         available = getattr(scores, task)
         fusion = fusion_for(config, task, channels)
         fused[task] = fusion.combine(available)
-        metrics[task] = score_metrics(fused[task], positive_index=positive)
+        metrics[task] = score_metrics(fused[task], positive_index=positive, hits=ks)
         ranker["fusion"][task] = {"kind": fusion.kind, "weights": fusion.weights}
         for name, matrix in available.items():  # alone: its own z-scores (unknown entries 0)
             alone = make_fusion("linear", {name: 1.0}).combine({name: matrix})

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from scicmr.corpus.splits import (
 )
 from scicmr.errors import InputError, LibraryError
 from scicmr.parallel import Executor
+from scicmr.workflow.library_data import small_split_warnings
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -180,6 +184,8 @@ def _build(staging: Path, root: Path, scan: Any, *, name: str, split: tuple[floa
     )
     atomic_write_json(lib.reports_dir() / "ingest.json", report.to_dict())
     crash_point("ingest.staging_written")
+    for message in small_split_warnings(report.splits):
+        _log.warning(message)
     return report
 
 

@@ -16,6 +16,19 @@ from scicmr.errors import LibraryError
 
 MODALITIES = ("image", "text")
 
+# Below these a split's metrics are noise (20) or meaningless (5: one hit moves MRR by 0.2+).
+SMALL_SPLIT_PAIRS = 20
+MIN_EVALUATION_PAIRS = 5
+SPLIT_FIX = ("re-ingest with larger validation and test shares, e.g. `scicmr ingest SOURCE --out LIB --overwrite "
+             "--split 0.6,0.2,0.2` (a source with its own split: a larger `--validation`, e.g. 0.2), or add pairs")
+
+
+def small_split_warnings(counts: dict[str, int]) -> list[str]:
+    """One message per evaluation split (validation, test) holding fewer than 20 pairs, naming
+    the fix; ``counts``: pairs per split name (:meth:`Library.split_counts`)."""
+    return [f"the {name} split holds only {counts.get(name, 0)} pairs (fewer than {SMALL_SPLIT_PAIRS}): its metrics "
+            f"will be noise; {SPLIT_FIX}" for name in ("validation", "test") if counts.get(name, 0) < SMALL_SPLIT_PAIRS]
+
 
 def as_library(lib: Library | str | Path) -> Library:
     return lib if isinstance(lib, Library) else Library.open(lib)

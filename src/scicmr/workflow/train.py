@@ -11,7 +11,7 @@ from scicmr._faults import crash_point
 from scicmr._io import atomic_write_json
 from scicmr.corpus.library import Library
 from scicmr.errors import LibraryError
-from scicmr.methods import create_method
+from scicmr.methods import available_methods, create_method, method_summary
 from scicmr.workflow.index import VERSION_KEY, new_model_version
 from scicmr.workflow.library_data import as_library, paired_records, split_data, stored_feature_key
 
@@ -55,6 +55,11 @@ def _check_train_pairs(lib: Library) -> None:
 
 
 _MIN_TRAIN_PAIRS = 2
+
+
+def method_catalog() -> dict[str, str]:
+    """Every method ``train_model`` can train (learns from image-text pairs): name → one line."""
+    return {name: method_summary(name) for name in available_methods("pairs")}
 
 
 def train_model(

@@ -6,7 +6,8 @@
 Supported sources (:func:`detect_source_kind`; :func:`scan_source` also lists a PDF source's
 files, so a caller that detects the kind and then reads walks the tree once):
 
-- ``"manifest"``: a ``.jsonl``, ``.json`` or ``.csv`` file, one image–text item per row;
+- ``"manifest"``: a ``.jsonl``, ``.json`` or ``.csv`` file, one image–text item per row, or a
+  folder holding exactly one such file (image paths are relative to it);
 - ``"wikipedia"``: a folder with ``trainset_txt_img_cat.list``, ``images/`` and ``texts/``;
 - ``"mat"``: a folder of ``.mat`` feature benchmarks (Wikipedia SVCL, DSCMR style), or one
   ``.mat`` file in it;
@@ -106,7 +107,19 @@ def scan_source(path: str | Path) -> SourceScan:
     named = [p for p in path.rglob("*") if p.suffix.lower() == ".pdf"]
     if named:
         return SourceScan(path, "pdf", tuple(sorted(p for p in named if p.is_file())))
+    manifest = _only_manifest(path)
+    if manifest is not None:
+        return SourceScan(manifest, "manifest")
     _unsupported(path, "a folder with no recognised layout")
+
+
+def _only_manifest(folder: Path) -> Path | None:
+    """The manifest a folder holds when it holds exactly one (a ``.jsonl`` wins over ``.json``
+    and ``.csv`` files beside it, which may be metadata), else None."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _MANIFEST_SUFFIXES]
+    jsonl = [p for p in files if p.suffix.lower() == ".jsonl"]
+    found = jsonl if jsonl else files
+    return found[0] if len(found) == 1 else None
 
 
 def detect_source_kind(path: str | Path) -> str:
@@ -121,7 +134,8 @@ def _unsupported(path: Path, what: str) -> NoReturn:
     if path.is_dir():
         manifests = sorted(p.name for p in path.iterdir() if p.suffix.lower() in _MANIFEST_SUFFIXES)
         if manifests:
-            fix += f". This folder holds {', '.join(manifests[:3])}: pass that file itself, e.g. {path / manifests[0]}"
+            fix += (f". This folder holds several manifests ({', '.join(manifests[:3])}): pass one of them, "
+                    f"e.g. {path / manifests[0]}")
     raise InputError(f"cannot read {path}: {what}", fix=fix)
 
 
