@@ -16,7 +16,7 @@ from scicmr.workflow.benchmark_seeds import run_benchmark_seeds, seeds_table
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    return encoded_library(tmp_path_factory.mktemp("seeds"), per_field=8)
+    return encoded_library(tmp_path_factory.mktemp("seeds"), per_field=12)  # test split >= 5 pairs
 
 
 def test_mean_and_std_over_seeds_match_the_per_seed_documents(library, tmp_path):
