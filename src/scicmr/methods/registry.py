@@ -39,6 +39,7 @@ _METHODS: dict[str, tuple[str, str]] = {
     "ms-sch-gan": ("scicmr.methods.hashing.ms_sch_gan:MSSCHGAN", "pairs"),
     "mask-hash-transformer": ("scicmr.methods.hashing.mask_hash_transformer:MaskHashTransformer", "pairs"),
     "adhn": ("scicmr.methods.hashing.adhn:ADHN", "images"),
+    "pretrained": ("scicmr.methods.common_space.pretrained:PretrainedDualEncoder", "pairs"),
 }
 
 # One line per method for `scicmr train --help` (data here, so listing them never imports torch).
@@ -58,6 +59,7 @@ _SUMMARIES: dict[str, str] = {
     "ms-sch-gan": "MS-SCH-GAN: semi-supervised cross-modal hashing GAN (binary codes)",
     "mask-hash-transformer": "transformer with multimodal masking and a hash constraint (binary codes)",
     "adhn": "ADHN: attention deep hashing of query images (images only; `scicmr hash-images`)",
+    "pretrained": "zero-shot: a local CLIP / SigLIP checkpoint's two towers as the shared space (no training)",
 }
 
 
