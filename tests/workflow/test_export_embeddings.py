@@ -117,3 +117,29 @@ def test_options_of_the_other_export_kind_are_refused(library, tmp_path, capsys)
     assert main(["export", str(library), "--embeddings", "--format", "parquet", "--out", str(tmp_path / "e")]) != 0
     assert "drop --format" in capsys.readouterr().err
     assert not (tmp_path / "r.jsonl").exists() and not (tmp_path / "e").exists()
+
+
+def test_parquet_in_embeddings_out_round_trip(tmp_path):
+    """A Parquet table → a library → a model → its embeddings exported and reloaded with
+    numpy/pandas: the vectors the library searches with, rows in the table's pair order."""
+    from factories.data import make_manifest
+    from scicmr.workflow import encode_library, ingest, train_model
+
+    manifest = make_manifest(tmp_path / "src", per_field=6)
+    rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    table = tmp_path / "src" / "pairs.parquet"
+    pd.DataFrame(rows).to_parquet(table)
+    lib = ingest(table, tmp_path / "lib", split=(0.6, 0.2, 0.2)).library
+    assert [r.id for r in Library.open(lib).records()] == [r["id"] for r in rows]
+    encode_library(lib, image="thumbnail", text="tfidf")
+    train_model(lib, "cca", fusion=False)
+    out = tmp_path / "emb"
+    assert main(["export", str(lib), "--embeddings", "--out", str(out)]) == 0
+    image, _ = _reload(out, "img_emb")
+    text, _ = _reload(out, "text_emb")
+    ids = [r.id for r in paired_records(Library.open(lib), None)]
+    expected = shared_vectors(Library.open(lib), "cca", ids)
+    norm = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(image, norm(expected["image"]), atol=1e-5)
+    np.testing.assert_allclose(text, norm(expected["text"]), atol=1e-5)
+    assert list(_metadata(out)["id"]) == ids == [r["id"] for r in rows]
