@@ -378,11 +378,18 @@ class ChunkedTable:
             if _CHUNK_FILE.match(path.name) and path.name.split(".")[0] not in keep:
                 path.unlink(missing_ok=True)
             elif path.name.startswith(".") and path.name.endswith(".tmp"):
-                path.unlink(missing_ok=True) if path.is_file() else shutil.rmtree(path, ignore_errors=True)
+                if path.is_file():
+                    path.unlink(missing_ok=True)
+                else:
+                    shutil.rmtree(path, ignore_errors=True)
 
 
-def _damaged(folder: Path, what: str) -> LibraryError:
-    return LibraryError(f"the table {folder} is damaged: {what}",
+class DamagedTableError(LibraryError):
+    """A table's manifest or chunk files are unreadable or disagree (derived data: rebuild it)."""
+
+
+def _damaged(folder: Path, what: str) -> DamagedTableError:
+    return DamagedTableError(f"the table {folder} is damaged: {what}",
                         fix="rebuild it with the command that made it (e.g. `scicmr encode LIB --force`, `scicmr index LIB`)")
 
 

@@ -62,7 +62,10 @@ def upgrade_library(root: str | Path) -> UpgradeReport:
         if folder.name.startswith(".") or not folder.is_dir() or is_table(folder):
             continue
         problem = _convert_cache(lib, folder)
-        (report.dropped.__setitem__(folder.name, problem) if problem else report.converted.append(folder.name))
+        if problem:
+            report.dropped[folder.name] = problem
+        else:
+            report.converted.append(folder.name)
         crash_point("upgrade.cache_converted")
     meta["format_version"] = FORMAT_VERSION
     atomic_write_json(meta_path, meta)

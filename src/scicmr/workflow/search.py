@@ -216,6 +216,7 @@ class Searcher:
         """A fresh snapshot of the library's paired records under this model: the model's
         serving table memory-mapped when it is current (:mod:`scicmr.workflow.serving`), else
         projected from the stored features and stored for the next start."""
+        from scicmr.corpus.table import DamagedTableError
         from scicmr.workflow import serving
         from scicmr.workflow.index import model_version
 
@@ -223,8 +224,8 @@ class Searcher:
         table = serving.current_table(self.lib, self.model_name, version)
         try:
             return self._table_snapshot(table or self._rebuild_table(version), version)
-        except LibraryError as exc:
-            if table is None or not exc.problem.startswith("the table"):
+        except DamagedTableError as exc:
+            if table is None:  # the table was just rebuilt: the damage is elsewhere
                 raise
             # A damaged chunk must not stop a start: the table is derived data, rebuild it.
             _log.warning("%s; rebuilding the serving table from the stored features", exc.problem)
