@@ -30,9 +30,17 @@ def library(pristine, tmp_path):
 
 
 def _ranking(root, **filters):
+    """Per query: the top 10 as (id, score)."""
     searcher = Searcher(root)
-    return [[(h.id, round(h.score, 5)) for h in searcher.rank(searcher.embed_text([q]), "image", 10,
-                                                                 filters=Filters(**filters)).hits] for q in QUERIES]
+    return [[(h.id, h.score) for h in searcher.rank(searcher.embed_text([q]), "image", 10,
+                                                    filters=Filters(**filters)).hits] for q in QUERIES]
+
+
+def _same(got, expected):
+    """The same ids in the same order, scores equal up to float rounding (a product over one
+    chunk and over several may differ in the last bits on another CPU)."""
+    assert [[i for i, _ in page] for page in got] == [[i for i, _ in page] for page in expected]
+    assert [[s for _, s in page] for page in got] == [pytest.approx([s for _, s in page], abs=1e-5) for page in expected]
 
 
 def test_index_writes_the_table_and_a_start_reads_no_records(library, monkeypatch):
@@ -45,7 +53,7 @@ def test_index_writes_the_table_and_a_start_reads_no_records(library, monkeypatc
 
     monkeypatch.setattr(search_module, "paired_records", lambda *a, **k: pytest.fail("records were read"))
     monkeypatch.setattr(search_module, "shared_vectors", lambda *a, **k: pytest.fail("features were projected"))
-    assert _ranking(library) == expected
+    _same(_ranking(library), expected)
     assert isinstance(Searcher(library).snapshot.vectors["image"].blocks[0], np.memmap)
 
 
@@ -86,8 +94,8 @@ def test_compact_drops_tombstones_and_keeps_results(library, capsys):
     assert victim not in lib.feature_table(image_key).ids() and "new-1" in lib.feature_table(image_key).ids()
     assert lib.deleted_since_compaction() == []
     after = _ranking(library), _ranking(library, year_min=2000, labels=("astronomy",))
-    assert after[0] == before[0]
-    assert after[1] == before[1]
+    _same(after[0], before[0])
+    _same(after[1], before[1])
     assert main(["compact", str(library)]) == 0
     assert "nothing to compact" in " ".join(capsys.readouterr().out.split())
 
@@ -107,7 +115,7 @@ def test_a_library_that_cannot_be_written_still_searches(library, monkeypatch):
         return real(*args, folder=folder, **kwargs)
 
     monkeypatch.setattr(serving, "write_table", refuse_the_library)
-    assert _ranking(library) == expected
+    _same(_ranking(library), expected)
     assert not serving_dir(Library.open(library), "cca").exists()
 
 
@@ -116,7 +124,7 @@ def test_an_ivfpq_index_serves_the_same_ranking_through_exact_reranking(library)
     assert main(["index", str(library), "--kind", "ivfpq", "--param", "nprobe=4", "--param", "nlist=8"]) == 0
     snapshot = Searcher(library).snapshot
     assert type(snapshot.indexes["image"].base).__name__ == "ShortlistRerank"
-    assert _ranking(library) == expected  # a shortlist of 100 covers this small library: exact
+    _same(_ranking(library), expected)  # a shortlist of 100 covers this small library: exact
 
 
 @pytest.mark.parametrize("damage", ["chunk", "manifest"])
@@ -125,5 +133,5 @@ def test_a_damaged_serving_table_is_rebuilt_not_fatal(library, damage):
     folder = serving_dir(Library.open(library), "cca")
     target = next(folder.glob("c*.image.npy")) if damage == "chunk" else folder / "table.json"
     target.write_bytes(target.read_bytes()[: 40])
-    assert _ranking(library) == expected
+    _same(_ranking(library), expected)
     assert ChunkedTable.open(folder).ids() == [r.id for r in Library.open(library).records() if r.kind == "pair"]
