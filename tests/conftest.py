@@ -67,3 +67,20 @@ def pytest_terminal_summary(terminalreporter, config):
     count = config.stash.get(_SLOW_DESELECTED, 0)
     if count:
         terminalreporter.write_line(f"{count} slow test{'s' if count > 1 else ''} deselected; {SLOW_HOW}.")
+
+
+@pytest.fixture(scope="session")
+def trained_library_source(tmp_path_factory):
+    """One small trained library (generated pairs, thumbnail + TF-IDF features, CCA, flat
+    index), built once per run; tests that write take :func:`trained_library_copy`."""
+    from factories.service import build_library
+
+    return build_library(tmp_path_factory.mktemp("trained-library"))
+
+
+@pytest.fixture()
+def trained_library_copy(trained_library_source, tmp_path):
+    """A private copy of :func:`trained_library_source` for a test to change."""
+    from factories.service import copy_library
+
+    return copy_library(trained_library_source, tmp_path / "lib")

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from factories.service import API_KEY, build_library, client, copy_library, image_bytes  # noqa: E402
+from factories.service import API_KEY, client, image_bytes  # noqa: E402
 
 KEY = {"X-API-Key": API_KEY}
 NEW = {"id": "new-galaxy-1", "title": "A new survey", "caption": "quasar absorption lines in a distant nebula",
@@ -23,14 +23,9 @@ NEW = {"id": "new-galaxy-1", "title": "A new survey", "caption": "quasar absorpt
 QUERY = {"q": "quasar absorption lines nebula", "k": 3, "target": "text"}
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return build_library(tmp_path_factory.mktemp("service-workers"))
-
-
 @pytest.fixture()
-def library(pristine, tmp_path):
-    return copy_library(pristine, tmp_path / "lib")
+def library(trained_library_copy):
+    return trained_library_copy  # the shared small trained library (tests/conftest.py), copied
 
 
 def _files():

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from factories.service import API_KEY, build_library, client, copy_library, image_bytes  # noqa: E402
+from factories.service import API_KEY, client, image_bytes  # noqa: E402
 from scicmr.corpus.library import Library  # noqa: E402
 from scicmr.corpus.table import ChunkedTable  # noqa: E402
 from scicmr.workflow.serving import serving_dir  # noqa: E402
@@ -22,14 +22,9 @@ NEW = {"id": "new-galaxy-1", "title": "A new survey", "caption": "quasar absorpt
        "labels": ["astronomy"], "authors": ["Ada Newcomer"], "date": "2024", "image": "fig1.png"}
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return build_library(tmp_path_factory.mktemp("service-writes"))
-
-
-@pytest.fixture
-def library(pristine, tmp_path):
-    return copy_library(pristine, tmp_path / "lib")
+@pytest.fixture()
+def library(trained_library_copy):
+    return trained_library_copy  # the shared small trained library (tests/conftest.py), copied
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-from factories.service import build_library, copy_library
 from scicmr.cli import main
 from scicmr.cli import contents
 from scicmr.corpus.library import Library
@@ -23,14 +22,9 @@ pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return build_library(tmp_path_factory.mktemp("export"))
-
-
 @pytest.fixture()
-def library(pristine, tmp_path):
-    return copy_library(pristine, tmp_path / "lib")
+def library(trained_library_copy):
+    return trained_library_copy  # the shared small trained library (tests/conftest.py), copied
 
 
 def _reload(out, name):

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 
-from factories.service import build_library, copy_library
 from scicmr.cli import main
 from scicmr.corpus.library import Library
 from scicmr.corpus.table import ChunkedTable
@@ -19,14 +18,9 @@ from scicmr.workflow.snapshot import Filters
 QUERIES = ["ocean temperature anomaly", "gene expression heat map", "galaxy redshift"]
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return build_library(tmp_path_factory.mktemp("serving"))
-
-
 @pytest.fixture()
-def library(pristine, tmp_path):
-    return copy_library(pristine, tmp_path / "lib")
+def library(trained_library_copy):
+    return trained_library_copy  # the shared small trained library (tests/conftest.py), copied
 
 
 def _ranking(root, **filters):
