@@ -9,7 +9,7 @@ import pytest
 
 from factories.data import make_manifest
 from scicmr.cli import VERB_MODULES, build_parser, main
-from scicmr.cli._output import parse_ks, parse_params
+from scicmr.cli._output import console, parse_ks, parse_params, print_quirks, print_skipped, print_table
 from scicmr.errors import InputError
 
 VERBS = ["ingest", "encode", "train", "index", "search", "evaluate", "benchmark", "export", "info", "demo",
@@ -36,10 +36,13 @@ def test_each_verb_module_registers_its_own_verbs():
             assert sub.get_default("func").__module__ == module.__name__, name
 
 
-def test_python_dash_m_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "scicmr.cli", "--version"], capture_output=True, text=True,
+@pytest.mark.parametrize("module", ["scicmr", "scicmr.cli"])
+def test_python_dash_m_runs_the_cli(module):
+    result = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and result.stdout.startswith("scicmr ")
+    if module == "scicmr":
+        return
     result = subprocess.run([sys.executable, "-m", "scicmr.cli", "nosuch"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2 and "invalid choice: 'nosuch'" in result.stderr
@@ -82,3 +85,30 @@ def test_evaluate_prints_the_metrics_table(tmp_path, capsys):
     rows = [[cell.strip() for cell in line.split("│")[1:3]] for line in output.splitlines() if line.startswith("│")]
     assert rows == [["cca", "i2t"], ["cca", "t2i"]]
     assert "metrics written to" in output and (tmp_path / "m.json").is_file()
+
+
+def test_ingest_quirks_print_one_readable_line_each_and_brackets_stay_text(capsys):
+    # A reader's quirks are dicts; the user sees "item: quirk (detail)", never a dict repr, and
+    # brackets from file names are not taken as rich markup (which would raise on "[/]").
+    quirks = [{"item": f"paper[/]{i}.pdf page 2", "quirk": "caption 'Figure 5' has no figure", "detail": "[bold] x"}
+              for i in range(23)]
+    print_quirks(console(), quirks, "LIB/reports/ingest.json", limit=20)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "notes 23 (worked around; all kept in LIB/reports/ingest.json):"
+    assert lines[1] == "  - paper[/]0.pdf page 2: caption 'Figure 5' has no figure ([bold] x)"
+    assert lines[-1] == "  ... and 3 more" and len(lines) == 22
+    print_quirks(console(), [], "LIB/reports/ingest.json")
+    assert capsys.readouterr().out == ""
+
+
+def test_skipped_items_keep_brackets_as_text(capsys):
+    print_skipped(console(), [{"item": "a[/]b.pdf", "reason": "no captioned figures [found]"}])
+    assert capsys.readouterr().out.strip() == "- a[/]b.pdf: no captioned figures [found]"
+
+
+def test_table_cells_and_title_are_text_not_markup(capsys):
+    # A caption with subfigure tags "[a]"/"[b]" or a stray "[/]" is printed as written (rich
+    # markup would hide the tags and raise on the closing one).
+    print_table(("id", "text"), [("fig[/]1", "panels [a] and [b] compared")], title="matching photo[1].jpg")
+    out = capsys.readouterr().out
+    assert "fig[/]1" in out and "panels [a] and [b] compared" in out and "matching photo[1].jpg" in out

@@ -16,7 +16,7 @@ def test_small_split_warnings_name_the_split_and_the_fix():
     assert small_split_warnings({"train": 500, "validation": 20, "test": 40}) == []
     messages = small_split_warnings({"train": 22, "test": 1})
     assert [m.split(" split")[0] for m in messages] == ["the validation", "the test"]
-    assert "only 0 pairs" in messages[0] and "--split 0.6,0.2,0.2" in messages[1]
+    assert "only 0 pairs" in messages[0] and "only 1 pair (" in messages[1] and "--split 0.6,0.2,0.2" in messages[1]
 
 
 @pytest.fixture(scope="module")

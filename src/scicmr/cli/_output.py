@@ -53,11 +53,13 @@ def warn(message: str) -> None:
 
 
 def console(stderr: bool = False):
-    """A rich Console for the command's human output (no automatic highlighting); ``stderr``
-    for a summary line when the command's data itself goes to standard output (``--out -``)."""
+    """A rich Console for the command's human output; ``stderr`` for a summary line when the
+    command's data itself goes to standard output (``--out -``). Markup and highlighting are off:
+    what is printed holds the user's paths, titles and captions, whose brackets ("[draft]",
+    "[/]") are text (colour goes through ``style=``)."""
     from rich.console import Console
 
-    return Console(highlight=False, stderr=stderr)
+    return Console(highlight=False, markup=False, stderr=stderr)
 
 
 def print_json(obj: Any) -> None:
@@ -67,14 +69,16 @@ def print_json(obj: Any) -> None:
 
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, title: str | None = None,
                 overflow: str = "ellipsis") -> None:
-    """Print ``rows`` of cell strings under ``columns`` as one rich table."""
+    """Print ``rows`` of cell strings under ``columns`` as one rich table. Cells and title are
+    plain text: a caption's "[a]" or "[/]" is shown as written, not read as rich markup."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title)
+    table = Table(title=None if title is None else Text(title))
     for column in columns:
         table.add_column(column, overflow=overflow)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     console().print(table)
 
 
@@ -82,6 +86,19 @@ def print_skipped(out, skipped: Sequence[dict[str, str]], limit: int = 20) -> No
     """Print the first ``limit`` skipped items of a report, one ``item: reason`` a line."""
     for item in skipped[:limit]:
         out.print(f"  - {item['item']}: {item['reason']}")
+
+
+def print_quirks(out, quirks: Sequence[dict[str, str]], where: str, limit: int = 20) -> None:
+    """Print the first ``limit`` of a reader's worked-around quirks (``{"item", "quirk",
+    "detail"}`` dicts), one ``item: quirk (detail)`` a line, and where the rest are kept."""
+    if not quirks:
+        return
+    out.print(f"notes {len(quirks)} (worked around; all kept in {where}):", style="yellow")
+    for quirk in quirks[:limit]:
+        detail = f" ({quirk['detail']})" if quirk.get("detail") else ""
+        out.print(f"  - {quirk.get('item', '')}: {quirk.get('quirk', '')}{detail}")
+    if len(quirks) > limit:
+        out.print(f"  ... and {len(quirks) - limit} more")
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:

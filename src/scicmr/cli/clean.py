@@ -46,7 +46,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     out.print(report.summary_table())
     out.print(f"report: {args.library}/reports/cleaning.json")
     if moved is None:
-        out.print("[yellow]dry run[/]: nothing moved")
+        out.print("dry run: nothing moved", style="yellow")
     else:
         out.print(f"quarantined {len(moved.records)} records ({len(moved.files)} files) in {args.library}/quarantine/;"
                   f" undo with `scicmr clean {args.library} --restore`")

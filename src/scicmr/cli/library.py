@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 
 from scicmr.cli._output import (add_json_option, add_library_argument, add_ray_option, console, parse_params,
-                                print_json, print_skipped, ray_executor)
+                                print_json, print_quirks, print_skipped, ray_executor)
 from scicmr.errors import InputError
 
 INDEX_KINDS = ["exact", "flat", "hnsw", "ivfpq", "opq-ivfpq", "hamming-exact", "hamming-flat", "hamming-hnsw", "hamming-ivf"]
@@ -104,14 +104,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print_json(report.to_dict())
         return 0
     out = console()
-    out.print(f"ingested [bold]{report.added}[/] records from {args.source} ({report.kind}) into {report.library}")
+    out.print(f"ingested {report.added} records from {args.source} ({report.kind}) into {report.library}")
     out.print("splits: " + ", ".join(f"{k} {v}" for k, v in sorted(report.splits.items())))
     if report.features:
         out.print("precomputed features: " + ", ".join(report.features))
-    for quirk in report.notes.get("quirks", []):
-        out.print(f"[yellow]note[/]: {quirk}")
+    print_quirks(out, report.notes.get("quirks", []), f"{report.library}/reports/ingest.json")
     if report.skipped:
-        out.print(f"[yellow]skipped {len(report.skipped)}[/] (all listed in {report.library}/reports/ingest.json):")
+        out.print(f"skipped {len(report.skipped)} (all listed in {report.library}/reports/ingest.json):", style="yellow")
         print_skipped(out, report.skipped)
         if len(report.skipped) > 20:
             out.print(f"  ... and {len(report.skipped) - 20} more")

@@ -37,6 +37,6 @@ def cmd_ocr(args: argparse.Namespace) -> int:
               f"({report.empty} without text), {report.cached} already done, {report.without_image} without "
               f"image, in {report.seconds:.1f}s")
     if report.skipped:
-        out.print(f"[yellow]skipped {len(report.skipped)}[/] (listed in {report.library}/reports/ocr.json):")
+        out.print(f"skipped {len(report.skipped)} (listed in {report.library}/reports/ocr.json):", style="yellow")
         print_skipped(out, report.skipped)
     return 0
