@@ -103,3 +103,11 @@ def test_bad_param_syntax(trained, capsys):
     assert code == 2 and "NAME=VALUE" in output
     code, output = _run(["train", trained, "--method", "cca", "--param", "bogus=1"], capsys)
     assert code == 2 and "bogus" in output
+
+
+def test_index_params_that_clash_with_the_kind_or_width_are_refused(trained, capsys):
+    for param in ("kind=hnsw", "dim=8"):
+        code, output = _run(["index", trained, "--kind", "hnsw", "--param", param], capsys)
+        assert code == 2 and f"--param {param.split('=')[0]}" in output and "--kind" in output
+    code, output = _run(["index", trained, "--kind", "hnsw", "--param", "M=8", "--json"], capsys)
+    assert code == 0 and json.loads(output[output.index("{"):])["model"] == "cca"  # resolved, not null

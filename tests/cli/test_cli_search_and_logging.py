@@ -23,6 +23,19 @@ def test_search_table_has_a_paper_title_column(lib_root, capsys):
     assert "Study" in out  # the factory's paper titles: "Study N in FIELD"
 
 
+def test_search_table_shows_brackets_in_captions_as_written(capsys):
+    from types import SimpleNamespace
+
+    from scicmr.cli._output import print_table
+    from scicmr.cli.search import _hit_row
+
+    record = SimpleNamespace(title="On [a] things", labels=["x"], year=2020, text="Panels [a] and [b] [/]")
+    print_table(("#", "score", "id", "paper", "labels", "year", "text"),
+                [_hit_row(SimpleNamespace(rank=1, score=0.5, id="r1", record=record))], overflow="fold")
+    out = capsys.readouterr().out
+    assert "Panels [a] and [b] [/]" in out and "On [a] things" in out and "\\[" not in out
+
+
 def test_search_json_is_unchanged_by_verbosity(lib_root, capsys):
     outputs = []
     for flags in ([], ["-q"], ["-vv"]):

@@ -150,16 +150,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from scicmr.workflow import build_index
+    from scicmr.workflow.library_data import as_library, resolve_model_name
 
     kind = args.kind or ("hamming-flat" if args.codes else "flat")
     if args.codes and not kind.startswith("hamming"):
         raise InputError(f"--codes builds a Hamming index, not {kind!r}", fix="use --kind hamming-flat, hamming-hnsw or hamming-ivf")
     if args.milvus_uri and args.backend != "milvus":
         raise InputError("--milvus-uri needs --backend milvus", fix="add --backend milvus")
-    built = build_index(args.library, args.model, kind=kind, backend=args.backend, milvus_uri=args.milvus_uri,
-                        **parse_params(args.param))
+    lib = as_library(args.library)
+    model = resolve_model_name(lib, args.model)
+    built = build_index(lib, model, kind=kind, backend=args.backend, milvus_uri=args.milvus_uri,
+                        params=parse_params(args.param))
     if args.json:
-        print_json({"model": args.model, "kind": kind, "backend": args.backend, "indexes": built})
+        print_json({"model": model, "kind": kind, "backend": args.backend, "indexes": built})
         return 0
     where = f", milvus at {args.milvus_uri or 'Milvus Lite (embedded)'}" if args.backend == "milvus" else ""
     for modality, directory in built.items():

@@ -73,12 +73,11 @@ def _print_explanations(hits) -> None:
 
 
 def _hit_row(hit) -> tuple[str, ...]:
-    """One table row of a search hit: rank, score, then its record's cells (rich markup escaped)."""
-    from rich.markup import escape
-
+    """One table row of a search hit: rank, score, then its record's cells (plain text:
+    :func:`print_table` shows brackets as written)."""
     r = hit.record
-    cells = (hit.id, _clip(r.title, TITLE), ",".join(r.labels), str(r.year or ""), _clip(r.text or r.title, SNIPPET))
-    return (str(hit.rank), f"{hit.score:.3f}", *(escape(c) for c in cells))
+    return (str(hit.rank), f"{hit.score:.3f}", hit.id, _clip(r.title, TITLE), ",".join(r.labels), str(r.year or ""),
+            _clip(r.text or r.title, SNIPPET))
 
 
 def _clip(text: str, limit: int) -> str:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,7 +151,8 @@ def record_index(lib: Library, model: str, kind: str) -> None:
 
 
 def build_index(lib: Library | str | Path, model: str | None = None, kind: str = "flat", *,
-                backend: str = "faiss", milvus_uri: str | None = None, **params) -> dict[str, Path]:
+                backend: str = "faiss", milvus_uri: str | None = None,
+                params: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Index every pair's image and text vectors under ``indexes/<model>-<modality>-<kind>``.
 
     Index ids are row positions into ``ids.json`` saved beside each index. A ``hamming-*``
@@ -158,11 +160,17 @@ def build_index(lib: Library | str | Path, model: str | None = None, kind: str =
     stores the relaxed vectors beside them (``relaxed.npy``) for shortlist re-ranking.
     ``backend="milvus"`` puts the vectors and filter fields in a Milvus collection instead
     (``milvus_uri``, or embedded Milvus Lite when None; not for hashing models): see
-    :mod:`scicmr.workflow.backends`.
+    :mod:`scicmr.workflow.backends`. ``params``: the kind's own options (``--param``), e.g.
+    HNSW ``{"M": 32}``; the kind and width are set here, not through them.
     """
     from scicmr.index import create_index
     from scicmr.workflow.backends import build_milvus_index, check_backend
 
+    params = dict(params or {})
+    if clash := sorted({"kind", "dim"} & set(params)):
+        raise InputError(f"--param {clash[0]}=… cannot be set: the index kind is chosen with --kind and its width "
+                         "comes from the model",
+                         fix="choose the index with --kind (e.g. --kind hnsw) and drop that --param")
     lib = as_library(lib)
     model = resolve_model_name(lib, model)
     if check_backend(backend) == "milvus":
