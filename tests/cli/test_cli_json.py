@@ -70,6 +70,14 @@ def test_benchmark_prints_json(library, capsys, tmp_path):
     assert (tmp_path / "bench" / "table.md").is_file()
 
 
+def test_benchmark_over_seeds_prints_json(library, capsys, tmp_path):
+    code, out, _ = _run(capsys, "benchmark", library, "--methods", "cca", "--seeds", "2", "--out", tmp_path / "b",
+                        "--json")
+    document = json.loads(out)
+    assert code == 0 and document["seeds"] == [0, 1] and document["out"] == str(tmp_path / "b")
+    assert document["rows"]["cca"]["t2i"]["map"]["n"] == 2
+
+
 def test_ingest_accepts_a_folder_holding_one_manifest(tmp_path, capsys):
     manifest = make_manifest(tmp_path / "src")
     code, out, _ = _run(capsys, "ingest", manifest.parent, "--out", tmp_path / "lib", "--json")

@@ -133,6 +133,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         from scicmr.workflow.benchmark_seeds import run_benchmark_seeds
 
         summary = run_benchmark_seeds(args.library, rows, out, seeds=range(args.seed, args.seed + args.seeds))
+        if args.json:
+            print_json({"out": out, **summary})
+            return 0
         console().print((Path(out) / "table.md").read_text())
         console().print(f"{len(summary['rows'])} rows × {args.seeds} seeds; mean ± std in {out}/mean-std.json")
         return 0
