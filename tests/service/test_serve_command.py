@@ -58,3 +58,13 @@ def test_serve_answers_over_http(tmp_path):
         process.terminate()
         process.wait(timeout=30)
     assert f"http://127.0.0.1:{port}/" in process.stdout.read()
+
+
+def test_worker_environment_drops_a_stale_api_key():
+    from scicmr.service.settings import Settings
+
+    environ = {"SCICMR_API_KEY": "left-over-key-123"}  # e.g. exported in the shell
+    Settings.from_env({}, library="lib").export_environ(environ)  # writes off (key read from elsewhere)
+    assert "SCICMR_API_KEY" not in environ and Settings.from_env(environ).writes_enabled is False
+    Settings.from_env({}, library="lib", api_key="a-long-secret-key").export_environ(environ)
+    assert Settings.from_env(environ).api_key == "a-long-secret-key"

@@ -36,6 +36,22 @@ def built(tmp_path_factory):
     return faiss_lib, milvus_lib
 
 
+def test_serve_refuses_several_workers_on_a_milvus_lite_file(built, capsys):
+    from pathlib import Path
+
+    from scicmr.workflow.backends import milvus_lite_file
+
+    faiss_lib, milvus_lib = built
+    lib = Library.open(milvus_lib)
+    assert milvus_lite_file(lib, "cca", None) == (Path(milvus_lib) / "indexes" / "milvus.db").resolve()
+    assert milvus_lite_file(lib, "cca", "faiss") is None
+    assert milvus_lite_file(Library.open(faiss_lib), "cca", None) is None
+    pytest.importorskip("uvicorn")
+    assert main(["serve", str(milvus_lib), "--workers", "2"]) == 2  # refused before any server starts
+    err = capsys.readouterr().err
+    assert "Milvus Lite" in err and "--workers 1" in err and "--milvus-uri" in err
+
+
 def _same_page(got, want):
     assert got.total == want.total
     assert_same_ranking([h.id for h in got.hits], [h.score for h in got.hits],

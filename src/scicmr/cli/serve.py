@@ -53,6 +53,7 @@ def settings_from_args(args: argparse.Namespace):
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from scicmr.errors import InputError
+    from scicmr.workflow.backends import milvus_lite_file
     from scicmr.workflow.library_data import as_library, resolve_model_name
 
     try:
@@ -67,7 +68,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be 1..64, got {args.workers}")
     settings = settings_from_args(args)
     # Fail here with the CLI's clear message rather than inside the server's startup.
-    resolve_model_name(as_library(settings.library), settings.model)
+    lib = as_library(settings.library)
+    model = resolve_model_name(lib, settings.model)
+    if args.workers > 1 and (lite := milvus_lite_file(lib, model, settings.backend)) is not None:
+        raise InputError(f"--workers {args.workers}: model {model!r} is served from the Milvus Lite file {lite}, "
+                         "which only one process can open",
+                         fix="serve it with --workers 1, or index it into a Milvus server "
+                             f"(scicmr index {args.library} --backend milvus --milvus-uri http://HOST:19530)")
     from scicmr.service.app import create_app
 
     state = "on" if settings.writes_enabled else f"off (set ${args.api_key_env} to enable)"
@@ -77,7 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import os
 
         # Each worker process builds its app from these variables (uvicorn imports the factory).
-        os.environ.update(settings.to_environ())
+        settings.export_environ(os.environ)
         uvicorn.run("scicmr.service.app:app_from_env", factory=True, workers=args.workers, host=args.host,
                     port=args.port, log_level=args.log_level)
         return 0

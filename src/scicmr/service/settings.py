@@ -16,7 +16,7 @@ max_offset                       ``SCICMR_MAX_OFFSET``                       100
 max_records_per_request          ``SCICMR_MAX_RECORDS_PER_REQUEST``          100
 max_request_bytes (write bodies) ``SCICMR_MAX_REQUEST_BYTES``                64 MiB
 max_pdf_bytes                    ``SCICMR_MAX_PDF_BYTES``                    50 MiB
-extra_file_roots                 (argument only)                             ()
+extra_file_roots                 ``SCICMR_EXTRA_FILE_ROOTS`` (os.pathsep)     ()
 ===============================  ==========================================  =============
 
 CORS is off: the web UI is served by the same origin, and a browser on another origin gets
@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, MutableMapping
 
 from scicmr.errors import InputError
 
@@ -90,6 +90,14 @@ class Settings:
         if self.extra_file_roots:
             env[_ENV_PREFIX + "EXTRA_FILE_ROOTS"] = os.pathsep.join(str(p) for p in self.extra_file_roots)
         return env
+
+    def export_environ(self, environ: MutableMapping[str, str]) -> None:
+        """Put these settings into ``environ`` for worker processes, and remove the API key
+        variable when writes are off: a worker reads ``SCICMR_API_KEY`` whatever
+        ``--api-key-env`` named, so a stale one would turn writes on behind the parent's back."""
+        if not self.api_key:
+            environ.pop(DEFAULT_API_KEY_ENV, None)
+        environ.update(self.to_environ())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, api_key_env: str = DEFAULT_API_KEY_ENV,

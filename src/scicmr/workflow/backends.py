@@ -174,3 +174,23 @@ def served_by_external_index(snapshot) -> bool:
     """Whether ``snapshot`` ranks through an engine outside the process (Milvus), which the
     service's copy-on-write updates cannot keep in step."""
     return any(hasattr(index, "search_filtered") for index in snapshot.indexes.values())
+
+
+def milvus_lite_file(lib: Library, model: str, backend: str | None) -> Path | None:
+    """The Milvus Lite file that serving ``model`` with ``backend`` (None: the library's built
+    index) would open, or None when no Milvus Lite file is involved (FAISS, a Milvus server, or
+    no Milvus index built yet). Milvus Lite opens a file from one process only, which is why
+    ``scicmr serve --workers N`` asks."""
+    from scicmr.index import read_index_config
+    from scicmr.index.milvus_index import is_remote
+    from scicmr.workflow.index import index_name
+
+    if backend == "faiss" or (backend is None and lib.meta.get("indexes", {}).get(model) != MILVUS_KIND):
+        return None
+    directory = lib.index_dir(index_name(model, "image", MILVUS_KIND))
+    if not directory.is_dir():
+        return None
+    uri = str(read_index_config(directory).get("params", {}).get("uri") or "")
+    if not uri or is_remote(uri):
+        return None
+    return (directory.resolve().parent / uri) if not Path(uri).is_absolute() else Path(uri)
