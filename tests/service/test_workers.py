@@ -53,6 +53,17 @@ def test_a_write_in_one_process_is_served_by_another(library):
                [h["id"] for h in fresh_hits]
 
 
+def test_other_processes_see_a_write_in_facets_details_and_health(library):
+    # Not only search: every read of another process catches up first.
+    with client(library, api_key=API_KEY) as writer, client(library) as reader:
+        health, facets = reader.get("/health").json(), reader.get("/api/facets").json()
+        assert writer.post("/api/records", headers=KEY, data={"records": json.dumps([NEW])},
+                           files=_files()).status_code == 201
+        assert reader.get("/health").json()["indexed"] == health["indexed"] + 1
+        assert reader.get("/api/facets").json()["total"] == facets["total"] + 1
+        assert reader.get("/api/records/new-galaxy-1").json()["indexed"] is True
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

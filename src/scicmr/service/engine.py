@@ -64,8 +64,9 @@ class SearchEngine:
         key = (stamp.st_ino, stamp.st_mtime_ns, stamp.st_size)
         if key == self._table_stamp:
             return False
-        self._table_stamp = key
-        return self.searcher.catch_up()
+        caught = self.searcher.catch_up()
+        self._table_stamp = key  # only once caught up: a failed catch-up is tried again next time
+        return caught
 
     def maybe_catch_up(self) -> None:
         """Catch up unless a writer is busy (it catches up itself); never blocks a query."""
@@ -74,6 +75,12 @@ class SearchEngine:
                 self.catch_up()
             finally:
                 self.write_lock.release()
+
+    def current(self) -> Snapshot:
+        """The snapshot a reader should see: caught up with other processes' writes first
+        (facets, record details, health and metrics agree with search)."""
+        self.maybe_catch_up()
+        return self.snapshot
 
     def search(self, modality: str, item: Any, target: str, k: int, offset: int = 0,
                filters: Filters | None = None) -> Page:

@@ -17,7 +17,7 @@ router = APIRouter(tags=["operations"])
 @router.get("/health", response_model=Health)
 def health(state: AppState = Depends(get_state)) -> Health:
     """Liveness and what is being served."""
-    engine, snapshot = state.engine, state.engine.snapshot
+    engine, snapshot = state.engine, state.engine.current()
     notes = [f"{m} queries are off: {why}" for m, why in engine.query_modalities.items() if why]
     if served_by_external_index(snapshot):
         notes.append("ranked by Milvus: writes are refused (rebuild with `scicmr index LIB --backend milvus`)")
@@ -32,7 +32,7 @@ def health(state: AppState = Depends(get_state)) -> Health:
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(state: AppState = Depends(get_state)) -> PlainTextResponse:
     """Request counts and latency histograms in the Prometheus text format."""
-    snapshot = state.engine.snapshot
+    snapshot = state.engine.current()
     gauges = {
         "scicmr_indexed_records": ("Records in the search index.", float(len(snapshot))),
         "scicmr_index_snapshot": ("Index version; grows with every write.", float(snapshot.version)),

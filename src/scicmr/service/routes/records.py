@@ -44,7 +44,7 @@ def _image_file(state: AppState, record: Record):
 def record_detail(record_id: str, state: AppState = Depends(get_state)) -> RecordDetail:
     """Everything about one record, with links to its figure, thumbnail and PDF page."""
     record = _record(state, record_id)
-    indexed = state.engine.snapshot.row_of(record_id) is not None
+    indexed = state.engine.current().row_of(record_id) is not None
     return to_detail(record, indexed, state.library.root, state.file_roots)
 
 

@@ -102,7 +102,7 @@ def facets(
 ) -> FacetsResponse:
     """Counts of labels (fields), years and authors among the indexed records passing the
     filters (year_min, year_max, label, author), for clickable filters."""
-    found = facet_counts(state.engine.snapshot, page.filters, top)
+    found = facet_counts(state.engine.current(), page.filters, top)
     as_counts = lambda pairs: [FacetCount(value=str(v), count=n) for v, n in pairs]  # noqa: E731
     return FacetsResponse(total=found.total, labels=as_counts(found.labels), years=as_counts(found.years),
                           authors=as_counts(found.authors))
