@@ -213,10 +213,16 @@ def test_favicon_is_served_and_nothing_on_the_page_is_missing(browser, site):
     assert failed == []
 
 
+def _exact_scores(page) -> list[float]:
+    """The hits' scores as the page compared them (data-score; the shown text is rounded to 3
+    places, so a score in (-0.0005, 0) would read as -0.000)."""
+    return [float(s) for s in page.locator(".hit").evaluate_all("els => els.map(e => e.dataset.score)")]
+
+
 def test_facets_filter_on_click_and_weak_tails_are_flagged(page):
     expect(page.locator('#facets button[data-facet="label"]')).to_have_count(3)  # on the start page too
     _search(page, "gene expression heat map")
-    scores = [float(t.split()[-1]) for t in page.locator(".hit .score").all_inner_texts()]
+    scores = _exact_scores(page)
     first_weak = next((i for i, s in enumerate(scores) if s < 0), None)
     if first_weak:  # the note says where the list turns weak
         expect(page.locator("#status")).to_contain_text(f"from #{first_weak + 1} on")
@@ -230,7 +236,7 @@ def test_facets_filter_on_click_and_weak_tails_are_flagged(page):
     assert all("climate" in t for t in page.locator(".hit .meta:not(.score)").all_inner_texts())
     # Genomics words against climate figures: the weak ones are flagged, and the page says where
     # the list turns weak (which scores fall below 0 is the model's business, not asserted here).
-    scores = [float(t.split()[-1]) for t in page.locator(".hit .score").all_inner_texts()]
+    scores = _exact_scores(page)
     assert page.locator(".hit.weak").count() == sum(s < 0 for s in scores)
     if scores and all(s < 0 for s in scores):
         expect(page.locator("#status")).to_contain_text("all weak matches")

@@ -22,13 +22,12 @@ def run_demo(out: str | Path = "demo_out", *, n_papers: int = 240, seed: int = 0
              methods: Sequence[str] = ("cca", "cardl")) -> dict[str, dict]:
     """Run the demo in ``out`` (recreated) and return the metrics documents per model."""
     from rich.console import Console
-    from rich.markup import escape
 
     from scicmr.demo.corpus import generate_corpus
     from scicmr.evaluation.report import metrics_table
     from scicmr.workflow import Searcher, build_index, encode_library, evaluate_model, ingest, train_model
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, markup=False)  # paths and captions are text, not markup
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -58,14 +57,14 @@ def run_demo(out: str | Path = "demo_out", *, n_papers: int = 240, seed: int = 0
     searcher = Searcher(report.library, methods[-1])
     for query in SAMPLE_TEXT_QUERIES:
         hits = searcher.search_text(query, k=3)
-        console.print(f"[bold]text → figures[/] {query!r}")
+        console.print(f"text → figures {query!r}", style="bold")
         _print_hits(console, hits)
     test_records = searcher.lib.records("test")
     if test_records:
         query_record = test_records[0]
         hits = searcher.search_image(searcher.lib.image_path(query_record), k=3)
-        console.print(f"[bold]figure → captions[/] query {query_record.id} "
-                      f"{escape(_labels(query_record))} {escape(query_record.text[:70])}")
+        console.print(f"figure → captions: query {query_record.id} {_labels(query_record)} "
+                      f"{query_record.text[:70]}", style="bold")
         _print_hits(console, hits)
 
     console.rule("6. evaluation on the test split (label relevance: same field)")
@@ -81,8 +80,5 @@ def _labels(record) -> str:
 
 
 def _print_hits(console, hits) -> None:
-    from rich.markup import escape
-
     for hit in hits:
-        line = f"{hit.rank}. {hit.score:.3f} {_labels(hit.record)} {hit.record.text[:80]}"
-        console.print("   " + escape(line))
+        console.print(f"   {hit.rank}. {hit.score:.3f} {_labels(hit.record)} {hit.record.text[:80]}")

@@ -62,6 +62,7 @@ function renderHits(data, append) {
   for (const h of data.hits) {
     scores.set(h.id, h.score);
     const li = el("li", h.score < 0 ? "hit weak" : "hit");
+    li.dataset.score = String(h.score);  // the exact score the weak flag used (the text is rounded)
     const button = el("button");
     button.type = "button";
     button.dataset.id = h.id;
