@@ -62,5 +62,14 @@ def test_train_help_lists_every_method_with_one_line():
     assert "adhn" not in lines  # images-only: trained by hash-images, not train
 
 
+def test_ingest_help_lists_every_source_kind():
+    from scicmr.workflow.ingest import source_kinds
+
+    text = SUBPARSERS["ingest"].format_help()
+    lines = {line.split()[0]: line for line in text.split("sources (SOURCE):")[1].splitlines() if line.strip()}
+    assert sorted(lines) == sorted(source_kinds()) and {"table", "webdataset", "hf", "pdf"} <= set(lines)
+    assert "hf:DIR" in text and ".parquet" in text
+
+
 def test_every_registered_pair_method_has_a_summary():
     assert all(method_summary(name) for name in available_methods(None))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from scicmr.errors import InputError
 
@@ -43,6 +43,21 @@ def add_json_option(parser, what: str = "the result") -> None:
     (human messages, if any, go to standard error); files are written with ``--out``."""
     parser.add_argument("--json", action="store_true",
                         help=f"print {what} as JSON on standard output (machine-readable) instead of text")
+
+
+def lazy_epilog(parser, heading: str, catalog: Callable[[], dict[str, str]]) -> None:
+    """End ``parser``'s help with ``heading`` and ``catalog()``, one ``name  line`` each, read
+    when the help is shown, not when the parser is built (the registries live below the light
+    CLI imports)."""
+    plain_help = parser.format_help
+
+    def format_help() -> str:
+        entries = catalog()
+        width = max(map(len, entries), default=0)
+        parser.epilog = heading + "\n" + "\n".join(f"  {name:<{width}}  {line}" for name, line in entries.items())
+        return plain_help()
+
+    parser.format_help = format_help
 
 
 def warn(message: str) -> None:

@@ -6,17 +6,18 @@ import argparse
 import dataclasses
 
 from scicmr.cli._output import (add_json_option, add_library_argument, add_ray_option, console, parse_params,
-                                print_json, print_quirks, print_skipped, ray_executor)
+                                lazy_epilog, print_json, print_quirks, print_skipped, ray_executor)
 from scicmr.errors import InputError
 
 INDEX_KINDS = ["exact", "flat", "hnsw", "ivfpq", "opq-ivfpq", "hamming-exact", "hamming-flat", "hamming-hnsw", "hamming-ivf"]
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("ingest", help="build a library from a manifest, a Wikipedia-layout folder, .mat "
-                              "features or PDFs")
-    p.add_argument("source", help="what to read: a manifest (.jsonl), a folder holding one manifest, a "
-                   "Wikipedia-layout folder, a .mat features file, or a folder of PDFs")
+    p = subparsers.add_parser("ingest", help="build a library from a manifest, a table (CSV, Parquet), WebDataset "
+                              "shards, a Hugging Face dataset, a Wikipedia-layout folder, .mat features or PDFs")
+    p.add_argument("source", help="what to read (the kinds are listed below): a manifest (.jsonl, .json, .csv) or a "
+                   "folder holding one, a .parquet table, .tar WebDataset shards, hf:DIR (a dataset saved with "
+                   "save_to_disk), a Wikipedia-layout folder, .mat features, or PDFs")
     p.add_argument("--out", required=True, help="library folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing library (the new one is built beside it and swapped in only when complete)")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,validation,test fractions (sources without a split)")
@@ -31,6 +32,7 @@ def register(subparsers) -> None:
                    "(missing: faster), or none (off)")
     add_ray_option(p, "PDF parsing and figure OCR", "one Ray task per PDF file; other sources are read here")
     add_json_option(p, "the ingest report")
+    lazy_epilog(p, "sources (SOURCE):", _source_kinds)
     p.set_defaults(func=cmd_ingest)
 
     p = subparsers.add_parser("encode", help="compute and cache image and text features")
@@ -54,7 +56,7 @@ def register(subparsers) -> None:
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="method parameter (repeatable)")
     add_json_option(p, "the training report")
     p.set_defaults(func=cmd_train)
-    _list_methods_in_help(p)
+    lazy_epilog(p, "methods (--method NAME):", _method_catalog)
 
     p = subparsers.add_parser("index", help="index a trained model's vectors for fast search")
     add_library_argument(p)
@@ -75,21 +77,16 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_index)
 
 
-def _list_methods_in_help(parser: argparse.ArgumentParser) -> None:
-    """Make ``train --help`` end with every registered method, one line each. Read when the help
-    is shown, not when the parser is built: the registry lives below the light CLI imports."""
-    plain_help = parser.format_help
+def _method_catalog() -> dict[str, str]:
+    from scicmr.workflow.train import method_catalog
 
-    def format_help() -> str:
-        from scicmr.workflow.train import method_catalog
+    return method_catalog()
 
-        catalog = method_catalog()
-        width = max(map(len, catalog), default=0)
-        parser.epilog = "methods (--method NAME):\n" + "\n".join(
-            f"  {name:<{width}}  {summary}" for name, summary in catalog.items())
-        return plain_help()
 
-    parser.format_help = format_help
+def _source_kinds() -> dict[str, str]:
+    from scicmr.workflow.ingest import source_kinds
+
+    return source_kinds()
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

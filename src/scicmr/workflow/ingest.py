@@ -246,3 +246,10 @@ def _note_findings(result: Any, repairs: list[dict], duplicates: dict[str, Any])
             result.quirk(first, f"duplicate {what} across splits",
                          f"{found['count']} set(s) of identical {what} in different splits (the given split is kept; "
                          "all listed under duplicates in reports/ingest.json)")
+
+
+def source_kinds() -> dict[str, str]:
+    """What :func:`ingest` reads: source kind → one line describing it (``scicmr ingest --help``)."""
+    from scicmr.corpus.readers import SOURCE_KINDS
+
+    return dict(SOURCE_KINDS)
