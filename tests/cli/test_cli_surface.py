@@ -102,8 +102,11 @@ def test_ingest_quirks_print_one_readable_line_each_and_brackets_stay_text(capsy
 
 
 def test_skipped_items_keep_brackets_as_text(capsys):
-    print_skipped(console(), [{"item": "a[/]b.pdf", "reason": "no captioned figures [found]"}])
-    assert capsys.readouterr().out.strip() == "- a[/]b.pdf: no captioned figures [found]"
+    print_skipped(console(), [{"item": "a[/]b.pdf", "reason": "no captioned figures [found]"}], "R/ingest.json")
+    assert capsys.readouterr().out.splitlines() == ["skipped 1 (all listed in R/ingest.json):",
+                                                    "  - a[/]b.pdf: no captioned figures [found]"]
+    print_skipped(console(), [], "R/ingest.json")
+    assert capsys.readouterr().out == ""
 
 
 def test_table_cells_and_title_are_text_not_markup(capsys):

@@ -97,23 +97,29 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[str]], *, title:
     console().print(table)
 
 
-def print_skipped(out, skipped: Sequence[dict[str, str]], limit: int = 20) -> None:
-    """Print the first ``limit`` skipped items of a report, one ``item: reason`` a line."""
-    for item in skipped[:limit]:
-        out.print(f"  - {item['item']}: {item['reason']}")
+def print_skipped(out, skipped: Sequence[dict[str, str]], where: str, limit: int = 20) -> None:
+    """Print a report's skipped items (``{"item", "reason"}``): a count naming ``where`` they are
+    all kept, then the first ``limit``, one ``item: reason`` a line."""
+    _print_listing(out, f"skipped {len(skipped)} (all listed in {where}):",
+                   [f"{item['item']}: {item['reason']}" for item in skipped], limit)
 
 
 def print_quirks(out, quirks: Sequence[dict[str, str]], where: str, limit: int = 20) -> None:
-    """Print the first ``limit`` of a reader's worked-around quirks (``{"item", "quirk",
-    "detail"}`` dicts), one ``item: quirk (detail)`` a line, and where the rest are kept."""
-    if not quirks:
+    """Print a reader's worked-around quirks (``{"item", "quirk", "detail"}``) the same way,
+    one ``item: quirk (detail)`` a line."""
+    _print_listing(out, f"notes {len(quirks)} (worked around; all kept in {where}):",
+                   [f"{q.get('item', '')}: {q.get('quirk', '')}" + (f" ({q['detail']})" if q.get("detail") else "")
+                    for q in quirks], limit)
+
+
+def _print_listing(out, header: str, lines: Sequence[str], limit: int) -> None:
+    if not lines:
         return
-    out.print(f"notes {len(quirks)} (worked around; all kept in {where}):", style="yellow")
-    for quirk in quirks[:limit]:
-        detail = f" ({quirk['detail']})" if quirk.get("detail") else ""
-        out.print(f"  - {quirk.get('item', '')}: {quirk.get('quirk', '')}{detail}")
-    if len(quirks) > limit:
-        out.print(f"  ... and {len(quirks) - limit} more")
+    out.print(header, style="yellow")
+    for line in lines[:limit]:
+        out.print(f"  - {line}")
+    if len(lines) > limit:
+        out.print(f"  ... and {len(lines) - limit} more")
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:

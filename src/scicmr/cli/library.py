@@ -106,11 +106,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if report.features:
         out.print("precomputed features: " + ", ".join(report.features))
     print_quirks(out, report.notes.get("quirks", []), f"{report.library}/reports/ingest.json")
-    if report.skipped:
-        out.print(f"skipped {len(report.skipped)} (all listed in {report.library}/reports/ingest.json):", style="yellow")
-        print_skipped(out, report.skipped)
-        if len(report.skipped) > 20:
-            out.print(f"  ... and {len(report.skipped) - 20} more")
+    print_skipped(out, report.skipped, f"{report.library}/reports/ingest.json")
     return 0
 
 

@@ -36,7 +36,5 @@ def cmd_ocr(args: argparse.Namespace) -> int:
     out.print(f"OCR ({report.settings['lang']}, psm {report.settings['psm']}): {report.done} figures read "
               f"({report.empty} without text), {report.cached} already done, {report.without_image} without "
               f"image, in {report.seconds:.1f}s")
-    if report.skipped:
-        out.print(f"skipped {len(report.skipped)} (listed in {report.library}/reports/ocr.json):", style="yellow")
-        print_skipped(out, report.skipped)
+    print_skipped(out, report.skipped, f"{report.library}/reports/ocr.json")
     return 0
