@@ -110,6 +110,11 @@ def test_options_of_the_other_export_kind_are_refused(library, tmp_path, capsys)
     assert "--embeddings" in capsys.readouterr().err
     assert main(["export", str(library), "--embeddings", "--format", "parquet", "--out", str(tmp_path / "e")]) != 0
     assert "drop --format" in capsys.readouterr().err
+    # Given explicitly, even at their default values, they are still refused for the other kind.
+    assert main(["export", str(library), "--shard-size", str(DEFAULT_SHARD_SIZE), "--out", str(tmp_path / "r.jsonl")]) != 0
+    assert "--embeddings" in capsys.readouterr().err
+    assert main(["export", str(library), "--embeddings", "--format", "jsonl", "--out", str(tmp_path / "e")]) != 0
+    assert "drop --format" in capsys.readouterr().err
     assert not (tmp_path / "r.jsonl").exists() and not (tmp_path / "e").exists()
 
 
