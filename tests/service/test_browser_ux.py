@@ -158,6 +158,21 @@ def test_url_holds_query_filters_pages_and_record_and_back_works(page):
     assert _query_of(fresh)["q"] == "gene expression heat map"
 
 
+def test_more_results_and_the_url_keep_the_filters_the_list_was_found_with(page):
+    page.click("#options summary")
+    page.fill("#label", "genomics")
+    _search(page, "gene expression heat map")
+    page.fill("#label", "climate")  # edited, not searched
+    page.click("#more")
+    expect(page.locator(".hit")).to_have_count(13)  # the genomics list goes on
+    assert all("climate" not in t for t in page.locator(".hit .meta:not(.score)").all_inner_texts())
+    page.wait_for_function("location.search.includes('pages=2')")
+    assert _query_of(page) == {"q": "gene expression heat map", "label": "genomics", "pages": "2"}
+    page.locator(".hit button").first.click()
+    expect(page.locator("#detail")).to_have_attribute("open", "")
+    assert _query_of(page)["label"] == "genomics"
+
+
 def test_photo_search_clears_the_text_and_bad_uploads_say_so_plainly(page, tmp_path):
     from factories.service import image_bytes
 

@@ -5,9 +5,11 @@ const PAGE = 12;
 const FILTERS = ["target", "year_min", "year_max", "label", "author"];
 const START = "Type a query or take a photo of a figure.";
 let shownKey = null; // searchKey() of the results shown
-let photoQuery = null; // the last photo search (a photo cannot be put in the URL)
+let photo = null; // {blob, name} of the last photo search (a photo cannot be put in the URL)
 const PHOTO_SIDE = 1024; // photos are shrunk in the browser: less to upload on a phone link
-let last = null; // {kind, run(offset)} of the current query, for "More results"
+let last = null; // offset -> page of the current query (its filters fixed when it started), for "More results"
+let runs = 0; // counts result-list requests: a response older than the newest is dropped
+let facetsShown = null; // the filters the facet chips were counted under
 const scores = new Map(); // record id -> score of the hits shown, for the detail view
 
 function filterParams() {
@@ -19,8 +21,8 @@ function filterParams() {
   return p;
 }
 
-function params(offset) {
-  const p = filterParams();
+function paged(filters, offset) {
+  const p = new URLSearchParams(filters);
   p.set("k", PAGE);
   p.set("offset", offset);
   return p;
@@ -96,10 +98,13 @@ function renderHits(data, append) {
 }
 
 async function run(query, append) {
+  const mine = append ? runs : ++runs; // a new search makes older pages (and pages of older searches) stale
   $("status").textContent = "Searching…";
   try {
-    renderHits(await query(), append);
+    const data = await query();
+    if (mine === runs) renderHits(data, append);
   } catch (error) {
+    if (mine !== runs) return;
     $("status").textContent = error.message;
     if (!append) { $("results").replaceChildren(); $("query-preview").hidden = true; }
     $("more").hidden = true;
@@ -108,14 +113,22 @@ async function run(query, append) {
 
 // -- URL state: q, filters, pages loaded and the open record live in the address (history API),
 // so results can be shared and bookmarked and Back steps through searches and detail views.
-function urlFor(q, pages, record) {
-  const p = new URLSearchParams();
+function searchUrl(q) {
+  // A new search: the query and the filters as the form holds them now.
+  const p = filterParams();
   if (q) p.set("q", q);
-  for (const [k, v] of filterParams()) p.set(k, v);
+  return location.pathname + (p.toString() ? "?" + p : "");
+}
+
+function urlWith(pages, record) {
+  // The search shown (query and filters from the address, not from a form being edited), with
+  // the pages loaded and the open record.
+  const p = here();
+  p.delete("pages");
+  p.delete("record");
   if (pages > 1) p.set("pages", pages);
   if (record) p.set("record", record);
-  const s = p.toString();
-  return location.pathname + (s ? "?" + s : "");
+  return location.pathname + (p.toString() ? "?" + p : "");
 }
 
 function here() { return new URLSearchParams(location.search); }
@@ -137,13 +150,14 @@ function textSearch() {
   const q = $("q").value.trim();
   if (!q) { $("status").textContent = "Type some words first."; return; }
   shownKey = null; // searching again re-runs the query (after an error, say)
-  go(urlFor(q, 1, null));
+  go(searchUrl(q));
   applyUrl();
 }
 
 function startTextSearch(q) {
   $("query-preview").hidden = true;
-  last = (o) => call("/api/search?" + new URLSearchParams({ q }) + "&" + params(o));
+  const filters = filterParams();
+  last = (o) => call("/api/search?" + new URLSearchParams({ q }) + "&" + paged(filters, o));
   return run(() => last(0), false);
 }
 
@@ -165,8 +179,8 @@ async function applyUrl() {
   if (key !== shownKey) {
     shownKey = key;
     if (p.get("q")) await startTextSearch(p.get("q"));
-    else if (history.state && history.state.photo && photoQuery) {
-      last = photoQuery; // Forward to the last photo search: its photo is still in memory
+    else if (history.state && history.state.photo && photo) {
+      last = photoRunner(filterParams()); // Forward to the last photo search: its photo is still in memory
       $("query-preview").hidden = !$("query-preview").src;
       await run(() => last(0), false);
     } else reset();
@@ -183,7 +197,7 @@ async function loadMore(remember = true) {
   if (!last) return;
   const offset = $("results").children.length;
   await run(() => last(offset), true);
-  if (remember) history.replaceState(history.state, "", urlFor(here().get("q"), pagesShown(), null));
+  if (remember) history.replaceState(history.state, "", urlWith(pagesShown(), null));
 }
 
 async function decode(file) {
@@ -231,15 +245,22 @@ async function photoSearch(file) {
   if (preview.src) URL.revokeObjectURL(preview.src);
   preview.src = URL.createObjectURL(blob);
   preview.hidden = false;
-  go(urlFor(null, 1, null), { photo: true });
+  go(searchUrl(null), { photo: true });
   history.replaceState({ photo: true }, "", location.pathname + location.search);
   shownKey = searchKey(here());
-  last = photoQuery = (o) => {
-    const form = new FormData();
-    form.append("image", blob, file.name || "photo.jpg");
-    return call("/api/search/image?" + params(o), { method: "POST", body: form });
-  };
+  photo = { blob, name: file.name || "photo.jpg" };
+  last = photoRunner(filterParams());
   run(() => last(0), false);
+}
+
+function photoRunner(filters) {
+  const query = (o) => {
+    const form = new FormData();
+    form.append("image", photo.blob, photo.name);
+    return call("/api/search/image?" + paged(filters, o), { method: "POST", body: form });
+  };
+  query.photo = true;
+  return query;
 }
 
 async function openDetail(id) {
@@ -275,7 +296,7 @@ async function openDetail(id) {
 
 async function similar(record) {
   // Leave the record's history entry without stepping Back (the photo search pushes its own).
-  history.replaceState(null, "", urlFor(here().get("q"), pagesShown(), null));
+  history.replaceState(null, "", urlWith(pagesShown(), null));
   $("detail").close();
   const response = await fetch(record.image_url);
   $("target").value = "image";
@@ -295,21 +316,29 @@ function toggleFacet(kind, value) {
   if (kind === "year") { $("year_min").value = on ? value : ""; $("year_max").value = on ? value : ""; }
   else $(kind).value = on ? value : "";
   if ($("q").value.trim()) { textSearch(); return; }
-  go(urlFor(null, 1, null), history.state);
+  go(searchUrl(null), history.state);
   shownKey = searchKey(here());
-  if (last && last === photoQuery) run(() => last(0), false);
+  if (last && last.photo) {
+    last = photoRunner(filterParams());
+    run(() => last(0), false);
+  }
   loadFacets();
 }
 
 async function loadFacets() {
   const nav = $("facets");
+  const filters = filterParams().toString();
+  if (filters === facetsShown) return; // opening or closing a record changes no count
+  facetsShown = filters;
   let data;
   try {
-    data = await call("/api/facets?" + filterParams());
+    data = await call("/api/facets?" + filters);
   } catch (_) {
     nav.hidden = true; // facets are a help, not the page: a failure hides them
+    facetsShown = null;
     return;
   }
+  if (filters !== facetsShown) return; // filters changed while counting: the newer call draws
   nav.replaceChildren();
   for (const [key, title, kind] of FACETS) {
     if (!data[key].length) continue;
@@ -330,14 +359,14 @@ async function loadFacets() {
 }
 
 function showRecord(id) {
-  go(urlFor(here().get("q"), pagesShown(), id), { detail: true });
+  go(urlWith(pagesShown(), id), { detail: true });
   openDetail(id);
 }
 
 function detailClosed() {
   if (!here().get("record")) return; // closed by Back, or already left
   if (history.state && history.state.detail) history.back(); // the entry showRecord pushed
-  else history.replaceState(history.state, "", urlFor(here().get("q"), pagesShown(), null));
+  else history.replaceState(history.state, "", urlWith(pagesShown(), null));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
