@@ -46,6 +46,19 @@ def test_ray_executor_without_ray_names_the_extra(monkeypatch):
     assert "pip install 'scicmr[ray]'" in caught.value.fix
 
 
+def test_workers_get_no_secrets_or_crash_points(monkeypatch, tmp_path):
+    for name, value in [("SCICMR_API_KEY", "secret-key"), ("SCICMR_MILVUS_TOKEN", "user:password"),
+                        ("SCICMR_CRASH_AT", "table.chunk_written"), ("SCICMR_LIBRARY", str(tmp_path))]:
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SCICMR_QUIET", "1")
+    monkeypatch.setenv("SCICMR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    env = worker_env()["env_vars"]
+    assert {k for k in env if k.startswith("SCICMR_")} == {"SCICMR_QUIET", "SCICMR_CACHE_DIR"}
+    assert env["HF_HUB_OFFLINE"] == "1"
+    assert "secret-key" not in str(env) and "user:password" not in str(env)
+
+
 def test_workers_get_scicmr_settings_and_this_checkout(monkeypatch, tmp_path):
     monkeypatch.setenv("SCICMR_CACHE_DIR", str(tmp_path))
     env = worker_env()["env_vars"]

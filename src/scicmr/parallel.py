@@ -122,17 +122,21 @@ class _Holder:
         return self.fn(self.context, item)
 
 
-#: Settings of this process that Ray workers get too (caches, offline model loading).
-_FORWARDED = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM")
+#: Settings of this process that Ray workers get too: the only ones worker code reads (the
+#: figure-OCR cache folder, quiet progress) and offline model loading. An allowlist, not every
+#: ``SCICMR_*`` variable: the service's API key and the Milvus token must not travel into a
+#: cluster's runtime_env (workers never use them), nor the fault suite's ``SCICMR_CRASH_AT``
+#: (its crash points are in the writing process, not in work sent to workers).
+_FORWARDED = ("SCICMR_CACHE_DIR", "SCICMR_QUIET", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM")
 
 
 def worker_env() -> dict[str, Any]:
-    """The Ray ``runtime_env`` for scicmr's workers: this process's ``SCICMR_*`` settings (the
-    figure-OCR cache folder, quiet progress) and offline flags; from a source checkout (scicmr
-    not in a site-packages folder) also its ``src`` folder on ``PYTHONPATH``, so workers import
-    this scicmr. An installed scicmr needs nothing more (cluster nodes install it like any
-    dependency)."""
-    env = {k: v for k, v in os.environ.items() if k.startswith("SCICMR_") or k in _FORWARDED}
+    """The Ray ``runtime_env`` for scicmr's workers: this process's settings named in
+    ``_FORWARDED`` (the figure-OCR cache folder, quiet progress, offline flags); from a source
+    checkout (scicmr not in a site-packages folder) also its ``src`` folder on ``PYTHONPATH``,
+    so workers import this scicmr. An installed scicmr needs nothing more (cluster nodes
+    install it like any dependency)."""
+    env = {k: v for k, v in os.environ.items() if k in _FORWARDED}
     src = str(Path(__file__).resolve().parents[1])  # the folder that holds the scicmr package
     if "site-packages" not in src and "dist-packages" not in src:
         paths = [src] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]

@@ -143,3 +143,23 @@ def test_missing_collection_is_a_library_error(tmp_path):
     index.drop()
     with pytest.raises(LibraryError, match="missing"):
         load_index(tmp_path / "saved")
+
+
+def test_an_index_the_engine_refuses_is_an_input_error(tmp_path):
+    import pymilvus
+
+    class Refusing:  # a server that rejects the index parameters
+        def has_collection(self, name):
+            return False
+
+        def prepare_index_params(self):
+            return pymilvus.MilvusClient.prepare_index_params()
+
+        def create_collection(self, *args, **kwargs):
+            raise pymilvus.MilvusException(message="invalid HNSW index params: M out of range")
+
+    index = create_index("milvus", DIM, uri=str(tmp_path / "m.db"), index_type="HNSW", build_params={"M": 100000})
+    index._client = Refusing()
+    with pytest.raises(InputError, match="M out of range") as caught:
+        index.add(np.ones((1, DIM), np.float32), np.arange(1))
+    assert "HNSW" in caught.value.problem and "'M': 100000" in caught.value.problem

@@ -113,6 +113,43 @@ def test_a_library_that_cannot_be_written_still_searches(library, monkeypatch):
     assert not serving_dir(Library.open(library), "cca").exists()
 
 
+def test_the_temporary_table_of_a_read_only_library_goes_with_its_searcher(library, monkeypatch):
+    import gc
+    import shutil
+    import tempfile
+
+    import scicmr.workflow.serving as serving
+
+    shutil.rmtree(serving_dir(Library.open(library), "cca"))
+    real = serving.write_table
+    folders = []
+
+    def refuse_the_library(*args, folder=None, **kwargs):
+        if folder is None:
+            raise PermissionError(13, "Permission denied")
+        folders.append(folder)
+        return real(*args, folder=folder, **kwargs)
+
+    monkeypatch.setattr(serving, "write_table", refuse_the_library)
+    monkeypatch.setattr(tempfile, "tempdir", str(library.parent))  # only this test's temporary folders
+
+    def started():
+        searcher = Searcher(library)
+        assert len(searcher.snapshot) > 0
+        return searcher
+
+    searcher = started()
+    assert folders[-1].exists()
+    searcher.close()
+    assert not folders[-1].exists()
+    assert searcher.rank(searcher.embed_text([QUERIES[0]]), "image", 5).hits  # the snapshot read still ranks
+
+    started()  # dropped at once
+    gc.collect()
+    assert len(folders) == 2 and not folders[-1].exists()
+    assert not list(library.parent.glob("scicmr-serving-*"))
+
+
 def test_an_ivfpq_index_serves_the_same_ranking_through_exact_reranking(library):
     expected = _ranking(library)
     assert main(["index", str(library), "--kind", "ivfpq", "--param", "nprobe=4", "--param", "nlist=8"]) == 0

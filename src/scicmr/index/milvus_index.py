@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,10 @@ MAX_FETCH = 16384  # Milvus caps limit (offset + topk) at 16384
 MAX_TEXT_BYTES = 65535  # VARCHAR max_length
 MAX_LABELS = 256
 _IDS_NAME = "ids.npy"
+# Milvus' vector index types for float vectors (checked before connecting: a server answers an
+# unknown one with an engine exception, Milvus Lite silently builds FLAT).
+INDEX_TYPES = ("FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "IVF_RABITQ", "HNSW", "HNSW_SQ", "HNSW_PQ", "HNSW_PRQ",
+               "SCANN", "DISKANN", "AUTOINDEX", "GPU_CAGRA", "GPU_IVF_FLAT", "GPU_IVF_PQ", "GPU_BRUTE_FORCE")
 _REMOTE_SCHEMES = ("http://", "https://", "tcp://", "grpc://", "unix://")
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 .,-")
 _HEX = "ABCDEFGHIJKLMNOP"  # hex digits as upper-case letters: never in lower-cased safe text
@@ -103,6 +107,19 @@ def filter_expression(year_min: int | None = None, year_max: int | None = None, 
     return " and ".join(parts)
 
 
+def check_index_options(name: str, value: Any) -> None:
+    """InputError unless ``value`` (``build_params`` or ``search_params``) is a mapping from
+    option names to JSON scalars, e.g. ``{"M": 32}``."""
+    example = '{"M": 32, "efConstruction": 200}' if name == "build_params" else '{"ef": 128}'
+    if not isinstance(value, Mapping):
+        raise InputError(f"milvus {name} must be a mapping of option names to values, got {value!r}",
+                         fix=f"write it as a JSON object, e.g. --param {name}='{example}'")
+    for key, option in value.items():
+        if not isinstance(key, str) or not isinstance(option, (str, int, float, bool)):
+            raise InputError(f"milvus {name} option {key!r}: {option!r} is not a name with a number, string or "
+                             "true/false", fix=f"write it like {example}")
+
+
 def is_remote(uri: str) -> bool:
     return uri.startswith(_REMOTE_SCHEMES)
 
@@ -147,6 +164,16 @@ class MilvusIndex(VectorIndex):
         if not is_remote(uri) and not uri.endswith(".db"):
             raise InputError(f"milvus uri {uri!r} is neither a server URL nor a Milvus Lite file (*.db)",
                              fix="use http://host:19530 for a server, or a path ending in .db for Milvus Lite")
+        collection = self.params["collection"]
+        if collection is not None and (not isinstance(collection, str) or not collection):
+            raise InputError(f"milvus collection must be a name, got {collection!r}",
+                             fix="pass collection='my_collection' (letters, digits, underscores), or leave it out")
+        index_type = self.params["index_type"]
+        if index_type not in INDEX_TYPES:
+            raise InputError(f"milvus index has no index_type {index_type!r}",
+                             fix=f"use one of: {', '.join(INDEX_TYPES)}")
+        for name in ("build_params", "search_params"):
+            check_index_options(name, self.params[name])
 
     @property
     def collection(self) -> str:
@@ -190,8 +217,13 @@ class MilvusIndex(VectorIndex):
         index_params = client.prepare_index_params()
         index_params.add_index("vector", index_type=self.params["index_type"], metric_type="IP",
                                params=dict(self.params["build_params"]))
-        client.create_collection(self.collection, schema=schema, index_params=index_params,
-                                 consistency_level="Strong")
+        try:
+            client.create_collection(self.collection, schema=schema, index_params=index_params,
+                                     consistency_level="Strong")
+        except pymilvus.MilvusException as exc:  # e.g. build_params the index type does not take
+            raise InputError(f"Milvus refused a {self.params['index_type']} index with build_params "
+                             f"{dict(self.params['build_params'])} ({exc})",
+                             fix="check the index type's parameters in the Milvus documentation") from None
         self._exists = True
 
     def add(self, vectors: Any, ids: Any, *, years: Any = None, labels: Sequence[Sequence[str]] | None = None,

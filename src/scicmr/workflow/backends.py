@@ -63,7 +63,7 @@ def refuse_hashing(lib: Library, model: str, method: Any, kind: str) -> None:
             fix=f"index it on the FAISS backend: `scicmr index {lib.root} --model {model} --codes`")
 
 
-def build_milvus_index(lib: Library, model: str, kind: str = "flat", milvus_uri: str | None = None,
+def build_milvus_index(lib: Library, model: str, kind: str = "flat", milvus_uri: str | None = None, /,
                        **params: Any) -> dict[str, Path]:
     """Index every pair's image and text vectors, with their filter fields, in Milvus.
 
@@ -71,11 +71,14 @@ def build_milvus_index(lib: Library, model: str, kind: str = "flat", milvus_uri:
         lib, model: the library and a trained (non-hashing) cross-modal model.
         kind: ``flat``/``exact`` (Milvus FLAT, exhaustive) or ``hnsw`` (Milvus HNSW).
         milvus_uri: ``http://host:19530`` (a Milvus server); None: Milvus Lite in ``indexes/``.
-        params: MilvusIndex ``build_params``/``search_params``.
+        params: only MilvusIndex ``build_params``/``search_params`` (mappings, e.g.
+            ``build_params={"M": 32}``); the index type follows ``kind``, the URI and the
+            collection are set here. Anything else is an InputError naming the valid keys.
 
     Returns:
         modality → the saved index folder.
     """
+    check_milvus_params(params)  # before any work, and before connecting to Milvus
     from scicmr.index import create_index, load_index
     from scicmr.methods import load_method
     from scicmr.workflow.index import built_from, index_name, indexed_rows, record_index
@@ -119,6 +122,28 @@ def _collection(tag: str, model: str, modality: str) -> str:
     from scicmr.index.milvus_index import collection_name
 
     return collection_name(tag, model, modality, uuid.uuid4().hex[:8])
+
+
+#: The ``--param`` keys a Milvus build takes (MilvusIndex's other parameters are set by scicmr).
+MILVUS_PARAMS = ("build_params", "search_params")
+_SET_ELSEWHERE = {"index_type": "the index type follows --kind (flat: FLAT, hnsw: HNSW)",
+                  "uri": "give the server with --milvus-uri (none: Milvus Lite in the library)",
+                  "milvus_uri": "give the server with --milvus-uri (none: Milvus Lite in the library)",
+                  "collection": "scicmr names the collection per library, model and modality",
+                  "model": "choose the model with --model"}
+
+
+def check_milvus_params(params: dict[str, Any]) -> None:
+    """InputError unless ``params`` holds only :data:`MILVUS_PARAMS`, each a mapping of options."""
+    from scicmr.index.milvus_index import check_index_options
+
+    for key in sorted(params):
+        if key not in MILVUS_PARAMS:
+            why = _SET_ELSEWHERE.get(key)
+            raise InputError(f"--param {key}=… is not a Milvus build option" + (f": {why}" if why else ""),
+                             fix=f"the valid ones are {', '.join(MILVUS_PARAMS)}, e.g. "
+                                 "--param build_params='{\"M\": 32}' --param search_params='{\"ef\": 128}'")
+        check_index_options(key, params[key])
 
 
 def _previous(directory: Path, load_index):

@@ -127,6 +127,7 @@ class Searcher:
         self._channels_lock = threading.Lock()
         self._rebuilding: set[str] = set()  # kinds whose channels are being rebuilt in the background
         self._channel_builds: list[threading.Thread] = []
+        self._temporary: Any = None  # tempfile.TemporaryDirectory of the serving table of a read-only library
         if model is not None:
             resolve_model_name(self.lib, model)  # a wrong name is a clear error now, not at the first query
 
@@ -253,9 +254,20 @@ class Searcher:
         except OSError as exc:  # a read-only library still searches: keep the table in a temporary folder
             import tempfile
 
-            _log.warning("cannot store the serving table in %s (%s); using a temporary copy", self.lib.root, exc)
-            folder = Path(tempfile.mkdtemp(prefix="scicmr-serving-"))
+            # str(exc): a kept log record must not hold the traceback (and through it this searcher)
+            _log.warning("cannot store the serving table in %s (%s); using a temporary copy", self.lib.root, str(exc))
+            if self._temporary is None:  # one per searcher, removed with it (or by close()); a rebuild replaces the table in it
+                self._temporary = tempfile.TemporaryDirectory(prefix="scicmr-serving-", ignore_cleanup_errors=True)
+            folder = Path(self._temporary.name) / serving.SERVING
             return serving.write_table(self.lib, self.model_name, version, records, vectors, generation, folder=folder)
+
+    def close(self) -> None:
+        """Remove the temporary copy of the serving table a read-only library made this
+        searcher keep (it also goes when the searcher is garbage-collected). Snapshots already
+        read keep working (their rows are memory-mapped); a later load writes a new copy."""
+        temporary, self._temporary = self._temporary, None
+        if temporary is not None:
+            temporary.cleanup()
 
     def catch_up(self) -> bool:
         """Take in what another process wrote to this model's serving table since the current

@@ -352,16 +352,25 @@ def caught_up(snapshot: Snapshot, table: Any) -> Snapshot:
             "unit": {m: np.array(table.all_rows(m)[start:], dtype=np.float32) for m in MODALITIES},
             "years": np.asarray(table.all_rows("year")[start:], dtype=np.int64),
             "labels": [r[0] for r in rows], "authors": [r[1] for r in rows]}, source)
-    gone = [snapshot.ids[p] for p in table.deleted_rows if p < snapshot.n_rows and snapshot.live[p]]
-    snapshot = without(snapshot, gone, source) if gone else snapshot
+    # The table's deleted positions are this snapshot's rows (same compaction): kill exactly
+    # those rows. Going through record ids would hit the wrong row when an id was deleted and
+    # added again (its live row is the re-added one, and the stale one would stay live).
+    gone = [p for p in table.deleted_rows if p < snapshot.n_rows and snapshot.live[p]]
+    snapshot = _without_rows(snapshot, gone, source) if gone else snapshot
     return replace(snapshot, source=source)
 
 
 def without(snapshot: Snapshot, record_ids: Sequence[str], source: tuple[int, int] | None = None) -> Snapshot:
-    """A new snapshot with the rows of ``record_ids`` dead (never ranked; positions kept). A
-    code index is rebuilt over the remaining rows instead."""
+    """A new snapshot with the live rows of ``record_ids`` dead (never ranked; positions kept).
+    A code index is rebuilt over the remaining rows instead."""
     found = (snapshot.row_of(i) for i in record_ids)
-    rows = np.asarray(sorted({row for row in found if row is not None}), dtype=np.int64)
+    return _without_rows(snapshot, [row for row in found if row is not None], source)
+
+
+def _without_rows(snapshot: Snapshot, positions: Sequence[int], source: tuple[int, int] | None = None) -> Snapshot:
+    """A new snapshot with the rows at ``positions`` dead (never ranked; positions kept). A
+    code index is rebuilt over the remaining rows instead."""
+    rows = np.asarray(sorted({int(p) for p in positions}), dtype=np.int64)
     if snapshot.index_kind.startswith("hamming"):
         keep = np.ones(snapshot.n_rows, dtype=bool)
         keep[rows] = False
