@@ -84,6 +84,21 @@ def test_two_models_are_compared_by_a_paired_test(library):
     assert not math.isnan(result["t2i"]["b"])
 
 
+def _reports(library) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((library / "reports").iterdir()) if p.is_file()}
+
+
+def test_a_comparison_leaves_the_models_saved_reports_alone(library):
+    evaluate_model(library, "cca", protocol="pair")  # cca's saved report, at the default ks
+    evaluate_model(library, "cca", protocol="labels")
+    before = _reports(library)
+    assert "eval-cca-test-pair.json" in before and "eval-cca2-test-pair.json" not in before
+    compare_models(library, "cca", "cca2", protocol="pair", ks=(1, 2), n_resamples=50)
+    labels = compare_models(library, "cca", "cca2", protocol="labels", n_resamples=50)
+    assert labels["metric"] == "ndcg@50"  # ks None: the label protocol's default (5, 20, 50)
+    assert _reports(library) == before  # nothing rewritten (per-query values, other ks), nothing added
+
+
 def test_evaluate_compare_prints_the_test(library, capsys):
     import json
 

@@ -36,6 +36,7 @@ def evaluate_model(
     trec_run: str | Path | None = None,
     trec_k: int = 100,
     per_query: bool = False,
+    save_report: bool = True,
 ) -> dict[str, Any]:
     """Retrieval metrics of ``model`` on ``split``, both directions.
 
@@ -61,6 +62,10 @@ def evaluate_model(
     ``per_query`` the per-query values (``per_query``: for paired significance tests); with
     ``trec_run`` (a folder, checked before any work) TREC run and qrels files of both
     directions, ``trec_k`` documents per query.
+
+    ``save_report=False`` writes nothing to the library's reports folder (neither the report nor
+    plots): for callers that only need the numbers (:func:`~scicmr.workflow.compare.compare_models`),
+    so the model's saved report is never replaced by an evaluation with other ``ks``.
     """
     from scicmr.evaluation.metrics import cross_modal_metrics
 
@@ -80,6 +85,7 @@ def evaluate_model(
         protocol = "labels" if data.labels is not None and data.labels.any() else "pair"
     if ks is None:
         ks = DEFAULT_KS[protocol]
+    plots = plots and save_report
     started = time.perf_counter()
     image_vectors = method.transform_image(data.image, **data.side)
     text_vectors = method.transform_text(data.text, **data.side)
@@ -118,7 +124,8 @@ def evaluate_model(
         document["curves"] = curves_to_json(curves)
         if plots:
             document["plots"] = [str(p) for p in write_curve_plots(curves, stem, f"{model} on {lib.name} ({split})")]
-    atomic_write_json(stem.with_suffix(".json"), document)
+    if save_report:
+        atomic_write_json(stem.with_suffix(".json"), document)
     if json_path is not None:
         write_output_json(json_path, document, "metrics JSON file")
     return document
