@@ -86,3 +86,23 @@ def test_one_ranking_serves_every_cut():
         np.testing.assert_allclose(got[k], want, rtol=1e-12)
     with pytest.raises(InputError, match="needs"):
         ndcg_of_order(rank_candidates(scores)[:, :3], relevance, (5,))
+
+
+@pytest.mark.parametrize("ks", [(), (0,), (5, -1), (2.5,), (True,), 5])
+def test_bad_cut_offs_are_refused_by_the_shared_k_checks(ks):
+    from scicmr.evaluation.metrics import rank_candidates
+    from scicmr.evaluation.ranking_metrics import ndcg_of_order
+
+    scores, relevance = np.eye(3), np.eye(3, dtype=bool)
+    with pytest.raises(InputError, match="ks"):
+        ndcg_of_order(rank_candidates(scores), relevance, ks)
+    if ks != ():  # no R@k asked is allowed: MedR and MeanR alone
+        with pytest.raises(InputError, match="ks"):
+            recall_metrics(np.array([1, 2]), ks)
+    assert set(recall_metrics(np.array([1, 2]), ())) == {"MedR", "MeanR"}
+
+
+@pytest.mark.parametrize("k", [0, -2, 1.5])
+def test_a_bad_ndcg_cut_off_is_refused(k):
+    with pytest.raises(InputError, match="positive integer"):
+        ndcg_at_k(np.eye(3), np.eye(3, dtype=bool), k)

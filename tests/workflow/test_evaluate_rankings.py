@@ -11,6 +11,7 @@ import pytest
 from factories.service import build_library, copy_library
 from scicmr.cli import main
 from scicmr.corpus.library import Library
+from scicmr.errors import InputError
 from scicmr.evaluation.trec import parse_run, trec_id
 from scicmr.workflow import evaluate_model, train_model
 from scicmr.workflow.compare import compare_models
@@ -82,6 +83,32 @@ def test_two_models_are_compared_by_a_paired_test(library):
         assert part["mean_diff"] == pytest.approx(part["a"] - part["b"])
         assert 0 < part["p_value"] <= 1 and part["bootstrap"]["low"] <= part["bootstrap"]["high"]
     assert not math.isnan(result["t2i"]["b"])
+
+
+@pytest.mark.parametrize(("options", "option"), [
+    ({"protocol": "pairs"}, "--protocol"),
+    ({"ks": ()}, "--ks"),
+    ({"ks": (5, 0)}, "--ks"),
+    ({"protocol": "labels", "ks": (-1,)}, "--ks"),
+    ({"trec_k": 0}, "--trec-k"),
+    ({"trec_k": -3}, "--trec-k"),
+])
+def test_bad_options_are_refused_before_any_work(library, tmp_path, options, option):
+    before = _reports(library)
+    with pytest.raises(InputError, match=option) as caught:
+        evaluate_model(library, "cca", plots=False, trec_run=tmp_path / "trec", **options)
+    assert caught.value.fix and option.split()[0] in caught.value.fix
+    assert not (tmp_path / "trec").exists() and _reports(library) == before  # nothing written
+
+
+def test_a_negative_trec_depth_is_refused_by_add_rankings_too(tmp_path):
+    from scicmr.workflow.evaluate_rankings import add_rankings, score_rows
+
+    vectors = np.eye(3, dtype=np.float32)
+    document = {"protocol": "pair", "model": "m", "i2t": {}, "t2i": {}}
+    with pytest.raises(InputError, match="trec_k"):
+        add_rankings(document, score_rows(vectors, vectors), ["a", "b", "c"], None, (1,), trec_dir=tmp_path, trec_k=-1)
+    assert not list(tmp_path.iterdir())
 
 
 def _reports(library) -> dict[str, bytes]:

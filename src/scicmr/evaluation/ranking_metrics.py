@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from scicmr.errors import InputError
-from scicmr.evaluation.metrics import rank_candidates
+from scicmr.evaluation.metrics import check_k, check_ks, rank_candidates
 
 RECALL_KS = (1, 5, 10)
 
@@ -34,7 +34,7 @@ def _ranks(ranks) -> np.ndarray:
 def recall_metrics(ranks, ks: Sequence[int] = RECALL_KS) -> dict[str, float]:
     """{"R@k": percent of queries whose pair ranks ≤ k, "MedR", "MeanR"} of (q,) 1-based ranks."""
     ranks = _ranks(ranks)
-    result = {f"R@{int(k)}": float(100.0 * np.mean(ranks <= int(k))) for k in ks}
+    result = {f"R@{k}": float(100.0 * np.mean(ranks <= k)) for k in check_ks(ks)}
     result["MedR"] = float(np.median(ranks))
     result["MeanR"] = float(np.mean(ranks))
     return result
@@ -52,7 +52,7 @@ def ndcg_at_k(scores, relevance, k: int | None = None) -> np.ndarray:
     relevance = np.asarray(relevance, dtype=bool)
     if scores.ndim != 2 or relevance.shape != scores.shape:
         raise InputError(f"scores {scores.shape} and relevance {relevance.shape} must be the same (q, n) shape")
-    k = scores.shape[1] if k is None else k
+    k = scores.shape[1] if k is None else check_k(k)
     return ndcg_of_order(rank_candidates(scores), relevance, (k,))[k]
 
 
@@ -62,9 +62,7 @@ def ndcg_of_order(order: np.ndarray, relevance: np.ndarray, ks: Sequence[int]) -
     ``relevance``: one ranking serves every k."""
     relevance = np.asarray(relevance, dtype=bool)
     q, n = relevance.shape
-    ks = [int(k) for k in ks]
-    if any(k < 1 for k in ks):
-        raise InputError(f"every k must be ≥ 1, got {ks}", fix="pass e.g. ks=(10,)")
+    ks = check_ks(ks, required=True, fix="pass e.g. ks=(10,)")
     depth = min(max(ks), n)
     if order.shape[1] < depth:
         raise InputError(f"the ranking holds {order.shape[1]} candidates per query, nDCG@{depth} needs {depth}")

@@ -21,6 +21,7 @@ _log = logging.getLogger(__name__)
 _MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
 # Default cut-offs: map@k of the label tables; R@k (hits@k) of the image-text pair literature.
 DEFAULT_KS = {"labels": (5, 20, 50), "pair": (1, 5, 10)}
+PROTOCOLS = ("auto", "labels", "pair")
 
 
 def evaluate_model(
@@ -69,6 +70,7 @@ def evaluate_model(
     """
     from scicmr.evaluation.metrics import cross_modal_metrics
 
+    ks = _check_options(protocol, ks, trec_k)  # before the work, like the outputs
     if json_path is not None:
         check_output_file(json_path, "metrics JSON file")  # before the work, not after it
     trec_dir = check_output_dir(trec_run, "TREC run folder") if trec_run is not None else None
@@ -129,6 +131,21 @@ def evaluate_model(
     if json_path is not None:
         write_output_json(json_path, document, "metrics JSON file")
     return document
+
+
+def _check_options(protocol: str, ks: tuple[int, ...] | None, trec_k: int) -> tuple[int, ...] | None:
+    """The user's protocol, cut-offs and TREC depth, refused with an InputError naming the
+    option before any work; returns ``ks`` as a tuple of ints (None stays None: the default)."""
+    from scicmr.evaluation.metrics import check_k, check_ks
+
+    if protocol not in PROTOCOLS:
+        raise InputError(f"unknown protocol {protocol!r}", fix="use --protocol auto, labels or pair")
+    check_k(trec_k, name="--trec-k (documents per query in the TREC run files)",
+            fix="pass a positive count, e.g. --trec-k 100")
+    if ks is None:
+        return None
+    return check_ks(ks, "--ks", fix="pass positive cut-offs, e.g. --ks 5,20,50 (labels) or --ks 1,5,10 (pair)",
+                    required=True)
 
 
 _WARNED: set[tuple[str, str, int]] = set()  # (library, split, pairs) already warned about in this process
