@@ -41,8 +41,12 @@ def test_recall_and_median_rank_match_the_reference(seed):
     assert got["MedR"] == middle[6] and got["MeanR"] == pytest.approx(sum(slow) / 13)
 
 
-def test_median_rank_of_an_even_count_is_the_midpoint_and_rsum_adds_six_recalls():
-    assert recall_metrics(np.array([1, 2, 4, 9]))["MedR"] == 3.0
+def test_median_rank_is_floored_as_vse_and_scan_compute_it_and_rsum_adds_six_recalls():
+    assert recall_metrics(np.array([1, 2, 4, 9]))["MedR"] == 3.0  # midpoint 3
+    assert recall_metrics(np.array([1, 2, 5, 9]))["MedR"] == 3.0  # midpoint 3.5, floored
+    assert recall_metrics(np.array([2, 1]))["MedR"] == 1.0  # not 1.5
+    zero_based = np.array([0, 1, 4, 8])  # VSE++ / SCAN: np.floor(np.median(ranks)) + 1 over 0-based ranks
+    assert recall_metrics(zero_based + 1)["MedR"] == np.floor(np.median(zero_based)) + 1
     i2t, t2i = recall_metrics(np.array([1, 6, 11])), recall_metrics(np.array([1, 1, 2]))
     assert rsum(i2t, t2i) == pytest.approx(100 * (1 / 3 + 1 / 3 + 2 / 3) + 100 * (2 / 3 + 1 + 1))
     assert rsum(recall_metrics(np.ones(5, dtype=int)), recall_metrics(np.ones(5, dtype=int))) == 600.0
