@@ -30,8 +30,11 @@ def test_pair_protocol_reports_recall_median_rank_and_rsum(library):
         m = doc[task]
         assert m["R@1"] == pytest.approx(100 * m["hits@1"]) and m["R@10"] == pytest.approx(100 * m["hits@10"])
         ranks = np.round(1 / np.asarray(doc["per_query"][task]["rr"])).astype(int)
-        assert m["MedR"] == float(np.floor(np.median(ranks))) and 1 / np.mean(1 / ranks) > 0
         assert np.mean(doc["per_query"][task]["rr"]) == pytest.approx(m["mrr"])
+        assert np.mean(1 / ranks) == pytest.approx(m["mrr"])  # the per-query rr are reciprocals of whole ranks
+        assert m["MedR"] == float(np.floor(np.median(ranks))) and m["MeanR"] == pytest.approx(ranks.mean())
+        for k in (1, 5, 10):
+            assert m[f"R@{k}"] == pytest.approx(100 * np.mean(ranks <= k))
     assert doc["rsum"] == pytest.approx(sum(doc[t][f"R@{k}"] for t in ("i2t", "t2i") for k in (1, 5, 10)))
 
 
