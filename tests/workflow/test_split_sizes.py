@@ -10,7 +10,7 @@ from scicmr.cli import main
 from scicmr.errors import InputError
 from scicmr.workflow import encode_library, evaluate_model, ingest, train_model
 import scicmr.workflow.evaluate as evaluate_module
-from scicmr.workflow.library_data import small_split_warnings
+from scicmr.workflow.library_data import pairs_phrase, small_split_warnings
 
 
 def test_small_split_warnings_name_the_split_and_the_fix():
@@ -38,6 +38,7 @@ def test_a_one_pair_test_split_warns_trains_and_refuses_to_evaluate(tiny_library
     with pytest.raises(InputError, match="too few to evaluate") as caught:
         evaluate_model(library, "cca", plots=False)
     assert "--split" in caught.value.fix
+    assert f"holds only {pairs_phrase(report.splits.get('test', 0))}: too few" in caught.value.problem  # not 'pair(s)'
     code = main(["evaluate", str(library)])
     err = capsys.readouterr().err
     assert code == 2 and "too few to evaluate" in err and "fix:" in err

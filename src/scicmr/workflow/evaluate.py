@@ -14,7 +14,7 @@ from scicmr.hashing.base import produces_codes
 from scicmr.methods import load_method
 from scicmr.workflow.evaluate_rankings import add_rankings, score_rows
 from scicmr.workflow.library_data import (MIN_EVALUATION_PAIRS, SMALL_SPLIT_PAIRS, SPLIT_FIX, as_library,
-                                          resolve_model_name, split_data, training_info)
+                                          pairs_phrase, resolve_model_name, split_data, training_info)
 from scicmr.workflow.outputs import check_output_dir, check_output_file, write_output_json
 
 _log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def _check_split_size(lib: Library, split: str, pairs: int) -> None:
     """InputError below 5 pairs (a metric of 1 query is a coin), a warning below 20 (once per
     library and split: a benchmark evaluates the validation split once per setting)."""
     if pairs < MIN_EVALUATION_PAIRS:
-        raise InputError(f"the {split} split holds only {pairs} pair(s): too few to evaluate (at least "
+        raise InputError(f"the {split} split holds only {pairs_phrase(pairs)}: too few to evaluate (at least "
                          f"{MIN_EVALUATION_PAIRS}; {SMALL_SPLIT_PAIRS} or more for metrics worth reading)",
                          fix=SPLIT_FIX)
     if pairs < SMALL_SPLIT_PAIRS and (str(lib.root), split, pairs) not in _WARNED:
