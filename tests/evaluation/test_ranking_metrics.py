@@ -41,8 +41,12 @@ def test_recall_and_median_rank_match_the_reference(seed):
     assert got["MedR"] == middle[6] and got["MeanR"] == pytest.approx(sum(slow) / 13)
 
 
-def test_median_rank_of_an_even_count_is_the_midpoint_and_rsum_adds_six_recalls():
-    assert recall_metrics(np.array([1, 2, 4, 9]))["MedR"] == 3.0
+def test_median_rank_is_floored_as_vse_and_scan_compute_it_and_rsum_adds_six_recalls():
+    assert recall_metrics(np.array([1, 2, 4, 9]))["MedR"] == 3.0  # midpoint 3
+    assert recall_metrics(np.array([1, 2, 5, 9]))["MedR"] == 3.0  # midpoint 3.5, floored
+    assert recall_metrics(np.array([2, 1]))["MedR"] == 1.0  # not 1.5
+    zero_based = np.array([0, 1, 4, 8])  # VSE++ / SCAN: np.floor(np.median(ranks)) + 1 over 0-based ranks
+    assert recall_metrics(zero_based + 1)["MedR"] == np.floor(np.median(zero_based)) + 1
     i2t, t2i = recall_metrics(np.array([1, 6, 11])), recall_metrics(np.array([1, 1, 2]))
     assert rsum(i2t, t2i) == pytest.approx(100 * (1 / 3 + 1 / 3 + 2 / 3) + 100 * (2 / 3 + 1 + 1))
     assert rsum(recall_metrics(np.ones(5, dtype=int)), recall_metrics(np.ones(5, dtype=int))) == 600.0
@@ -86,3 +90,23 @@ def test_one_ranking_serves_every_cut():
         np.testing.assert_allclose(got[k], want, rtol=1e-12)
     with pytest.raises(InputError, match="needs"):
         ndcg_of_order(rank_candidates(scores)[:, :3], relevance, (5,))
+
+
+@pytest.mark.parametrize("ks", [(), (0,), (5, -1), (2.5,), (True,), 5])
+def test_bad_cut_offs_are_refused_by_the_shared_k_checks(ks):
+    from scicmr.evaluation.metrics import rank_candidates
+    from scicmr.evaluation.ranking_metrics import ndcg_of_order
+
+    scores, relevance = np.eye(3), np.eye(3, dtype=bool)
+    with pytest.raises(InputError, match="ks"):
+        ndcg_of_order(rank_candidates(scores), relevance, ks)
+    if ks != ():  # no R@k asked is allowed: MedR and MeanR alone
+        with pytest.raises(InputError, match="ks"):
+            recall_metrics(np.array([1, 2]), ks)
+    assert set(recall_metrics(np.array([1, 2]), ())) == {"MedR", "MeanR"}
+
+
+@pytest.mark.parametrize("k", [0, -2, 1.5])
+def test_a_bad_ndcg_cut_off_is_refused(k):
+    with pytest.raises(InputError, match="positive integer"):
+        ndcg_at_k(np.eye(3), np.eye(3, dtype=bool), k)

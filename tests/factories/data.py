@@ -31,8 +31,10 @@ def write_image(path: Path, colour: str, seed: int, size: int = 48) -> None:
     Image.fromarray(pixels).save(path)
 
 
-def make_manifest(folder: Path, per_field: int = 12, extra_rows: list[str] | None = None) -> Path:
-    """A JSONL manifest of figure–caption pairs in three fields whose images differ by colour."""
+def make_manifest(folder: Path, per_field: int = 12, extra_rows: list[str] | None = None, *,
+                  labels: bool = True) -> Path:
+    """A JSONL manifest of figure–caption pairs in three fields whose images differ by colour
+    (``labels=False``: no ``labels`` field, so evaluation falls back to the pair protocol)."""
     images = folder / "images"
     images.mkdir(parents=True, exist_ok=True)
     lines = []
@@ -40,11 +42,14 @@ def make_manifest(folder: Path, per_field: int = 12, extra_rows: list[str] | Non
         for i in range(per_field):
             rid = f"{field}-{i}"
             write_image(images / f"{rid}.png", colour, seed=100 * f + i)
-            lines.append(json.dumps({
+            row = {
                 "id": rid, "image": f"images/{rid}.png", "title": f"Study {i} in {field}",
                 "caption": f"Figure {i}: {phrases[i % 3]} for sample {i}", "labels": [field],
                 "authors": [f"{field.title()} Author {i % 2}"], "date": str(2010 + i), "group": f"{field}-paper{i // 2}",
-            }))
+            }
+            if not labels:
+                del row["labels"]
+            lines.append(json.dumps(row))
     lines.extend(extra_rows or [])
     path = folder / "manifest.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -34,11 +34,13 @@ def build_library(root: Path, extra_rows: list[str] | None = None) -> Path:
     return report.library
 
 
-def encoded_library(root: Path, per_field: int = 10) -> Path:
-    """An untrained library of generated pairs (60/20/20 split), thumbnail + TF-IDF features."""
+def encoded_library(root: Path, per_field: int = 10, *, labels: bool = True) -> Path:
+    """An untrained library of generated pairs (60/20/20 split), thumbnail + TF-IDF features
+    (``labels=False``: a library without labels, evaluated under the pair protocol)."""
     from scicmr.workflow import encode_library, ingest
 
-    report = ingest(make_manifest(root / "src", per_field=per_field), root / "lib", split=(0.6, 0.2, 0.2))
+    report = ingest(make_manifest(root / "src", per_field=per_field, labels=labels), root / "lib",
+                    split=(0.6, 0.2, 0.2))
     encode_library(report.library, image="thumbnail", text="tfidf")
     return report.library
 

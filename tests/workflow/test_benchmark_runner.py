@@ -8,7 +8,7 @@ from factories.service import encoded_library
 from scicmr.cli import main
 from scicmr.errors import InputError
 from scicmr.evaluation.suites import BenchmarkRow, suite_rows, sweep
-from scicmr.workflow.benchmark import run_benchmark, validation_score
+from scicmr.workflow.benchmark import run_benchmark, table_cells, table_columns, validation_score
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +59,34 @@ def test_benchmark_cli(library, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and any(line.strip("│ ").startswith("cca") for line in out.splitlines())  # the terminal table
     assert "| cca |" in (tmp_path / "o" / "table.md").read_text()  # the paper-style table in its file
+
+
+def _table_row(table: str, name: str) -> dict[str, str]:
+    """The Markdown table's row ``name`` as header → cell."""
+    lines = [line for line in table.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    row = next(line for line in lines if line.startswith(f"| {name} |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert len(cells) == len(header)
+    return dict(zip(header, cells))
+
+
+def test_a_library_without_labels_is_benchmarked_under_the_pair_protocol(tmp_path):
+    library = encoded_library(tmp_path / "nolabels", labels=False)
+    results = run_benchmark(library, sweep("cca", "reg", (0.01, 1.0)), tmp_path / "out")  # a sweep: its plot too
+    test = results[0].test
+    assert test["protocol"] == "pair" and "map" not in test["t2i"]
+    row = _table_row((tmp_path / "out" / "table.md").read_text(), "cca-reg=0.01")
+    assert row["txt2img R@1"] == f"{test['t2i']['R@1']:.4f}" and row["img2txt MedR"] == f"{test['i2t']['MedR']:.4f}"
+    assert row["rsum"] == f"{test['rsum']:.4f}" and "train s" in row
+    assert table_cells(test) == [test[t][m] for t in ("t2i", "i2t") for m in ("R@1", "R@5", "R@10", "MedR")] + [test["rsum"]]
+    assert (tmp_path / "out" / "plots" / "sensitivity-reg.png").exists()
+
+
+def test_the_label_table_header_and_cells_come_from_one_list(library, tmp_path):
+    results = run_benchmark(library, [BenchmarkRow("cca", "cca")], tmp_path / "out", ks=(5, 20))
+    row = _table_row((tmp_path / "out" / "table.md").read_text(), "cca")
+    test = results[0].test
+    assert list(row)[1:-1] == [name for name, _ in table_columns("labels", (5, 20))]
+    assert row["img2txt @20"] == f"{test['i2t']['map@20']:.4f}"
+    assert row["avg full"] == f"{(test['i2t']['map'] + test['t2i']['map']) / 2:.4f}"

@@ -44,3 +44,12 @@ def test_seeds_must_be_given(library, tmp_path, capsys):
         run_benchmark_seeds(library, [], tmp_path / "o", seeds=[])
     assert main(["benchmark", str(library), "--methods", "cca", "--seeds", "0", "--out", str(tmp_path / "o")]) != 0
     assert "--seeds 3" in capsys.readouterr().err
+
+
+def test_a_library_without_labels_gets_the_pair_seeds_table(tmp_path):
+    library = encoded_library(tmp_path / "nolabels", per_field=12, labels=False)
+    summary = run_benchmark_seeds(library, [BenchmarkRow("cca", "cca")], tmp_path / "out", seeds=(0, 1))
+    assert summary["rows"]["cca"]["rsum"]["n"] == 2
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "txt2img R@1" in table and "| cca | " in table
+    assert "txt2img R@1" in (tmp_path / "out" / "seed-0" / "table.md").read_text()  # each seed's own table too

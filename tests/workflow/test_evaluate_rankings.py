@@ -11,6 +11,7 @@ import pytest
 from factories.service import build_library, copy_library
 from scicmr.cli import main
 from scicmr.corpus.library import Library
+from scicmr.errors import InputError
 from scicmr.evaluation.trec import parse_run, trec_id
 from scicmr.workflow import evaluate_model, train_model
 from scicmr.workflow.compare import compare_models
@@ -29,8 +30,11 @@ def test_pair_protocol_reports_recall_median_rank_and_rsum(library):
         m = doc[task]
         assert m["R@1"] == pytest.approx(100 * m["hits@1"]) and m["R@10"] == pytest.approx(100 * m["hits@10"])
         ranks = np.round(1 / np.asarray(doc["per_query"][task]["rr"])).astype(int)
-        assert m["MedR"] == float(np.median(ranks)) and 1 / np.mean(1 / ranks) > 0
         assert np.mean(doc["per_query"][task]["rr"]) == pytest.approx(m["mrr"])
+        assert np.mean(1 / ranks) == pytest.approx(m["mrr"])  # the per-query rr are reciprocals of whole ranks
+        assert m["MedR"] == float(np.floor(np.median(ranks))) and m["MeanR"] == pytest.approx(ranks.mean())
+        for k in (1, 5, 10):
+            assert m[f"R@{k}"] == pytest.approx(100 * np.mean(ranks <= k))
     assert doc["rsum"] == pytest.approx(sum(doc[t][f"R@{k}"] for t in ("i2t", "t2i") for k in (1, 5, 10)))
 
 
@@ -82,6 +86,47 @@ def test_two_models_are_compared_by_a_paired_test(library):
         assert part["mean_diff"] == pytest.approx(part["a"] - part["b"])
         assert 0 < part["p_value"] <= 1 and part["bootstrap"]["low"] <= part["bootstrap"]["high"]
     assert not math.isnan(result["t2i"]["b"])
+
+
+@pytest.mark.parametrize(("options", "option"), [
+    ({"protocol": "pairs"}, "--protocol"),
+    ({"ks": ()}, "--ks"),
+    ({"ks": (5, 0)}, "--ks"),
+    ({"protocol": "labels", "ks": (-1,)}, "--ks"),
+    ({"trec_k": 0}, "--trec-k"),
+    ({"trec_k": -3}, "--trec-k"),
+])
+def test_bad_options_are_refused_before_any_work(library, tmp_path, options, option):
+    before = _reports(library)
+    with pytest.raises(InputError, match=option) as caught:
+        evaluate_model(library, "cca", plots=False, trec_run=tmp_path / "trec", **options)
+    assert caught.value.fix and option.split()[0] in caught.value.fix
+    assert not (tmp_path / "trec").exists() and _reports(library) == before  # nothing written
+
+
+def test_a_negative_trec_depth_is_refused_by_add_rankings_too(tmp_path):
+    from scicmr.workflow.evaluate_rankings import add_rankings, score_rows
+
+    vectors = np.eye(3, dtype=np.float32)
+    document = {"protocol": "pair", "model": "m", "i2t": {}, "t2i": {}}
+    with pytest.raises(InputError, match="trec_k"):
+        add_rankings(document, score_rows(vectors, vectors), ["a", "b", "c"], None, (1,), trec_dir=tmp_path, trec_k=-1)
+    assert not list(tmp_path.iterdir())
+
+
+def _reports(library) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((library / "reports").iterdir()) if p.is_file()}
+
+
+def test_a_comparison_leaves_the_models_saved_reports_alone(library):
+    evaluate_model(library, "cca", protocol="pair")  # cca's saved report, at the default ks
+    evaluate_model(library, "cca", protocol="labels")
+    before = _reports(library)
+    assert "eval-cca-test-pair.json" in before and "eval-cca2-test-pair.json" not in before
+    compare_models(library, "cca", "cca2", protocol="pair", ks=(1, 2), n_resamples=50)
+    labels = compare_models(library, "cca", "cca2", protocol="labels", n_resamples=50)
+    assert labels["metric"] == "ndcg@50"  # ks None: the label protocol's default (5, 20, 50)
+    assert _reports(library) == before  # nothing rewritten (per-query values, other ks), nothing added
 
 
 def test_evaluate_compare_prints_the_test(library, capsys):

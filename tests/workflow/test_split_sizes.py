@@ -9,7 +9,8 @@ from factories.data import make_manifest
 from scicmr.cli import main
 from scicmr.errors import InputError
 from scicmr.workflow import encode_library, evaluate_model, ingest, train_model
-from scicmr.workflow.library_data import small_split_warnings
+import scicmr.workflow.evaluate as evaluate_module
+from scicmr.workflow.library_data import pairs_phrase, small_split_warnings
 
 
 def test_small_split_warnings_name_the_split_and_the_fix():
@@ -37,12 +38,13 @@ def test_a_one_pair_test_split_warns_trains_and_refuses_to_evaluate(tiny_library
     with pytest.raises(InputError, match="too few to evaluate") as caught:
         evaluate_model(library, "cca", plots=False)
     assert "--split" in caught.value.fix
+    assert f"holds only {pairs_phrase(report.splits.get('test', 0))}: too few" in caught.value.problem  # not 'pair(s)'
     code = main(["evaluate", str(library)])
     err = capsys.readouterr().err
     assert code == 2 and "too few to evaluate" in err and "fix:" in err
 
 
-def test_a_small_test_split_evaluates_with_a_warning(tiny_library, capsys):
+def test_a_small_test_split_evaluates_with_a_warning(tiny_library, capsys, monkeypatch):
     manifest, root = tiny_library
     library = root / "lib-small"
     assert main(["ingest", str(manifest), "--out", str(library), "--split", "0.5,0.25,0.25"]) == 0
@@ -53,5 +55,6 @@ def test_a_small_test_split_evaluates_with_a_warning(tiny_library, capsys):
     assert main(["evaluate", str(library)]) == 0
     captured = capsys.readouterr()
     assert "fewer than 20" in captured.err and "map" in captured.out
+    monkeypatch.setattr(evaluate_module, "_WARNED", set())  # else once-per-process hides it, --quiet or not
     assert main(["-q", "evaluate", str(library)]) == 0  # --quiet hides the warning
     assert "fewer than 20" not in capsys.readouterr().err

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from scicmr.errors import InputError
-from scicmr.evaluation.metrics import _check_ks, _check_relevance, label_relevance, map_at_k, precision_at_k, recall_at_k
+from scicmr.evaluation.metrics import _check_relevance, check_ks, label_relevance, map_at_k, precision_at_k, recall_at_k
 from scicmr.hashing.codes import hamming_distances
 
 
@@ -120,10 +120,10 @@ def hamming_metrics(
     relevance = label_relevance(query_labels, candidate_labels)
     scores = hamming_ranking_scores(distances)
     out: dict[str, float] = {}
-    for k in _check_ks(ks):
+    for k in check_ks(ks):
         out[f"map@{k}"] = map_at_k(scores, relevance, k)
     out["map"] = map_at_k(scores, relevance)
-    for k in _check_ks(ks):
+    for k in check_ks(ks):
         out[f"precision@{k}"] = precision_at_k(scores, relevance, k)
         out[f"recall@{k}"] = recall_at_k(scores, relevance, k)
     out[f"precision@r{radius}"] = precision_within_radius(distances, relevance, radius)

@@ -67,21 +67,28 @@ def _check_relevance(relevance: np.ndarray, shape: tuple[int, int]) -> np.ndarra
     return relevance.astype(bool, copy=False)
 
 
-def _check_k(k: int | None, n: int) -> int:
-    """k as a positive int clamped to n; None means the full ranking."""
-    if k is None:
+def check_k(k: int | None, n: int | None = None, *, name: str = "k",
+            fix: str = "use e.g. k=5, 20 or 50") -> int:
+    """``k`` as a positive int (a bool is refused), clamped to ``n`` when given; None means the
+    full ranking (``n``). InputError naming ``name`` (an argument or a CLI option) with ``fix``
+    otherwise."""
+    if k is None and n is not None:
         return n
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be a positive integer, got {k!r}", fix="use e.g. k=5, 20 or 50")
-    return min(int(k), n)
+        raise InputError(f"{name} must be a positive integer, got {k!r}", fix=fix)
+    return int(k) if n is None else min(int(k), n)
 
 
-def _check_ks(ks: Sequence[int], name: str = "ks") -> tuple[int, ...]:
+def check_ks(ks: Sequence[int], name: str = "ks", *, fix: str | None = None, required: bool = False) -> tuple[int, ...]:
+    """``ks`` as a tuple of positive ints (:func:`check_k` each); ``required``: at least one.
+    InputError naming ``name`` with ``fix`` (default: an example) otherwise."""
+    fix = fix or f"use e.g. {name}=(5, 20, 50)"
+    if isinstance(ks, (str, bytes)) or not hasattr(ks, "__iter__"):
+        raise InputError(f"{name} must be a sequence of positive integers, got {ks!r}", fix=fix)
     ks = tuple(ks)
-    for k in ks:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"{name} must hold positive integers, got {k!r}", fix=f"use e.g. {name}=(5, 20, 50)")
-    return tuple(int(k) for k in ks)
+    if required and not ks:
+        raise InputError(f"{name} must hold at least one cut-off, got none", fix=fix)
+    return tuple(check_k(k, name=f"every value of {name}", fix=fix) for k in ks)
 
 
 def _check_positive(positive_index: np.ndarray, q: int, n: int) -> np.ndarray:
@@ -267,7 +274,7 @@ def _per_query(scores, relevance, k: int | None, key: str, chunk: int | None) ->
     scores = _check_scores(scores)
     relevance = _check_relevance(relevance, scores.shape)
     q, n = scores.shape
-    kk = _check_k(k, n)
+    kk = check_k(k, n)
     name = f"{key}@{kk}" if k is not None or key != "map" else "map"
     parts = [
         _label_rows(_sorted_relevance(scores[rows], relevance[rows]), (kk,))[name]
@@ -366,7 +373,7 @@ def mrr(scores, positive_index, *, chunk: int | None = None) -> float:
 
 def hits_at_k(scores, positive_index, k: int, *, chunk: int | None = None) -> float:
     """Fraction of queries whose paired candidate ranks in the top k."""
-    (k,) = _check_ks((_require_k(k),), "k")
+    (k,) = check_ks((_require_k(k),), "k")
     return float(np.mean(pair_ranks(scores, positive_index, chunk=chunk) <= k))
 
 
@@ -426,7 +433,7 @@ def score_metrics(
     positive = None if positive_index is None else _check_positive(positive_index, q, n)
     return _summarise(
         q, n, lambda rows: scores[rows], None if rel is None else (lambda rows: rel[rows]),
-        positive, _check_ks(ks), _check_ks(hits, "hits"), chunk,
+        positive, check_ks(ks), check_ks(hits, "hits"), chunk,
     )
 
 
@@ -472,7 +479,7 @@ def retrieval_metrics(
     def score_rows(rows: slice) -> np.ndarray:
         return _cosine_from_prepared((query_prep[0][rows], query_prep[1][rows]), candidate_prep)
 
-    return _summarise(q, n, score_rows, relevance_rows, positive, _check_ks(ks), _check_ks(hits, "hits"), chunk)
+    return _summarise(q, n, score_rows, relevance_rows, positive, check_ks(ks), check_ks(hits, "hits"), chunk)
 
 
 def _labels_to_rows(query_labels, candidate_labels, q: int, n: int):

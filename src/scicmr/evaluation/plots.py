@@ -129,10 +129,12 @@ def plot_sensitivity(
     series: Mapping[str, Sequence[float]],
     path: str | os.PathLike,
     title: str = "Parameter sensitivity",
+    metric: str = "test mAP",
 ) -> Path:
     """Plot ``{name: [metric at each value]}`` against a swept parameter's ``values``
-    (log-scaled x when the values are positive and span more than a factor of 10)."""
+    (log-scaled x when the values are positive and span more than a factor of 10); ``metric``
+    labels the y axis."""
     x = np.asarray(values, dtype=np.float64)
     log_x = bool(len(x) and (x > 0).all() and x.max() / x.min() > 10)
-    return _line_plot({name: (x, metric) for name, metric in series.items()}, path, (title, param, "test mAP"),
+    return _line_plot({name: (x, metric) for name, metric in series.items()}, path, (title, param, metric),
                       "metric lists", lambda y: {"marker": "o"}, xscale="log" if log_x else None)

@@ -5,6 +5,11 @@ that pair (:func:`scicmr.evaluation.metrics.pair_ranks`): ``R@k`` (recall at k, 
 VSE++, SCAN, CLIP and LAVIS name and scale it: hits@k × 100), ``MedR`` (median rank; lower is
 better), ``MeanR`` and ``rsum`` (R@1 + R@5 + R@10 of both directions, out of 600).
 
+``MedR`` follows the image–text literature's evaluation code (VSE++, SCAN:
+``floor(median(0-based ranks)) + 1``), i.e. the median of the 1-based ranks rounded down: a
+whole rank even when an even number of queries puts the median between two ranks (ranks 1, 2
+→ MedR 1, not 1.5; ranks 1, 2, 5, 9 → 3, not 3.5).
+
 Label relevance (a candidate is relevant when it shares a label): ``ndcg@k`` with binary gains,
 DCG@k = Σ_{r ≤ k} rel_r / log2(r + 1) over the ranking (descending score, ties by index, as
 every scicmr metric ranks), normalised by the DCG of an ideal ranking; 0 for a query without a
@@ -18,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from scicmr.errors import InputError
-from scicmr.evaluation.metrics import rank_candidates
+from scicmr.evaluation.metrics import check_k, check_ks, rank_candidates
 
 RECALL_KS = (1, 5, 10)
 
@@ -32,10 +37,11 @@ def _ranks(ranks) -> np.ndarray:
 
 
 def recall_metrics(ranks, ks: Sequence[int] = RECALL_KS) -> dict[str, float]:
-    """{"R@k": percent of queries whose pair ranks ≤ k, "MedR", "MeanR"} of (q,) 1-based ranks."""
+    """{"R@k": percent of queries whose pair ranks ≤ k, "MedR" (floor of the median rank, as
+    VSE++ / SCAN compute it: module docstring), "MeanR"} of (q,) 1-based ranks."""
     ranks = _ranks(ranks)
-    result = {f"R@{int(k)}": float(100.0 * np.mean(ranks <= int(k))) for k in ks}
-    result["MedR"] = float(np.median(ranks))
+    result = {f"R@{k}": float(100.0 * np.mean(ranks <= k)) for k in check_ks(ks)}
+    result["MedR"] = float(np.floor(np.median(ranks)))
     result["MeanR"] = float(np.mean(ranks))
     return result
 
@@ -52,7 +58,7 @@ def ndcg_at_k(scores, relevance, k: int | None = None) -> np.ndarray:
     relevance = np.asarray(relevance, dtype=bool)
     if scores.ndim != 2 or relevance.shape != scores.shape:
         raise InputError(f"scores {scores.shape} and relevance {relevance.shape} must be the same (q, n) shape")
-    k = scores.shape[1] if k is None else k
+    k = scores.shape[1] if k is None else check_k(k)
     return ndcg_of_order(rank_candidates(scores), relevance, (k,))[k]
 
 
@@ -62,9 +68,7 @@ def ndcg_of_order(order: np.ndarray, relevance: np.ndarray, ks: Sequence[int]) -
     ``relevance``: one ranking serves every k."""
     relevance = np.asarray(relevance, dtype=bool)
     q, n = relevance.shape
-    ks = [int(k) for k in ks]
-    if any(k < 1 for k in ks):
-        raise InputError(f"every k must be ≥ 1, got {ks}", fix="pass e.g. ks=(10,)")
+    ks = check_ks(ks, required=True, fix="pass e.g. ks=(10,)")
     depth = min(max(ks), n)
     if order.shape[1] < depth:
         raise InputError(f"the ranking holds {order.shape[1]} candidates per query, nDCG@{depth} needs {depth}")

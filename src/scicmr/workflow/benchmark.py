@@ -6,7 +6,9 @@ best validation score (mean of i2t and t2i full mAP; pair MRR without labels), e
 one model once on the test split, and write
 
 - ``OUT/metrics/<row>.json`` — the metrics JSON of DESIGN.md plus the selection record;
-- ``OUT/table.md`` — txt2img / img2txt / average at map@5/20/25/50 and full map;
+- ``OUT/table.md`` — txt2img / img2txt / average at map@5/20/25/50 and full map (label
+  protocol), or R@1/5/10 and MedR per direction and rsum (pair protocol: a library without
+  labels), one table for both (:func:`table_columns`);
 - ``OUT/plots/`` — loss curves, map@k curves of all rows, and sensitivity plots for sweeps.
 """
 
@@ -17,7 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from scicmr._io import atomic_write_json, atomic_write_text
 from scicmr.corpus.library import Library
@@ -112,23 +114,50 @@ def run_benchmark(
     return results
 
 
-def table_cells(document: dict[str, Any], ks: Sequence[int]) -> list[float]:
-    t2i = [document["t2i"][f"map@{k}"] for k in ks] + [document["t2i"]["map"]]
-    i2t = [document["i2t"][f"map@{k}"] for k in ks] + [document["i2t"]["map"]]
-    return t2i + i2t + [(a + b) / 2 for a, b in zip(t2i, i2t)]
+Column = tuple[str, Callable[[dict[str, Any]], float]]  # (header, test document → cell value)
+
+_RECALL_COLUMNS = ("R@1", "R@5", "R@10", "MedR")
+
+
+def table_columns(protocol: str, ks: Sequence[int] = TABLE_KS) -> list[Column]:
+    """The table's metric columns under ``protocol``, each a (header, document → value) pair, so
+    a table's header and its cells come from one list. Labels: txt2img, img2txt and their
+    average at each map@k of ``ks`` and full map. Pair (no labels): R@1/5/10 and MedR per
+    direction and rsum (the image–text literature's table; ``ks`` unused)."""
+    if protocol == "pair":
+        return [(f"{shown} {name}", lambda d, task=task, name=name: d[task][name])
+                for shown, task in (("txt2img", "t2i"), ("img2txt", "i2t")) for name in _RECALL_COLUMNS] + \
+               [("rsum", lambda d: d["rsum"])]
+    keys = [(f"@{k}", f"map@{k}") for k in ks] + [("full", "map")]
+    return ([(f"{shown} {cut}", lambda d, task=task, key=key: d[task][key])
+             for shown, task in (("txt2img", "t2i"), ("img2txt", "i2t")) for cut, key in keys]
+            + [(f"avg {cut}", lambda d, key=key: (d["t2i"][key] + d["i2t"][key]) / 2) for cut, key in keys])
+
+
+def table_cells(document: dict[str, Any], ks: Sequence[int] = TABLE_KS) -> list[float]:
+    """``document``'s values in the columns of :func:`table_columns` (by its own protocol)."""
+    return [value(document) for _, value in table_columns(document["protocol"], ks)]
+
+
+def _table_note(document: dict[str, Any]) -> str:
+    pool = document["pool"]
+    what = ("R@k (percent of queries whose own pair ranks in the top k), MedR and rsum"
+            if document["protocol"] == "pair" else "map@k (seeds' definition) and full-ranking mAP")
+    return f"{what}; pool {pool['queries']} queries × {pool['candidates']} candidates per direction."
 
 
 def markdown_table(results: Sequence[RowResult], *, ks: Sequence[int] = TABLE_KS, title: str = "") -> str:
-    """The seeds' table: txt2img, img2txt and their average at each map@k and full map."""
-    cuts = [f"@{k}" for k in ks] + ["full"]
-    header = ["method"] + [f"{d} {c}" for d in ("txt2img", "img2txt", "avg") for c in cuts] + ["train s"]
+    """The benchmark's table (:func:`table_columns` under the rows' protocol, from the first
+    row): txt2img, img2txt and their average at each map@k and full map, or R@k and MedR per
+    direction and rsum."""
+    protocol = results[0].test["protocol"] if results else "labels"
+    columns = table_columns(protocol, ks)
+    header = ["method"] + [name for name, _ in columns] + ["train s"]
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     if results:
-        pool = results[0].test["pool"]
-        lines.insert(1, f"\nmap@k (seeds' definition) and full-ranking mAP; pool {pool['queries']} queries × "
-                        f"{pool['candidates']} candidates per direction.")
+        lines.insert(1, f"\n{_table_note(results[0].test)}")
     for result in results:
-        values = " | ".join(f"{v:.4f}" for v in table_cells(result.test, ks))
+        values = " | ".join(f"{value(result.test):.4f}" for _, value in columns)
         lines.append(f"| {result.row.name} | {values} | {result.train_seconds:.1f} |")
     return "\n".join(lines) + "\n"
 
@@ -152,8 +181,9 @@ def write_benchmark_plots(results: Sequence[RowResult], folder: Path, title: str
             swept.setdefault(result.row.sweep[0], []).append(result)
     for param, points in swept.items():
         xs = [p.row.sweep[1] for p in points]
-        series = {d: [p.test[d]["map"] for p in points] for d in ("i2t", "t2i")}
+        key = "map" if points[0].test["protocol"] == "labels" else "mrr"  # as validation_score
+        series = {d: [p.test[d][key] for p in points] for d in ("i2t", "t2i")}
         series["average"] = [(a + b) / 2 for a, b in zip(series["i2t"], series["t2i"])]
         written.append(plot_sensitivity(param, xs, series, folder / f"sensitivity-{param}.png",
-                                        f"{title} — sensitivity to {param}"))
+                                        f"{title} — sensitivity to {param}", metric=f"test {key}"))
     return written

@@ -18,32 +18,22 @@ from scicmr.corpus.library import Library
 from scicmr.errors import InputError
 from scicmr.evaluation.significance import aggregate_runs, mean_std
 from scicmr.evaluation.suites import BenchmarkRow
-from scicmr.workflow.benchmark import TABLE_KS, run_benchmark, table_cells
+from scicmr.workflow.benchmark import TABLE_KS, run_benchmark, table_columns
 from scicmr.workflow.library_data import as_library
 from scicmr.workflow.outputs import check_output_dir
-
-_PAIR_COLUMNS = [f"{task} {name}" for task in ("txt2img", "img2txt") for name in ("R@1", "R@5", "R@10", "MedR")] + ["rsum"]
-
-
-def _pair_cells(document: dict[str, Any]) -> list[float]:
-    return [document[task][name] for task in ("t2i", "i2t") for name in ("R@1", "R@5", "R@10", "MedR")] + [document["rsum"]]
 
 
 def seeds_table(documents: dict[str, list[dict[str, Any]]], seeds: Sequence[int], *,
                 ks: Sequence[int] = TABLE_KS, title: str = "") -> str:
     """Markdown table of ``documents`` (row name → one test document per seed): mean ± std cells."""
     first = next(iter(documents.values()))[0] if documents else {"protocol": "labels"}
-    if first["protocol"] == "pair":
-        header, cells = _PAIR_COLUMNS, _pair_cells
-    else:
-        cuts = [f"@{k}" for k in ks] + ["full"]
-        header = [f"{d} {c}" for d in ("txt2img", "img2txt", "avg") for c in cuts]
-        cells = lambda document: table_cells(document, ks)  # noqa: E731
+    columns = table_columns(first["protocol"], ks)  # the single-seed table's columns
+    header = [name for name, _ in columns]
     lines = [f"### {title}", "", f"mean ± std over seeds {', '.join(map(str, seeds))} (sample std).", "",
              "| method | " + " | ".join(header) + " |", "|" + "---|" * (len(header) + 1)]
     for name, docs in documents.items():
-        columns = zip(*(cells(d) for d in docs))
-        shown = [f"{s['mean']:.4f} ± {s['std']:.4f}" for s in map(mean_std, columns)]
+        per_column = zip(*([value(d) for _, value in columns] for d in docs))
+        shown = [f"{s['mean']:.4f} ± {s['std']:.4f}" for s in map(mean_std, per_column)]
         lines.append(f"| {name} | " + " | ".join(shown) + " |")
     return "\n".join(lines) + "\n"
 

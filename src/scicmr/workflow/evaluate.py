@@ -14,13 +14,14 @@ from scicmr.hashing.base import produces_codes
 from scicmr.methods import load_method
 from scicmr.workflow.evaluate_rankings import add_rankings, score_rows
 from scicmr.workflow.library_data import (MIN_EVALUATION_PAIRS, SMALL_SPLIT_PAIRS, SPLIT_FIX, as_library,
-                                          resolve_model_name, split_data, training_info)
+                                          pairs_phrase, resolve_model_name, split_data, training_info)
 from scicmr.workflow.outputs import check_output_dir, check_output_file, write_output_json
 
 _log = logging.getLogger(__name__)
 _MAX_PLOT_POOL = 20_000  # full (q, n) score matrices for the curves stay small below this
 # Default cut-offs: map@k of the label tables; R@k (hits@k) of the image-text pair literature.
 DEFAULT_KS = {"labels": (5, 20, 50), "pair": (1, 5, 10)}
+PROTOCOLS = ("auto", "labels", "pair")
 
 
 def evaluate_model(
@@ -36,6 +37,7 @@ def evaluate_model(
     trec_run: str | Path | None = None,
     trec_k: int = 100,
     per_query: bool = False,
+    save_report: bool = True,
 ) -> dict[str, Any]:
     """Retrieval metrics of ``model`` on ``split``, both directions.
 
@@ -61,9 +63,14 @@ def evaluate_model(
     ``per_query`` the per-query values (``per_query``: for paired significance tests); with
     ``trec_run`` (a folder, checked before any work) TREC run and qrels files of both
     directions, ``trec_k`` documents per query.
+
+    ``save_report=False`` writes nothing to the library's reports folder (neither the report nor
+    plots): for callers that only need the numbers (:func:`~scicmr.workflow.compare.compare_models`),
+    so the model's saved report is never replaced by an evaluation with other ``ks``.
     """
     from scicmr.evaluation.metrics import cross_modal_metrics
 
+    ks = _check_options(protocol, ks, trec_k)  # before the work, like the outputs
     if json_path is not None:
         check_output_file(json_path, "metrics JSON file")  # before the work, not after it
     trec_dir = check_output_dir(trec_run, "TREC run folder") if trec_run is not None else None
@@ -80,6 +87,7 @@ def evaluate_model(
         protocol = "labels" if data.labels is not None and data.labels.any() else "pair"
     if ks is None:
         ks = DEFAULT_KS[protocol]
+    plots = plots and save_report
     started = time.perf_counter()
     image_vectors = method.transform_image(data.image, **data.side)
     text_vectors = method.transform_text(data.text, **data.side)
@@ -118,10 +126,26 @@ def evaluate_model(
         document["curves"] = curves_to_json(curves)
         if plots:
             document["plots"] = [str(p) for p in write_curve_plots(curves, stem, f"{model} on {lib.name} ({split})")]
-    atomic_write_json(stem.with_suffix(".json"), document)
+    if save_report:
+        atomic_write_json(stem.with_suffix(".json"), document)
     if json_path is not None:
         write_output_json(json_path, document, "metrics JSON file")
     return document
+
+
+def _check_options(protocol: str, ks: tuple[int, ...] | None, trec_k: int) -> tuple[int, ...] | None:
+    """The user's protocol, cut-offs and TREC depth, refused with an InputError naming the
+    option before any work; returns ``ks`` as a tuple of ints (None stays None: the default)."""
+    from scicmr.evaluation.metrics import check_k, check_ks
+
+    if protocol not in PROTOCOLS:
+        raise InputError(f"unknown protocol {protocol!r}", fix="use --protocol auto, labels or pair")
+    check_k(trec_k, name="--trec-k (documents per query in the TREC run files)",
+            fix="pass a positive count, e.g. --trec-k 100")
+    if ks is None:
+        return None
+    return check_ks(ks, "--ks", fix="pass positive cut-offs, e.g. --ks 5,20,50 (labels) or --ks 1,5,10 (pair)",
+                    required=True)
 
 
 _WARNED: set[tuple[str, str, int]] = set()  # (library, split, pairs) already warned about in this process
@@ -131,7 +155,7 @@ def _check_split_size(lib: Library, split: str, pairs: int) -> None:
     """InputError below 5 pairs (a metric of 1 query is a coin), a warning below 20 (once per
     library and split: a benchmark evaluates the validation split once per setting)."""
     if pairs < MIN_EVALUATION_PAIRS:
-        raise InputError(f"the {split} split holds only {pairs} pair(s): too few to evaluate (at least "
+        raise InputError(f"the {split} split holds only {pairs_phrase(pairs)}: too few to evaluate (at least "
                          f"{MIN_EVALUATION_PAIRS}; {SMALL_SPLIT_PAIRS} or more for metrics worth reading)",
                          fix=SPLIT_FIX)
     if pairs < SMALL_SPLIT_PAIRS and (str(lib.root), split, pairs) not in _WARNED:

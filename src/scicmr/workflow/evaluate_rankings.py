@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from scicmr.evaluation.metrics import cosine_scores, label_relevance, pair_ranks, rank_candidates
+from scicmr.evaluation.metrics import check_k, cosine_scores, label_relevance, pair_ranks, rank_candidates
 from scicmr.evaluation.ranking_metrics import RECALL_KS, ndcg_of_order, recall_metrics, rsum
 from scicmr.evaluation.trec import qrels_lines, run_lines
 from scicmr.workflow.outputs import write_output_bytes
@@ -73,6 +73,8 @@ def add_rankings(document: dict[str, Any], rows_of: dict[str, ScoreRows], ids: l
     list}}); with ``trec_dir`` the TREC run and qrels files there (``trec`` lists them)."""
     pair = document["protocol"] == "pair"
     labels = None if pair else labels
+    if trec_dir is not None:  # 0 would write no run, a negative count would cut from the end
+        trec_k = check_k(trec_k, name="trec_k", fix="pass a positive count, e.g. trec_k=100")
     per: dict[str, Any] = {"ids": list(ids)}
     for task in TASKS:
         ranked = ranking_pass(rows_of[task], len(ids), labels, ks, trec_k if trec_dir is not None else 0)

@@ -48,14 +48,24 @@ def record_row(lib: Library, record: Record) -> dict[str, Any]:
     }
 
 
+def require_parquet() -> None:
+    """InputError naming the extra to install when pyarrow (the ``tables`` extra) is missing: a
+    Parquet export calls it before reading the library or writing any file."""
+    try:
+        import pyarrow  # noqa: F401 -- checked, loaded for real where it is used
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise InputError("writing Parquet needs pyarrow, which is not installed",
+                         fix="pip install 'scicmr[tables]'") from None
+
+
 def parquet_bytes(rows: list[dict[str, Any]], columns: list[str] | None = None) -> bytes:
     """``rows`` (dicts with the same keys) as one Parquet file's bytes; ``columns`` names them
-    when ``rows`` may be empty. pyarrow loads here (the ``tables`` extra)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError("writing Parquet needs pyarrow", fix="pip install 'scicmr[tables]'") from None
+    when ``rows`` may be empty. pyarrow loads here (the ``tables`` extra: :func:`require_parquet`)."""
+    require_parquet()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if rows:
         table = pa.Table.from_pylist(rows)
     else:
@@ -69,13 +79,14 @@ def export_records(lib: Library | str | Path, out: str | Path, format: str = "js
     """Write every record (:func:`record_row`) to ``out`` atomically as ``jsonl`` (one JSON
     object per line; ``-``: standard output) or ``parquet`` (one table, pandas-readable);
     returns the record count. ``out`` is checked before the library is read
-    (:mod:`scicmr.workflow.outputs`); a symlink is written through."""
+    (:mod:`scicmr.workflow.outputs`), and so is pyarrow for Parquet; a symlink is written through."""
     if format not in FORMATS:
         raise InputError(f"unknown export format {format!r}", fix=f"use one of: {', '.join(FORMATS)}")
     if format == "jsonl":
         return export_jsonl(lib, out)
     if os.fspath(out) == "-":
         raise InputError("Parquet cannot be written to standard output", fix="name a file, e.g. records.parquet")
+    require_parquet()  # before the library is read, not after
     target = check_output_file(out, "export file", "records.parquet")
     lib = as_library(lib)
     rows = [record_row(lib, record) for record in lib.records()]

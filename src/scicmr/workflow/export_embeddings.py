@@ -22,7 +22,7 @@ from scicmr.corpus.library import Library
 from scicmr.corpus.record import Record
 from scicmr.errors import InputError
 from scicmr.index.base import normalise_rows
-from scicmr.workflow.export import link_fields, parquet_bytes
+from scicmr.workflow.export import link_fields, parquet_bytes, require_parquet
 from scicmr.workflow.library_data import as_library, paired_records, resolve_model_name
 from scicmr.workflow.outputs import check_output_dir, write_output_bytes
 
@@ -62,11 +62,12 @@ def export_embeddings(lib: Library | str | Path, out: str | Path, model: str | N
                       shard_size: int = DEFAULT_SHARD_SIZE) -> dict[str, Any]:
     """Write ``model``'s (default: the library's) shared-space vectors and metadata under
     ``out`` in the clip-retrieval layout (module docstring). Returns {"model", "rows", "dim",
-    "shards", "out"}. ``out`` is checked before any work; existing shards of the same names are
-    replaced, each file atomically."""
+    "shards", "out"}. ``out`` and pyarrow (the metadata is Parquet) are checked before any
+    work; existing shards of the same names are replaced, each file atomically."""
     if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
         raise InputError(f"the shard size must be a positive whole number, got {shard_size!r}",
                          fix="pass --shard-size 1000000 (or any count ≥ 1)")
+    require_parquet()  # the metadata shards: before any vector shard is written
     root = check_output_dir(out, "embeddings folder")
     lib = as_library(lib)
     model = resolve_model_name(lib, model)

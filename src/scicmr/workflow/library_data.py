@@ -26,11 +26,12 @@ SPLIT_FIX = ("re-ingest with larger validation and test shares, e.g. `scicmr ing
 def small_split_warnings(counts: dict[str, int]) -> list[str]:
     """One message per evaluation split (validation, test) holding fewer than 20 pairs, naming
     the fix; ``counts``: pairs per split name (:meth:`Library.split_counts`)."""
-    return [f"the {name} split holds only {_pairs(counts.get(name, 0))} (fewer than {SMALL_SPLIT_PAIRS}): its metrics "
+    return [f"the {name} split holds only {pairs_phrase(counts.get(name, 0))} (fewer than {SMALL_SPLIT_PAIRS}): its metrics "
             f"will be noise; {SPLIT_FIX}" for name in ("validation", "test") if counts.get(name, 0) < SMALL_SPLIT_PAIRS]
 
 
-def _pairs(n: int) -> str:
+def pairs_phrase(n: int) -> str:
+    """``"1 pair"`` or ``"n pairs"``: how messages count pairs."""
     return f"{n} pair" if n == 1 else f"{n} pairs"
 
 
