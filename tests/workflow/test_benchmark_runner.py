@@ -83,6 +83,15 @@ def test_a_library_without_labels_is_benchmarked_under_the_pair_protocol(tmp_pat
     assert (tmp_path / "out" / "plots" / "sensitivity-reg.png").exists()
 
 
+def test_the_benchmark_command_prints_the_pair_table_of_a_library_without_labels(tmp_path, capsys):
+    from scicmr.cli import main
+
+    library = encoded_library(tmp_path / "nolabels", labels=False)
+    assert main(["benchmark", str(library), "--methods", "cca", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "R@1/5/10" in out and "rsum" in out and "table.md" in out
+
+
 def test_the_label_table_header_and_cells_come_from_one_list(library, tmp_path):
     results = run_benchmark(library, [BenchmarkRow("cca", "cca")], tmp_path / "out", ks=(5, 20))
     row = _table_row((tmp_path / "out" / "table.md").read_text(), "cca")

@@ -136,3 +136,14 @@ def test_evaluate_compare_prints_the_test(library, capsys):
                  "--json", "-"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["models"] == ["cca", "cca2"] and set(result["i2t"]) >= {"p_value", "bootstrap"}
+
+
+def test_evaluate_compare_writes_out_and_refuses_options_it_does_not_use(library, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "compare.json"
+    assert main(["evaluate", str(library), "--compare", "cca", "--protocol", "pair", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["models"] == ["cca2", "cca"]  # the first: the library's last trained
+    capsys.readouterr()
+    assert main(["evaluate", str(library), "--compare", "cca2", "--trec-run", str(tmp_path / "t")]) == 2
+    assert "--trec-run" in capsys.readouterr().err and not (tmp_path / "t").exists()

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--json", nargs="?", const=True, metavar="OUT.json",
                    help="print the metrics JSON on standard output (the table goes to standard error). "
                    "Deprecated: --json OUT.json writes a file; use --out OUT.json")
-    p.add_argument("--out", metavar="OUT.json", help="also write the metrics JSON to this file")
+    p.add_argument("--out", metavar="OUT.json", help="also write the metrics JSON (with --compare: the comparison) "
+                   "to this file")
     p.add_argument("--channels", metavar="NAMES", help="hybrid ranker: fuse only these channels, comma-separated "
                    "(lexical, dense, cross_modal; cross_modal alone evaluates the model without fusion)")
     p.add_argument("--trec-run", metavar="DIR", help="also write TREC run and qrels files of both directions "
@@ -85,15 +86,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from scicmr.workflow.compare import compare_models
-    from scicmr.workflow.library_data import as_library, resolve_model_name
+    from scicmr.workflow.outputs import check_output_file, write_output_json
 
-    lib = as_library(args.library)
-    first = resolve_model_name(lib, args.model or args.method)
-    result = compare_models(lib, first, args.compare, split=args.split, protocol=args.protocol,
-                            ks=parse_ks(args.ks) if args.ks else (5, 20, 50))
-    if args.json:
+    unused = [flag for flag, given in (("--channels", args.channels), ("--trec-run", args.trec_run)) if given]
+    if unused:
+        raise InputError(f"{' and '.join(unused)}: not used by --compare (it tests two models' per-query scores)",
+                         fix="drop them, or evaluate one model without --compare")
+    to_stdout, out_file = _json_outputs(args)
+    if out_file:
+        check_output_file(out_file, "comparison JSON file")  # before the work, not after it
+    result = compare_models(args.library, args.model or args.method, args.compare, split=args.split,
+                            protocol=args.protocol, ks=parse_ks(args.ks) if args.ks else None)
+    if out_file:
+        write_output_json(out_file, result, "comparison JSON file")
+    if to_stdout:
         print_json(result)
         return 0
+    first = result["models"][0]
     out = console()
     out.print(f"{first} vs {args.compare} on {result['n_queries']} {result['split']} queries, "
               f"per-query {result['metric']} ({result['protocol']} protocol):")
@@ -144,16 +153,25 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         print_json({"out": out, "rows": [_row_json(result) for result in results]})
         return 0
     _print_benchmark_table(results, f"{Path(args.library).name}: test split")
-    console().print(f"{len(results)} rows; the full table (txt2img, img2txt and their average at every map@k) is "
-                    f"{Path(out) / 'table.md'}; metrics and plots in {out}")
+    console().print(f"{len(results)} rows; the full table is {Path(out) / 'table.md'}; metrics and plots in {out}")
     return 0
 
 
 def _print_benchmark_table(results, title: str) -> None:
-    """The benchmark's summary as a terminal table that fits: full-ranking mAP per direction, the
-    average map@k of both directions, train seconds (every cell of the paper-style table is in
-    table.md)."""
+    """The benchmark's summary as a terminal table that fits (every cell of the paper-style
+    table is in table.md). Labels: full-ranking mAP per direction, the average map@k of both
+    directions, train seconds. Pair protocol (no labels): R@1/5/10 per direction, MedR, rsum."""
     if not results:
+        return
+    if results[0].test["protocol"] == "pair":
+        columns = ["method", "txt2img R@1/5/10", "img2txt R@1/5/10", "MedR t2i/i2t", "rsum", "train s"]
+        def recall(task_metrics):
+            return "/".join(f"{task_metrics[f'R@{k}']:.1f}" for k in (1, 5, 10))
+
+        rows = [[r.row.name, recall(r.test["t2i"]), recall(r.test["i2t"]),
+                 f"{r.test['t2i']['MedR']:g}/{r.test['i2t']['MedR']:g}", f"{r.test['rsum']:.1f}",
+                 f"{r.train_seconds:.1f}"] for r in results]
+        print_table(columns, rows, title=title)
         return
     ks = sorted(int(key.split("@")[1]) for key in results[0].test["t2i"] if key.startswith("map@"))
     columns = ["method", "txt2img mAP", "img2txt mAP", "avg mAP", *(f"avg map@{k}" for k in ks), "train s"]

@@ -11,24 +11,26 @@ from scicmr.corpus.library import Library
 from scicmr.errors import InputError
 from scicmr.evaluation.significance import paired_bootstrap, paired_randomization_test
 from scicmr.workflow.evaluate import DEFAULT_KS, evaluate_model
-from scicmr.workflow.library_data import as_library
+from scicmr.workflow.library_data import as_library, resolve_model_name
 
 
-def compare_models(lib: Library | str | Path, model_a: str, model_b: str, *, split: str = "test",
+def compare_models(lib: Library | str | Path, model_a: str | None, model_b: str, *, split: str = "test",
                    protocol: str = "auto", ks: tuple[int, ...] | None = None, n_resamples: int = 10_000,
                    seed: int = 0) -> dict[str, Any]:
     """Evaluate both models on ``split`` and test, per direction, whether their mean per-query
     score differs: reciprocal rank of the own pair (pair protocol) or nDCG@max(ks) (labels;
     ``ks`` None: the protocol's default, :data:`~scicmr.workflow.evaluate.DEFAULT_KS`), by a
     paired randomisation test and a paired bootstrap (:mod:`scicmr.evaluation.significance`).
-    Nothing is written: the models' saved evaluation reports stay as they were.
+    Nothing is written: the models' saved evaluation reports stay as they were. ``model_a``
+    None: the library's last trained model.
 
     Returns {"protocol", "metric", "models": [a, b], "n_queries", "i2t"/"t2i": {"a", "b" (means),
     "mean_diff" (a - b), "p_value" (randomisation), "bootstrap": {"low", "high", "p_value"}}}.
     """
+    lib = as_library(lib)
+    model_a = resolve_model_name(lib, model_a)
     if model_a == model_b:
         raise InputError(f"both models are {model_a!r}", fix="compare two different trained models")
-    lib = as_library(lib)
     docs = [evaluate_model(lib, m, split=split, protocol=protocol, ks=ks, plots=False, per_query=True,
                            save_report=False)
             for m in (model_a, model_b)]
