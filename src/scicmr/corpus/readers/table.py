@@ -67,7 +67,7 @@ def check_columns(columns: list[str], path: Path, sample: Iterable[Any]) -> None
     table whose only image column is ``url`` (an img2dataset URL list) gets the img2dataset fix."""
     names = set(field_keys(columns).values())
     for batch in sample:  # the first rows tell an img2dataset URL list
-        check_not_url_list(path, [{k.strip().lower(): v for k, v in row.items()} for row in batch.to_pylist()])
+        check_not_url_list(path, batch.to_pylist())
         break
     if not names & USEFUL_FIELDS:
         raise InputError(
@@ -80,22 +80,21 @@ def check_columns(columns: list[str], path: Path, sample: Iterable[Any]) -> None
 def rows_from_batches(batches: Iterable[Any], *, item_prefix: str = "row", start: int = 1, id_base: str = "",
                       defaults: dict[str, Any] | None = None,
                       converters: dict[str, Any] | None = None) -> Iterator[Row]:
-    """Rows of pyarrow record batches: lower-cased field names (image aliases resolved), cells
-    made plain (:func:`plain_cell`); ``defaults`` fill absent fields (a split name), and
-    ``converters`` map a column's cells (a ClassLabel's index to its name). A row's default id
-    is ``id_base`` and its number."""
+    """Rows of pyarrow record batches: the columns as named (:func:`read_rows` normalises
+    them), cells made plain (:func:`plain_cell`; a missing one is None, as a JSON null);
+    ``defaults`` fill absent fields (a split name), and ``converters`` map a column's cells (a
+    ClassLabel's index to its name). A row's default id is ``id_base`` and its number."""
     number = start
     for batch in batches:
-        keys = field_keys(batch.schema.names)
+        keys = field_keys(batch.schema.names)  # which columns are image columns (bytes kept)
         for raw in batch.to_pylist():
             fields: dict[str, Any] = dict(defaults or {})
             for name, value in raw.items():
-                key = keys[name]
                 if converters and name in converters:
                     value = converters[name](value)
-                value = plain_cell(value, image=key in ("image", "images"))
-                if value is not None:
-                    fields[key] = value
+                value = plain_cell(value, image=keys[name] in ("image", "images"))
+                if value is not None or name not in fields:
+                    fields[name] = value
             yield f"{item_prefix} {number}", f"{id_base}{number}", fields, ""
             number += 1
 
