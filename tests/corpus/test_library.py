@@ -49,6 +49,48 @@ def test_duplicate_ids_write_nothing(tmp_path):
     assert len(lib) == 3
 
 
+def _cached(lib, name, vectors):
+    key = config_key(name, {})
+    lib.save_features(key, lib.ids(), vectors, {})
+    return key
+
+
+def test_a_deleted_id_added_again_does_not_keep_the_old_records_vectors(tmp_path):
+    from scicmr.workflow.maintenance import compact_library
+
+    lib = Library.create(tmp_path / "lib")
+    lib.add_records(_records(3))
+    key = _cached(lib, "text-test", np.arange(6, dtype=np.float32).reshape(3, 2))
+    lib.delete_records(["r1"])
+    new = Record(id="r1", title="another figure", text="a different caption")
+    lib.add_records([new])
+    assert lib.has_features(key) and not lib.has_features(key, lib.ids())  # encode computes r1's again
+    with pytest.raises(LibraryError, match="lack"):
+        lib.load_features(key, ["r1"])
+    lib.append_features(key, ["r1"], np.full((1, 2), 9, dtype=np.float32))
+    np.testing.assert_array_equal(lib.load_features(key, ["r1"]), [[9, 9]])
+    compact_library(lib)
+    assert lib.feature_table(key).ids() == ["r0", "r2", "r1"] and lib.deleted_since_compaction() == []
+    np.testing.assert_array_equal(lib.load_features(key), [[0, 1], [4, 5], [9, 9]])
+
+
+def test_a_deleted_id_whose_new_features_are_appended_before_it_is_added_keeps_only_them(tmp_path):
+    # The service's order: a new record's rows join the caches it searches, then the record.
+    lib = Library.create(tmp_path / "lib")
+    lib.add_records(_records(3))
+    image = _cached(lib, "image-test", np.zeros((3, 2), dtype=np.float32))
+    text = _cached(lib, "text-test", np.zeros((3, 2), dtype=np.float32))
+    other = _cached(lib, "text-other", np.zeros((3, 2), dtype=np.float32))
+    lib.delete_records(["r1"])
+    lib.append_features(image, ["r1"], np.ones((1, 2), dtype=np.float32))
+    lib.append_features(text, ["r1"], np.ones((1, 2), dtype=np.float32))
+    lib.add_records([Record(id="r1", title="another figure", text="a different caption")])
+    for key in (image, text):
+        assert lib.feature_table(key).ids().count("r1") == 1
+        np.testing.assert_array_equal(lib.load_features(key, ["r1"]), [[1, 1]])
+    assert not lib.has_features(other, lib.ids()) and lib.deleted_since_compaction() == []
+
+
 def test_splits_keep_groups_whole(tmp_path):
     groups = [f"paper{i // 4}" for i in range(80)]
     lib = Library.create(tmp_path / "lib")

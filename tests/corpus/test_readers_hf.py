@@ -59,3 +59,20 @@ def test_a_folder_saved_by_the_datasets_package(tmp_path):
     ds.save_to_disk(str(tmp_path / "saved"))
     result = read_source(f"hf:{tmp_path / 'saved'}", tmp_path / "lib", progress=False)
     assert [r.id for r in result.records] == [item["id"] for item in ITEMS] and all(r.image for r in result.records)
+
+
+def test_an_empty_split_is_read_as_no_rows(tmp_path):
+    folder = write_saved_dataset(tmp_path / "dd", splits={"train": [0, 1], "validation": [], "test": [2]})
+    result = read_source(f"hf:{folder}", tmp_path / "lib", progress=False)
+    assert not result.skipped
+    assert [(r.id, r.extra["split"]) for r in result.records] == [("fig-1", "train"), ("fig-2", "train"),
+                                                                  ("fig-3", "test")]
+
+
+def test_every_split_is_checked_before_any_row_is_read(tmp_path):
+    folder = write_saved_dataset(tmp_path / "dd", splits={"train": [0, 1], "test": [2]})
+    (folder / "test" / "data-00000-of-00001.arrow").unlink()
+    with pytest.raises(InputError, match="missing") as info:
+        read_source(f"hf:{folder}", tmp_path / "lib", progress=False)
+    assert "copy the whole saved dataset folder" in info.value.fix
+    assert not list(tmp_path.glob("lib/images/*"))  # no image of the train split was stored

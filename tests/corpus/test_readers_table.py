@@ -94,3 +94,27 @@ def test_an_img2dataset_url_list_manifest_is_refused_too(tmp_path, suffix):
     with pytest.raises(InputError) as info:
         read_source(path, tmp_path / "lib", progress=False)
     assert "img2dataset" in info.value.fix
+
+
+@pytest.mark.parametrize("image_column", ["image_path", "file_name", "Image_Path"])
+def test_image_aliases_and_case_give_the_same_records_in_jsonl_csv_and_parquet(tmp_path, image_column):
+    # Each row also links its figure's page as a .jpg address: the local image column makes
+    # that a link, not an img2dataset URL list, in every format.
+    frame = pd.DataFrame({"ID": ["a", "b"], image_column: ["a.png", "b.png"], "Caption": ["one", "two"],
+                          "url": ["https://e.org/a.jpg", "https://e.org/b.jpg"]})
+    writers = {".jsonl": lambda path: frame.to_json(path, orient="records", lines=True),
+               ".csv": lambda path: frame.to_csv(path, index=False), ".parquet": frame.to_parquet}
+    results = {}
+    for suffix, write in writers.items():
+        folder = tmp_path / suffix.lstrip(".")
+        folder.mkdir()
+        write_image(folder / "a.png", "red", 0)
+        write_image(folder / "b.png", "blue", 1)
+        write(folder / f"t{suffix}")
+        results[suffix] = read_source(folder / f"t{suffix}", tmp_path / f"lib-{suffix}", progress=False)
+    for result in results.values():
+        assert not result.skipped
+        assert [(r.id, r.kind, r.text, r.url) for r in result.records] == [
+            ("a", "pair", "one", "https://e.org/a.jpg"), ("b", "pair", "two", "https://e.org/b.jpg")]
+    assert comparable(results[".jsonl"].records) == comparable(results[".csv"].records) == comparable(
+        results[".parquet"].records)

@@ -60,3 +60,18 @@ def test_bad_samples_are_skipped_and_a_damaged_shard_keeps_what_came_before(tmp_
     cut = read_source(tmp_path / "cut", tmp_path / "lib2", progress=False)
     assert len(cut.records) + len(cut.skipped) >= 2
     assert len(ITEMS) == 3  # the factory's items, used by the equivalence test
+
+
+def test_shards_numbering_their_samples_alike_give_one_record_each(tmp_path):
+    (tmp_path / "shards").mkdir()
+    for n, shard in enumerate(("00000.tar", "00001.tar")):
+        with tarfile.open(tmp_path / "shards" / shard, "w") as tar:
+            _add(tar, "000000.jpg", image_bytes(n, "jpg"))
+            _add(tar, "000000.txt", f"caption {n}".encode())
+            _add(tar, "sub/000000.png", image_bytes(n + 2))
+            _add(tar, "sub/000000.txt", f"nested caption {n}".encode())
+    result = read_source(tmp_path / "shards", tmp_path / "lib", progress=False)
+    assert not result.skipped
+    assert [(r.id, r.text, r.source.file) for r in result.records] == [
+        ("00000-000000", "caption 0", "00000.tar"), ("00000-sub_000000", "nested caption 0", "00000.tar"),
+        ("00001-000000", "caption 1", "00001.tar"), ("00001-sub_000000", "nested caption 1", "00001.tar")]

@@ -72,6 +72,19 @@ def test_deletes_are_tombstones_until_compaction(tmp_path):
     assert not table.compact()  # nothing left to do
 
 
+def test_an_id_appended_twice_is_deleted_whole_and_compacted_to_its_last_row(tmp_path):
+    table = _table(tmp_path)
+    table.append(*_rows(0, 3))
+    _, arrays = _rows(7, 1)
+    table.append(["r1"], arrays)  # r1 again, with r7's values
+    table.compact()
+    table = table.refresh()
+    assert table.ids() == ["r0", "r2", "r1"]
+    np.testing.assert_array_equal(table.column("year"), [0, 2, 7])
+    table.append(["r0"], arrays)
+    assert table.delete(["r0"]) == 2 and table.refresh().ids() == ["r2", "r1"]
+
+
 def test_json_rows_travel_with_their_rows(tmp_path):
     table = _table(tmp_path, json_rows=True)
     ids, arrays = _rows(0, 3)

@@ -252,9 +252,12 @@ class Library:
     def add_records(self, records: Iterable[Record], *, replace: bool = False) -> int:
         """Append records in one transaction; returns how many were added.
 
-        A duplicate id raises InputError (nothing is written) unless ``replace`` is true.
+        A duplicate id raises InputError (nothing is written) unless ``replace`` is true. An id
+        deleted since the last compaction and added again gets a new record: the feature rows
+        of the deleted one are tombstoned first, so encoding computes the new record's.
         """
         records = list(records)
+        self._drop_deleted_features([r.id for r in records])
         with self._connect() as conn:
             start = conn.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM records").fetchone()[0]
             verb = "INSERT OR REPLACE" if replace else "INSERT"
@@ -317,6 +320,25 @@ class Library:
         with self._connect() as conn:
             conn.execute(_DELETED)
             conn.executemany("DELETE FROM deleted WHERE id = ?", [(i,) for i in ids])
+
+    def _drop_deleted_features(self, ids: Sequence[str]) -> None:
+        """Tombstone, in every feature cache, the rows of those ``ids`` that were deleted since
+        the last compaction, and clear them from the deleted list: the ids are being reused by
+        new records, whose vectors those rows are not. Compaction's path (:meth:`delete_features`,
+        :meth:`forget_deleted`), taken early for these ids; costs one query when none is reused."""
+        wanted = list(dict.fromkeys(ids))
+        reused: list[str] = []
+        with contextlib.closing(self._connect()) as conn:
+            try:
+                for start in range(0, len(wanted), _IDS_PER_QUERY):
+                    chunk = wanted[start:start + _IDS_PER_QUERY]
+                    marks = ",".join("?" * len(chunk))
+                    reused += [row[0] for row in conn.execute(f"SELECT id FROM deleted WHERE id IN ({marks})", chunk)]
+            except sqlite3.OperationalError:  # no table: nothing deleted since it was introduced
+                return
+        if reused:
+            self.delete_features(reused)
+            self.forget_deleted(reused)  # last: a crash before it only means tombstoning them again
 
     def __len__(self) -> int:
         with self._connect() as conn:
@@ -511,8 +533,12 @@ class Library:
 
     def append_features(self, key: str, ids: Sequence[str], vectors: np.ndarray) -> None:
         """Append (m, d) feature rows of new records ``ids`` to the cache ``key``: only the new
-        rows are written (one chunk), the old ones are untouched."""
-        self.feature_table(key).append(list(ids), {"vectors": np.asarray(vectors, dtype=np.float32)})
+        rows are written (one chunk), the old ones are untouched. The rows of an id deleted
+        since the last compaction belong to the deleted record: they are tombstoned in every
+        cache first (the service appends a new record's rows before it adds the record)."""
+        table = self.feature_table(key)
+        self._drop_deleted_features(ids)
+        table.append(list(ids), {"vectors": np.asarray(vectors, dtype=np.float32)})
 
     def load_features(self, key: str, ids: Sequence[str] | None = None) -> np.ndarray:
         """Cached vectors under ``key``, rows in the order of ``ids`` (all live rows when None;

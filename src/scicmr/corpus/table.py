@@ -242,12 +242,13 @@ class ChunkedTable:
             self._commit(manifest)
 
     def delete(self, ids: Sequence[str], meta: dict[str, Any] | None = None) -> int:
-        """Tombstone the live rows of ``ids`` (``meta`` changes commit with it); returns how
-        many rows were deleted."""
+        """Tombstone the live rows of ``ids`` (every one, when an id was appended twice;
+        ``meta`` changes commit with it); returns how many rows were deleted."""
         with self._locked():
             current = ChunkedTable.open(self.folder)
-            position = current.positions()
-            rows = sorted({position[i] for i in ids if i in position})
+            wanted = {str(i) for i in ids}
+            dead = set(current._manifest["deleted"])
+            rows = [p for p, rid in enumerate(current.all_ids()) if rid in wanted and p not in dead] if wanted else []
             if not rows and not meta:
                 return 0
             manifest = current._manifest
@@ -287,14 +288,16 @@ class ChunkedTable:
 
     def compact(self) -> bool:
         """Rewrite the live rows as one chunk, dropping tombstones and leftovers of crashed
-        appends; False when there was nothing to do. Row positions change (compactions + 1)."""
+        appends; False when there was nothing to do. Row positions change (compactions + 1).
+        An id with several live rows keeps only its last (the one :meth:`positions` reads)."""
         with self._locked():
             current = ChunkedTable.open(self.folder)
             manifest = current._manifest
             if len(manifest["chunks"]) <= 1 and not manifest["deleted"]:
                 current._remove_unreferenced()
                 return False
-            live = current.live_mask()
+            live = np.zeros(current.n_rows, dtype=bool)  # the last live row of each id
+            live[np.fromiter(current.positions().values(), dtype=np.int64)] = True
             name = f"c{int(manifest['next_chunk']):06d}"
             ids = [rid for rid, keep in zip(current.all_ids(), live) if keep]
             arrays = {c: current.all_rows(c)[live] for c in current.columns}

@@ -19,7 +19,12 @@ from typing import Any, Callable, Iterator
 
 from scicmr.corpus.readers.base import ReadResult
 from scicmr.corpus.readers.rows import Row, RowReader, read_rows
-from scicmr.corpus.readers.table import check_columns, import_pyarrow, rows_from_batches
+from scicmr.corpus.readers.table import (
+    check_columns,
+    first_rows,
+    import_pyarrow,
+    rows_from_batches,
+)
 from scicmr.errors import InputError
 
 PREFIX = "hf:"
@@ -37,7 +42,7 @@ def read_hf_dataset(path: str | Path, library_root: str | Path, *, progress: boo
     if not is_saved_dataset(path):
         raise InputError(f"{path} is not a dataset saved with save_to_disk (no state.json or dataset_dict.json)",
                          fix="save it with dataset.save_to_disk(DIR) and pass hf:DIR")
-    parts = _splits(path)
+    parts = [(split, folder, _checked_files(folder)) for split, folder in _splits(path)]  # all before any row
     result = ReadResult(notes={"dataset": path.name, "layout": "huggingface save_to_disk", "standard_split": False})
     state = RowReader(path, Path(library_root), result, id_prefix=path.name, source_name=path.name)
     read_rows(_all_rows(parts, state), state, progress=progress, desc=f"reading {path.name}")
@@ -55,13 +60,19 @@ def _splits(path: Path) -> list[tuple[str | None, Path]]:
     return [(name, path / name) for name in splits]
 
 
-def _all_rows(parts: list[tuple[str | None, Path]], state: RowReader) -> Iterator[Row]:
-    for split, folder in parts:
-        files = _data_files(folder)
+def _checked_files(folder: Path) -> list[Path]:
+    """The Arrow files of one Dataset folder, after checking its columns (from the Arrow schema:
+    an empty split has no record batch but names its columns) and its first rows."""
+    files = _data_files(folder)
+    if files:
+        check_columns(_columns(files[0]), folder, first_rows(b for file in files for b in _arrow_batches(file)))
+    return files
+
+
+def _all_rows(parts: list[tuple[str | None, Path, list[Path]]], state: RowReader) -> Iterator[Row]:
+    for split, folder, files in parts:
         state.folder = folder  # relative image paths are looked up beside the split's files
         batches = (batch for file in files for batch in _arrow_batches(file))
-        if files:
-            check_columns(_columns(files[0]), folder, _arrow_batches(files[0]))
         yield from rows_from_batches(batches, item_prefix=f"{split} row" if split else "row",
                                      defaults={"split": split} if split else None,
                                      converters=_class_labels(folder), id_base=f"{split}-" if split else "")
@@ -78,29 +89,30 @@ def _data_files(folder: Path) -> list[Path]:
     return files
 
 
-def _arrow_batches(file: Path) -> Iterator[Any]:
-    """The record batches of a ``datasets`` Arrow file (the IPC stream format; the file format too)."""
+def _arrow_batches(file: Path, *, schema_only: bool = False) -> Iterator[Any]:
+    """The record batches of a ``datasets`` Arrow file (the IPC stream format; the file format
+    too); with ``schema_only``, its schema alone."""
     import pyarrow as pa
 
     try:
         with pa.memory_map(str(file)) as source:
             try:
                 reader = pa.ipc.open_stream(source)
+                batches = iter(reader)
             except pa.ArrowInvalid:
                 source.seek(0)
                 reader = pa.ipc.open_file(source)
-                yield from (reader.get_batch(i) for i in range(reader.num_record_batches))
-                return
-            yield from reader
+                batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+            yield from ([reader.schema] if schema_only else batches)
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputError(f"{file} cannot be read as Arrow: {exc}", fix="save the dataset again with save_to_disk") \
             from None
 
 
 def _columns(file: Path) -> list[str]:
-    for batch in _arrow_batches(file):
-        return batch.schema.names
-    return []
+    """The column names of an Arrow file, from its schema (a file of zero rows has them too)."""
+    (schema,) = _arrow_batches(file, schema_only=True)
+    return list(schema.names)
 
 
 def _class_labels(folder: Path) -> dict[str, Callable[[Any], Any]]:

@@ -114,7 +114,8 @@ def _document_rows(document: Any, path: Path) -> Iterator[Row]:
 
 
 def _csv_rows(text: str, path: Path) -> Iterator[Row]:
-    """Rows of a CSV file with a header row; header names are matched case-insensitively.
+    """Rows of a CSV file with a header row (names as written: :func:`read_rows` matches them
+    case-insensitively, as every source's).
 
     Quotes are parsed strictly: a quote that is never closed (or closed in the middle of a
     field) would otherwise swallow the following lines into one cell. Such a row is skipped
@@ -128,11 +129,10 @@ def _csv_rows(text: str, path: Path) -> Iterator[Row]:
         return
     except csv.Error as exc:
         raise InputError(f"{path}: the CSV header cannot be parsed: {exc}", fix="check the first line") from None
-    columns = list(field_keys(header).values())  # "Image_Path" -> "image", as in a table
-    if not USEFUL_FIELDS & set(columns):
+    if not USEFUL_FIELDS & set(field_keys(header).values()):  # "Image_Path" is image, as in a table
         raise InputError(
             f"{path}: the CSV header has none of the columns image, images, title, caption, text, abstract "
-            f"(found: {', '.join(columns) or 'nothing'})",
+            f"(found: {', '.join(header) or 'nothing'})",
             fix="the first row must name the columns, e.g. id,image,caption,keywords",
         )
     offset = 0  # lines before the current reader's first line
@@ -153,8 +153,8 @@ def _csv_rows(text: str, path: Path) -> Iterator[Row]:
         consumed = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
-        if len(cells) > len(columns):
+        if len(cells) > len(header):
             yield (f"line {start}", str(start), None,
-                   f"malformed CSV: {len(cells)} fields but the header has {len(columns)} (an unquoted comma?)")
+                   f"malformed CSV: {len(cells)} fields but the header has {len(header)} (an unquoted comma?)")
             continue
-        yield f"line {start}", str(start), dict(zip(columns, cells)), ""
+        yield f"line {start}", str(start), dict(zip(header, cells)), ""

@@ -63,9 +63,26 @@ def field_keys(columns: list[str]) -> dict[str, str]:
     return {name: (key if has_image else IMAGE_ALIASES.get(key, key)) for name, key in lower.items()}
 
 
+def normalised_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A row's fields under their field names (:func:`field_keys`: lower-cased, image aliases
+    resolved): the one place where the keys of every tabular source are normalised, so a JSON
+    line, a CSV row and a table row with the same cells give the same record. When two keys
+    name one field, the one holding a value wins (else the last)."""
+    keys = field_keys(list(fields))
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        key = keys[name]
+        if value is None and out.get(key) is not None:
+            continue
+        out[key] = value
+    return out
+
+
 def check_not_url_list(source: Path, rows: list[dict[str, Any]]) -> None:
-    """InputError naming img2dataset when ``rows`` (fields of the first rows) have no image but
-    a ``url`` that mostly points at image files: an img2dataset URL list, not a library source."""
+    """InputError naming img2dataset when ``rows`` (fields of the first rows, as read) have no
+    image but a ``url`` that mostly points at image files: an img2dataset URL list, not a
+    library source."""
+    rows = [normalised_fields(row) for row in rows]
     if any(row.get("image") or row.get("images") for row in rows):
         return
     urls = [str(row["url"]).split("?")[0].lower() for row in rows if isinstance(row.get("url"), str) and row["url"]]
@@ -75,14 +92,16 @@ def check_not_url_list(source: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def read_rows(rows: Iterable[Row], state: "RowReader", *, progress: bool, desc: str, total: int | None = None) -> None:
-    """Turn ``rows`` into records appended to ``state.result``; bad rows become skips. Sets
-    the ``standard_split`` and ``unrecognised_fields`` notes."""
+    """Turn ``rows`` into records appended to ``state.result``; bad rows become skips. Field
+    names are normalised here (:func:`normalised_fields`), whatever the source. Sets the
+    ``standard_split`` and ``unrecognised_fields`` notes."""
     result = state.result
     unknown: set[str] = set()
     for item, default_id, fields, error in maybe_progress(rows, progress, total=total, desc=desc):
         if fields is None:
             result.skip(item, error)
             continue
+        fields = normalised_fields(fields)
         unknown.update(k for k in fields if k not in KNOWN_FIELDS)
         try:
             record = state.make_record(item, default_id, fields)

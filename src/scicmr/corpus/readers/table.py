@@ -27,6 +27,8 @@ from scicmr.errors import InputError
 
 TABLE_SUFFIXES = (".parquet", ".pq")
 _BATCH_ROWS = 1024
+#: How many first rows tell an img2dataset URL list.
+URL_SAMPLE_ROWS = 100
 
 
 def import_pyarrow():
@@ -53,8 +55,7 @@ def read_table(path: str | Path, library_root: str | Path, *, progress: bool = T
     except Exception as exc:  # noqa: BLE001 -- pyarrow raises several types for a bad file
         raise InputError(f"{path} cannot be read as Parquet: {type(exc).__name__}: {exc}",
                          fix="check that the file is a complete Parquet file (pandas: df.to_parquet(path))") from None
-    columns = table.schema_arrow.names
-    check_columns(columns, path, table.iter_batches(batch_size=64))
+    check_columns(table.schema_arrow.names, path, first_rows(table.iter_batches(batch_size=URL_SAMPLE_ROWS)))
     result = ReadResult(notes={"dataset": path.stem, "layout": "parquet table", "standard_split": False})
     state = RowReader(path.parent, Path(library_root), result, id_prefix=path.stem, source_name=path.name)
     rows = rows_from_batches(table.iter_batches(batch_size=_BATCH_ROWS))
@@ -62,13 +63,22 @@ def read_table(path: str | Path, library_root: str | Path, *, progress: bool = T
     return result
 
 
-def check_columns(columns: list[str], path: Path, sample: Iterable[Any]) -> None:
+def first_rows(batches: Iterable[Any], n: int = URL_SAMPLE_ROWS) -> list[dict[str, Any]]:
+    """The first ``n`` rows of pyarrow record batches, as dicts (only those are converted)."""
+    rows: list[dict[str, Any]] = []
+    for batch in batches:
+        rows += batch.slice(0, n - len(rows)).to_pylist()
+        if len(rows) >= n:
+            break
+    return rows
+
+
+def check_columns(columns: list[str], path: Path, sample: list[dict[str, Any]]) -> None:
     """InputError when no column can give a record: none of image/caption/text/title/...; a
-    table whose only image column is ``url`` (an img2dataset URL list) gets the img2dataset fix."""
+    table whose first rows (``sample``, :func:`first_rows`) have only a ``url`` of image files
+    (an img2dataset URL list) gets the img2dataset fix."""
     names = set(field_keys(columns).values())
-    for batch in sample:  # the first rows tell an img2dataset URL list
-        check_not_url_list(path, [{k.strip().lower(): v for k, v in row.items()} for row in batch.to_pylist()])
-        break
+    check_not_url_list(path, sample)
     if not names & USEFUL_FIELDS:
         raise InputError(
             f"{path}: no column is named image, images, title, caption, text or abstract "
@@ -80,22 +90,21 @@ def check_columns(columns: list[str], path: Path, sample: Iterable[Any]) -> None
 def rows_from_batches(batches: Iterable[Any], *, item_prefix: str = "row", start: int = 1, id_base: str = "",
                       defaults: dict[str, Any] | None = None,
                       converters: dict[str, Any] | None = None) -> Iterator[Row]:
-    """Rows of pyarrow record batches: lower-cased field names (image aliases resolved), cells
-    made plain (:func:`plain_cell`); ``defaults`` fill absent fields (a split name), and
-    ``converters`` map a column's cells (a ClassLabel's index to its name). A row's default id
-    is ``id_base`` and its number."""
+    """Rows of pyarrow record batches: the columns as named (:func:`read_rows` normalises
+    them), cells made plain (:func:`plain_cell`; a missing one is None, as a JSON null);
+    ``defaults`` fill absent fields (a split name), and ``converters`` map a column's cells (a
+    ClassLabel's index to its name). A row's default id is ``id_base`` and its number."""
     number = start
     for batch in batches:
-        keys = field_keys(batch.schema.names)
+        keys = field_keys(batch.schema.names)  # which columns are image columns (bytes kept)
         for raw in batch.to_pylist():
             fields: dict[str, Any] = dict(defaults or {})
             for name, value in raw.items():
-                key = keys[name]
                 if converters and name in converters:
                     value = converters[name](value)
-                value = plain_cell(value, image=key in ("image", "images"))
-                if value is not None:
-                    fields[key] = value
+                value = plain_cell(value, image=keys[name] in ("image", "images"))
+                if value is not None or name not in fields:
+                    fields[name] = value
             yield f"{item_prefix} {number}", f"{id_base}{number}", fields, ""
             number += 1
 

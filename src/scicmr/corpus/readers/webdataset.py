@@ -7,9 +7,11 @@ caption) and ``00000012.json`` (metadata named like the manifest's fields: ``id`
 source is one ``.tar`` file or a folder of them (read in name order). Read with the standard
 library's :mod:`tarfile`; images are validated and stored in the library's ``images/`` folder.
 
-A record's id is the json's ``id``, else img2dataset's ``key``, else the sample key.
-img2dataset's bookkeeping fields (status, sizes, exif, hashes) are not kept; its ``url`` (where
-the image was downloaded from) is kept as the record's url.
+A record's id is the json's ``id``, else img2dataset's ``key`` (unique across its shards), else
+the sample key: in a folder of shards ``<shard stem>-<sample key>`` (each shard may number its
+samples from 0), for one ``.tar`` file the sample key alone; a key's folder part is kept
+(``sub/0001`` → ``sub_0001``). img2dataset's bookkeeping fields (status, sizes, exif, hashes)
+are not kept; its ``url`` (where the image was downloaded from) is kept as the record's url.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from scicmr.corpus import images
-from scicmr.corpus.readers.base import IMAGE_EXTENSIONS, ReadResult, decode_text
+from scicmr.corpus.readers.base import (
+    IMAGE_EXTENSIONS,
+    ReadResult,
+    decode_text,
+    safe_name,
+)
 from scicmr.corpus.readers.rows import Row, RowReader, read_rows
 from scicmr.errors import InputError
 
@@ -48,20 +55,14 @@ def read_webdataset(path: str | Path, library_root: str | Path, *, progress: boo
                                "standard_split": False, "shards": len(shards)})
     state = RowReader(path if path.is_dir() else path.parent, Path(library_root), result, id_prefix=None,
                       source_name=shards[0].name)
-    read_rows(_all_rows(shards, state), state, progress=progress, desc=f"reading {len(shards)} shard(s)")
+    rows = (row for shard in shards for row in _shard_rows(shard, result, prefix_ids=path.is_dir()))
+    read_rows(rows, state, progress=progress, desc=f"reading {len(shards)} shard(s)")
     return result
 
 
-def _all_rows(shards: list[Path], state: RowReader) -> Iterator[Row]:
-    """The samples of every shard in turn; each shard is its records' source file (set as the
-    rows are made: this generator is consumed one row at a time)."""
-    for shard in shards:
-        state.source_name = shard.name
-        yield from _shard_rows(shard, state.result)
-
-
-def _shard_rows(shard: Path, result: ReadResult) -> Iterator[Row]:
-    """One row per sample of ``shard``; a shard that cannot be opened is one skipped item."""
+def _shard_rows(shard: Path, result: ReadResult, *, prefix_ids: bool) -> Iterator[Row]:
+    """One row per sample of ``shard``; a shard that cannot be opened is one skipped item.
+    ``prefix_ids``: default ids start with the shard's stem (a folder of shards)."""
     try:
         archive = tarfile.open(shard, "r:*")
     except (tarfile.TarError, OSError) as exc:
@@ -79,7 +80,7 @@ def _shard_rows(shard: Path, result: ReadResult) -> Iterator[Row]:
                     continue  # no key: not part of a sample (e.g. a README in the shard)
                 sample = f"{folder}/{stem}" if folder else stem
                 if sample != key and key is not None:
-                    yield _sample_row(shard, key, members, result)
+                    yield _sample_row(shard, key, members, result, prefix_ids)
                     members = {}
                 key = sample
                 members[ext.lower()] = _member_bytes(archive, member, ext.lower())
@@ -87,7 +88,7 @@ def _shard_rows(shard: Path, result: ReadResult) -> Iterator[Row]:
             yield f"{shard.name}", shard.name, None, f"tar file is damaged after {key or 'its start'}: {exc}; " \
                                                      "the samples before it were read"
         if key is not None:
-            yield _sample_row(shard, key, members, result)
+            yield _sample_row(shard, key, members, result, prefix_ids)
 
 
 def _member_bytes(archive: tarfile.TarFile, member: tarfile.TarInfo, ext: str) -> bytes | str:
@@ -99,23 +100,30 @@ def _member_bytes(archive: tarfile.TarFile, member: tarfile.TarInfo, ext: str) -
     return handle.read() if handle is not None else b""
 
 
-def _sample_row(shard: Path, key: str, members: dict[str, Any], result: ReadResult) -> Row:
+def _sample_row(shard: Path, key: str, members: dict[str, Any], result: ReadResult, prefix_ids: bool) -> Row:
+    """The row of one sample; its default id is made of the key (see the module docstring) and
+    its ``source_file`` is the shard unless its json names one."""
     item = f"{shard.name}:{key}"
+    default_id = safe_name(key.replace("/", "_")) if "/" in key else key  # ids have no "/"
+    if prefix_ids:
+        default_id = f"{shard.stem}-{default_id}"
     too_large = [value for value in members.values() if isinstance(value, str)]
     if too_large:
-        return item, key, None, too_large[0]
+        return item, default_id, None, too_large[0]
     fields: dict[str, Any] = {}
     if "json" in members:
         text, _ = decode_text(members["json"])
         try:
             meta = json.loads(text)
         except (ValueError, RecursionError) as exc:
-            return item, key, None, f"malformed JSON in {key}.json: {exc}"
+            return item, default_id, None, f"malformed JSON in {key}.json: {exc}"
         if not isinstance(meta, dict):
-            return item, key, None, f"{key}.json is not a JSON object: got {type(meta).__name__}"
+            return item, default_id, None, f"{key}.json is not a JSON object: got {type(meta).__name__}"
         if "id" not in meta and meta.get("key") not in (None, ""):
             meta["id"] = meta["key"]
         fields.update({k: v for k, v in meta.items() if k not in _BOOKKEEPING})
+    if not fields.get("source_file"):
+        fields["source_file"] = shard.name
     if "txt" in members:
         fields["caption"] = decode_text(members["txt"])[0]
     if "cls" in members and "labels" not in fields and "label" not in fields:
@@ -125,4 +133,4 @@ def _sample_row(shard: Path, key: str, members: dict[str, Any], result: ReadResu
         fields["image"] = pictures[0]
         if len(pictures) > 1:
             result.quirk(item, "several images", f"{len(pictures)} image members; the first one is used")
-    return item, key.rpartition("/")[2], fields, ""
+    return item, default_id, fields, ""
