@@ -76,3 +76,13 @@ def test_every_split_is_checked_before_any_row_is_read(tmp_path):
         read_source(f"hf:{folder}", tmp_path / "lib", progress=False)
     assert "copy the whole saved dataset folder" in info.value.fix
     assert not list(tmp_path.glob("lib/images/*"))  # no image of the train split was stored
+
+
+def test_a_folder_with_some_other_state_json_is_not_taken_for_a_dataset(tmp_path):
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "state.json").write_text('{"window": [800, 600]}')  # an app's state, say
+    (folder / "paper.pdf").write_bytes(b"%PDF-1.4\n")
+    assert detect_source_kind(folder) == "pdf"
+    write_saved_dataset(tmp_path / "ds")
+    assert detect_source_kind(tmp_path / "ds") == "hf"  # with the prefix or without

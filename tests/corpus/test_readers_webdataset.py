@@ -75,3 +75,14 @@ def test_shards_numbering_their_samples_alike_give_one_record_each(tmp_path):
     assert [(r.id, r.text, r.source.file) for r in result.records] == [
         ("00000-000000", "caption 0", "00000.tar"), ("00000-sub_000000", "nested caption 0", "00000.tar"),
         ("00001-000000", "caption 1", "00001.tar"), ("00001-sub_000000", "nested caption 1", "00001.tar")]
+
+
+def test_a_folder_of_pdfs_and_shards_is_refused_not_read_as_one_of_them(tmp_path):
+    import pytest
+
+    from scicmr.errors import InputError
+
+    write_shards(tmp_path / "mixed")
+    (tmp_path / "mixed" / "paper.pdf").write_bytes(b"%PDF-1.4\n")
+    with pytest.raises(InputError, match="both PDF papers and .tar WebDataset shards"):
+        detect_source_kind(tmp_path / "mixed")

@@ -100,11 +100,16 @@ def scan_source(path: str | Path) -> SourceScan:
         return SourceScan(path, "wikipedia")
     if any(path.glob("*.mat")):
         return SourceScan(path, "mat")
-    if any(path.glob("*.tar")):
-        return SourceScan(path, "webdataset")
     # The one walk of a PDF tree: any entry named *.pdf makes it a PDF source (as it always
     # has), and the files among them are what the PDF reader reads.
     named = [p for p in path.rglob("*") if p.suffix.lower() == ".pdf"]
+    shards = any(path.glob("*.tar"))
+    if named and shards:  # two sources in one folder: reading either silently would lose the other
+        raise InputError(f"{path} holds both PDF papers and .tar WebDataset shards",
+                         fix="ingest each on its own: a folder of only PDFs, and the shards (a .tar file or a "
+                             "folder of only shards)")
+    if shards:
+        return SourceScan(path, "webdataset")
     if named:
         return SourceScan(path, "pdf", tuple(sorted(p for p in named if p.is_file())))
     manifest = _only_manifest(path)

@@ -31,8 +31,17 @@ PREFIX = "hf:"
 
 
 def is_saved_dataset(path: Path) -> bool:
-    """True for a ``save_to_disk`` folder (a Dataset or a DatasetDict)."""
-    return path.is_dir() and ((path / "state.json").is_file() or (path / "dataset_dict.json").is_file())
+    """True for a ``save_to_disk`` folder: a DatasetDict (``dataset_dict.json``) or a Dataset
+    (a ``state.json`` listing its ``_data_files``; any other folder may hold a state.json)."""
+    if not path.is_dir():
+        return False
+    if (path / "dataset_dict.json").is_file():
+        return True
+    try:
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and "_data_files" in state
 
 
 def read_hf_dataset(path: str | Path, library_root: str | Path, *, progress: bool = True) -> ReadResult:
