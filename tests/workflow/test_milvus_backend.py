@@ -145,6 +145,26 @@ def test_retrained_model_makes_the_milvus_index_stale(built, tmp_path):
     assert type(searcher.snapshot.indexes["image"]).__name__ != "MilvusIndex"
 
 
+def test_a_record_deleted_behind_the_milvus_index_is_never_served(built, tmp_path, caplog):
+    # A delete taken while serving with the FAISS backend tombstones the serving row; Milvus
+    # still holds the row, so the library default must not rank through it any more.
+    from scicmr.workflow.serving import publish_deleted
+
+    lib_root = shutil.copytree(built[1], tmp_path / "lib")
+    snapshot = Searcher(lib_root, backend="faiss").snapshot
+    gone = snapshot.ids[0]
+    lib = Library.open(lib_root)
+    with lib.writing():
+        lib.delete_records([gone])
+        publish_deleted(lib, "cca", snapshot, [gone])
+    searcher = Searcher(lib_root)
+    assert type(searcher.snapshot.indexes["image"]).__name__ != "MilvusIndex"
+    assert "--backend milvus" in caplog.text  # the log says how to make the built one current
+    for phrase in PHRASES:
+        page = searcher.search("text", phrase, "image", len(snapshot.ids))
+        assert gone not in [hit.id for hit in page.hits] and page.total == len(snapshot.ids) - 1
+
+
 def test_bad_backend_arguments(built):
     faiss_lib, _ = built
     with pytest.raises(InputError, match="backend"):

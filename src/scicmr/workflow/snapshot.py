@@ -418,14 +418,18 @@ def table_snapshot(lib: Library, model: str, table: Any, rerank: int | None = No
                       authors=[v for v, k in zip(common["authors"], keep) if k])
         ids = common["ids"]
         unit = {m: np.asarray(unit[m])[keep] for m in MODALITIES}
-    prebuilt = _built_bases(lib, model, kind, ids, unit, rerank, exact_rows=kind.startswith("hamming") or kind == "milvus")
+    prebuilt = _built_bases(lib, model, kind, ids, unit, rerank, exact_rows=kind.startswith("hamming") or kind == "milvus",
+                            has_dead=dead is not None)
     return assemble(unit=unit, prebuilt=prebuilt, dead=dead, **common)
 
 
 def _built_bases(lib: Library, model: str, kind: str, ids: Sequence[str], unit: dict[str, Any],
-                 rerank: int | None, exact_rows: bool) -> dict[str, Any]:
+                 rerank: int | None, exact_rows: bool, has_dead: bool = False) -> dict[str, Any]:
     """The built indexes of ``model`` usable as bases for rows ``ids`` (see :func:`table_snapshot`):
-    over exactly these rows when ``exact_rows``, else over a prefix of them."""
+    over exactly these rows when ``exact_rows``, else over a prefix of them. An engine outside
+    the process (Milvus) ranks every row it holds, so it is used only while none is deleted
+    (``has_dead``); otherwise, as for any built index that does not cover the rows, the caller
+    builds one in memory and the log says how to make the built one current."""
     from scicmr.workflow.index import StaleIndexError, load_built_index
 
     prebuilt = {}
@@ -441,7 +445,12 @@ def _built_bases(lib: Library, model: str, kind: str, ids: Sequence[str], unit: 
             continue
         index, built_ids = built
         covers = len(built_ids) == len(ids) if exact_rows else len(built_ids) <= len(ids)
-        if covers and list(built_ids) == list(ids[: len(built_ids)]) and _index_dim(index) == unit[modality].shape[1]:
+        covers = covers and not (has_dead and hasattr(index, "search_filtered"))
+        if not (covers and list(built_ids) == list(ids[: len(built_ids)])):
+            _log.warning("the built %s index of model %r does not cover the library's current records; searching "
+                         "with an index built in memory. Fix: scicmr index %s --model %s%s", kind, model, lib.root,
+                         model, " --backend milvus" if kind == "milvus" else "")
+        elif _index_dim(index) == unit[modality].shape[1]:
             if kind in _COMPRESSED:  # scores of compressed codes are rough: re-score a shortlist exactly
                 from scicmr.index.rerank import ShortlistRerank
 
